@@ -1,0 +1,33 @@
+// tessera: learn embedding spaces for audio without labels (Tile2Vec with a
+// triplet loss) and run the experiments that tune them.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.h"
+#include "tessera/version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Tessera: self-supervised audio embeddings (Tile2Vec + triplet loss)"};
+  app.set_version_flag("--version", std::string("tessera ") + tessera::kVersion);
+  app.require_subcommand(1);
+  const std::vector<tessera::app::Command> commands = {
+      tessera::app::add_features_command(app),
+      tessera::app::add_bench_command(app),
+  };
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [cmd, run] : commands) {
+      if (cmd->parsed()) return run();
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

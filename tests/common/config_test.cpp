@@ -1,0 +1,166 @@
+#include "tessera/common/config.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace tessera::common {
+namespace {
+
+using nlohmann::json;
+
+// Table 1 of the study (../shared/study/margin_experiment.txt).
+TEST(ConfigTest, DcaseConfigHoldsTable1) {
+  const Config c = Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/margin_experiment_dcase.json");
+  c.validate();
+  EXPECT_EQ(c.dataset, "DCASEDataset");
+  EXPECT_EQ(c.model, "ResNet18");
+  EXPECT_EQ(c.epochs, 10);
+  EXPECT_EQ(c.batch_size, 256);
+  EXPECT_DOUBLE_EQ(c.learning_rate, 1e-3);
+  EXPECT_EQ(c.margins, (std::vector<double>{0.3, 0.5, 0.7, 1.0, 2.0, 10.0}));
+  EXPECT_EQ(c.embedding_size, 512);
+  EXPECT_EQ(c.prefetch_batches, 2048);
+  EXPECT_EQ(c.random_selection_buffer_size, 64);
+  EXPECT_TRUE(c.shuffle_dataset);
+  EXPECT_EQ(c.gen_count, 16);
+  EXPECT_EQ(c.num_parallel_calls, 16);
+  EXPECT_EQ(c.sample_rate, 16000);
+  EXPECT_DOUBLE_EQ(c.sample_size, 10.0);
+  EXPECT_DOUBLE_EQ(c.sample_tile_size, 2.0);
+  EXPECT_DOUBLE_EQ(c.sample_tile_neighbourhood, 4.0);
+  EXPECT_TRUE(c.to_mono);
+  EXPECT_EQ(c.feature_extractor, "LogMelExtractor");
+  EXPECT_EQ(c.frame_length, 480);
+  EXPECT_EQ(c.frame_step, 160);
+  EXPECT_EQ(c.fft_size, 1024);
+  EXPECT_EQ(c.n_mel_bin, 128);
+  EXPECT_EQ(c.n_mfcc_bin, 13);
+  EXPECT_EQ(c.model_width, 64);
+  // 1 + (32000 - 480) / 160 = 198 frames per 2 s tile.
+  EXPECT_EQ(c.tile_frames(), 198);
+}
+
+TEST(ConfigTest, MusicConfigDiffersOnlyInDataset) {
+  const std::string dir = std::string(TESSERA_SOURCE_DIR) + "/configs/";
+  json dcase = Config::load(dir + "margin_experiment_dcase.json").to_json();
+  json music = Config::load(dir + "margin_experiment_music.json").to_json();
+  for (const char* k : {"dataset", "experiment_name", "dcase_dataset_path", "music_dataset_path",
+                        "dcase_eval_dataset_path"}) {
+    dcase.erase(k);
+    music.erase(k);
+  }
+  EXPECT_EQ(dcase, music);
+}
+
+TEST(ConfigTest, EveryOriginalParamsKeyIsAccepted) {
+  const std::vector<std::string> original = {
+      "experiment_name", "dcase_dataset_path", "dcase_dataset_fold", "dcase_eval_dataset_path",
+      "music_dataset_path", "log_level", "model", "dataset", "saved_model_path", "save_model",
+      "save_frequency", "use_profiler", "epochs", "batch_size", "prefetch_batches",
+      "random_selection_buffer_size", "learning_rate", "l2_amount", "random_seed",
+      "shuffle_dataset", "train_test_split", "gen_count", "num_parallel_calls",
+      "opposite_sample_buffer_size", "sample_rate", "sample_size", "sample_tile_size",
+      "sample_tile_neighbourhood", "stereo_channels", "to_mono", "feature_extractor",
+      "frame_length", "frame_step", "fft_size", "n_mel_bin", "n_mfcc_bin", "margin",
+      "embedding_size"};
+  const auto keys = Config::known_keys();
+  for (const auto& k : original) {
+    EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+  }
+}
+
+TEST(ConfigTest, UnknownKeyIsNamed) {
+  try {
+    Config::from_json(json{{"epochs", 3}, {"lerning_rate", 0.1}}, "test");
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown key 'lerning_rate'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConfigTest, WrongTypeIsNamed) {
+  try {
+    Config::from_json(json{{"epochs", "ten"}}, "test");
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'epochs' must be an integer"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ConfigTest, ToMonoAcceptsZeroAndOne) {
+  EXPECT_FALSE(Config::from_json(json{{"to_mono", 0}}, "t").to_mono);
+  EXPECT_TRUE(Config::from_json(json{{"to_mono", 1}}, "t").to_mono);
+  EXPECT_THROW(Config::from_json(json{{"to_mono", 2}}, "t"), std::invalid_argument);
+}
+
+TEST(ConfigTest, ValidationMessageNamesValues) {
+  Config c;
+  c.frame_length = 2000;
+  try {
+    c.validate();
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("frame_length (2000) must not exceed fft_size (1024)"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ConfigTest, OutOfRangeValuesAreRejected) {
+  auto rejects = [](const std::string& set) {
+    Config c;
+    c.apply_override(set);
+    EXPECT_THROW(c.validate(), std::invalid_argument) << set;
+  };
+  rejects("margin=-1");
+  rejects("batch_size=0");
+  rejects("model=ResNet99");
+  rejects("fft_size=1000");
+  rejects("learning_rate=0");
+  rejects("sample_tile_size=6");
+  rejects("n_mfcc_bin=200");
+}
+
+TEST(ConfigTest, OverridesParseTypes) {
+  Config c;
+  c.apply_override("epochs=3");
+  c.apply_override("model=ResNet34");
+  c.apply_override("margins=0.5,1,2");
+  c.apply_override("to_mono=false");
+  c.apply_override("labels=a,b");
+  EXPECT_EQ(c.epochs, 3);
+  EXPECT_EQ(c.model, "ResNet34");
+  EXPECT_EQ(c.margins, (std::vector<double>{0.5, 1, 2}));
+  EXPECT_FALSE(c.to_mono);
+  EXPECT_EQ(c.labels, (std::vector<std::string>{"a", "b"}));
+  EXPECT_THROW(c.apply_override("nokey=1"), std::invalid_argument);
+  EXPECT_THROW(c.apply_override("epochs"), std::invalid_argument);
+  EXPECT_THROW(c.apply_override("epochs=1.5"), std::invalid_argument);
+}
+
+TEST(ConfigTest, SaveLoadRoundTrip) {
+  const std::string dir = tessera::testing::fresh_dir();
+  Config c;
+  c.margin = 0.7;
+  c.labels = {"x", "y"};
+  c.save(dir + "/c.json");
+  const Config d = Config::load(dir + "/c.json");
+  EXPECT_EQ(c.to_json(), d.to_json());
+}
+
+TEST(ConfigTest, MalformedJsonNamesTheFile) {
+  const std::string dir = tessera::testing::fresh_dir();
+  tessera::testing::write_text(dir + "/bad.json", "{\"epochs\": ");
+  try {
+    Config::load(dir + "/bad.json");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.json"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace tessera::common
