@@ -26,5 +26,8 @@ struct ConfigArgs {
 
 Command add_features_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
+Command add_synth_command(CLI::App& app);
+Command add_dataset_info_command(CLI::App& app);
+Command add_cache_command(CLI::App& app);
 
 }  // namespace tessera::app

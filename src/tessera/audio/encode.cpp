@@ -33,7 +33,6 @@ void write_wav(const std::string& path, const AudioBuffer& audio, SampleFormat f
     for (std::size_t i = 0; i < frames; ++i) interleaved[i * audio.channels + c] = src[i];
   }
   const sf_count_t wrote = sf_writef_float(f, interleaved.data(), static_cast<sf_count_t>(frames));
-  sf_write_sync(f);
   const bool ok = wrote == static_cast<sf_count_t>(frames);
   const std::string err = ok ? "" : sf_strerror(f);
   sf_close(f);

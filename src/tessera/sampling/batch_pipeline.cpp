@@ -1,0 +1,130 @@
+#include "tessera/sampling/batch_pipeline.h"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include "tessera/common/config.h"
+#include "tessera/common/log.h"
+
+namespace tessera::sampling {
+
+void PipelineOptions::validate() const {
+  if (batch_size < 1) throw std::invalid_argument("pipeline: batch_size must be >= 1");
+  if (workers < 1) throw std::invalid_argument("pipeline: gen_count must be >= 1");
+  if (prefetch_batches < 1) throw std::invalid_argument("pipeline: prefetch_batches must be >= 1");
+  if (!(memory_budget_mb > 0)) throw std::invalid_argument("pipeline: prefetch_memory_mb must be > 0");
+}
+
+PipelineOptions PipelineOptions::from_config(const common::Config& c) {
+  PipelineOptions o;
+  o.batch_size = c.batch_size;
+  o.workers = c.gen_count;
+  o.prefetch_batches = c.prefetch_batches;
+  o.memory_budget_mb = c.prefetch_memory_mb;
+  return o;
+}
+
+int PipelineOptions::effective_prefetch(std::size_t tile_floats) const {
+  const double batch_mb = 3.0 * batch_size * tile_floats * sizeof(float) / (1024.0 * 1024.0);
+  const int fit = std::max(1, int(memory_budget_mb / std::max(batch_mb, 1e-9)));
+  return std::min(prefetch_batches, fit);
+}
+
+BatchPipeline::BatchPipeline(const TileStore& store, std::vector<TripletSpec> specs,
+                             const PipelineOptions& options)
+    : store_(store), specs_(std::move(specs)), options_(options) {
+  options_.validate();
+  const std::size_t b = std::size_t(options_.batch_size);
+  n_batches_ = options_.drop_last ? specs_.size() / b : (specs_.size() + b - 1) / b;
+  prefetch_ = options_.effective_prefetch(store_.geometry().tile_floats());
+  if (prefetch_ < options_.prefetch_batches) {
+    static bool warned = false;  // once per process, not once per epoch
+    if (!warned) {
+      warned = true;
+      const double batch_mb = 3.0 * b * store_.geometry().tile_floats() * 4 / (1024.0 * 1024.0);
+      common::log_warning("prefetch_batches ", options_.prefetch_batches, " x ", batch_mb,
+                          " MB per batch exceeds prefetch_memory_mb (", options_.memory_budget_mb,
+                          "); prefetching ", prefetch_, " batches instead");
+    }
+  }
+  const int workers = int(std::min<std::size_t>(std::size_t(options_.workers), std::max<std::size_t>(1, n_batches_)));
+  for (int t = 0; t < workers; ++t) threads_.emplace_back([this] { work(); });
+}
+
+BatchPipeline::~BatchPipeline() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  space_cv_.notify_all();
+  ready_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void BatchPipeline::build(std::size_t index, TripletBatch& b) const {
+  const std::size_t begin = index * std::size_t(options_.batch_size);
+  const std::size_t end = std::min(specs_.size(), begin + std::size_t(options_.batch_size));
+  const std::size_t tf = store_.geometry().tile_floats();
+  b.index = index;
+  b.size = int(end - begin);
+  b.specs.assign(specs_.begin() + begin, specs_.begin() + end);
+  b.anchor.resize(b.size * tf);
+  b.neighbour.resize(b.size * tf);
+  b.opposite.resize(b.size * tf);
+  for (int i = 0; i < b.size; ++i) {
+    const TripletSpec& s = b.specs[i];
+    store_.copy_tile(s.anchor_rec, s.anchor_tile, b.anchor.data() + i * tf);
+    store_.copy_tile(s.anchor_rec, s.neighbour_tile, b.neighbour.data() + i * tf);
+    store_.copy_tile(s.opposite_rec, s.opposite_tile, b.opposite.data() + i * tf);
+  }
+}
+
+void BatchPipeline::work() {
+  for (;;) {
+    std::size_t index;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      space_cv_.wait(lock, [&] {
+        return stop_ || next_to_build_ >= n_batches_ || next_to_build_ < next_to_return_ + std::size_t(prefetch_);
+      });
+      if (stop_ || next_to_build_ >= n_batches_) return;
+      index = next_to_build_++;
+    }
+    TripletBatch b;
+    try {
+      build(index, b);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      stop_ = true;
+      ready_cv_.notify_all();
+      space_cv_.notify_all();
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      ready_.emplace(index, std::move(b));
+    }
+    ready_cv_.notify_all();
+  }
+}
+
+bool BatchPipeline::next(TripletBatch& out) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (next_to_return_ >= n_batches_) return false;
+  const auto t0 = std::chrono::steady_clock::now();
+  ready_cv_.wait(lock, [&] { return error_ || stop_ || ready_.count(next_to_return_); });
+  wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (error_) std::rethrow_exception(error_);
+  if (stop_) return false;
+  auto it = ready_.find(next_to_return_);
+  out = std::move(it->second);
+  ready_.erase(it);
+  ++next_to_return_;
+  lock.unlock();
+  space_cv_.notify_all();
+  return true;
+}
+
+}  // namespace tessera::sampling

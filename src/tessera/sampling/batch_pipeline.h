@@ -1,0 +1,81 @@
+// Parallel batch assembly with bounded prefetch. Workers build batches of
+// [anchor, neighbour, opposite] tiles from the TileStore; the consumer
+// receives them strictly in batch order, so the stream is deterministic
+// whatever the thread count. At most `prefetch` batches are ready or in
+// progress beyond the one being consumed.
+//
+// Shutdown rule: the destructor (or an exception in the consumer) sets the
+// stop flag, wakes every worker and joins them; a worker's exception is
+// rethrown by next(). No thread outlives the pipeline.
+#pragma once
+
+#include <condition_variable>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "tessera/sampling/tile_store.h"
+#include "tessera/sampling/triplet_sampler.h"
+
+namespace tessera::common {
+struct Config;
+}
+
+namespace tessera::sampling {
+
+struct TripletBatch {
+  std::size_t index = 0;
+  int size = 0;
+  std::vector<float> anchor, neighbour, opposite;  // [size][channels][frames][bins]
+  std::vector<TripletSpec> specs;
+};
+
+struct PipelineOptions {
+  int batch_size = 256;
+  int workers = 16;          // gen_count
+  int prefetch_batches = 2048;
+  double memory_budget_mb = 2048;  // caps prefetch_batches
+  bool drop_last = false;
+  void validate() const;
+  static PipelineOptions from_config(const common::Config& config);
+  // The prefetch depth actually used: prefetch_batches, lowered so that the
+  // batches in flight fit the memory budget (at least 1).
+  int effective_prefetch(std::size_t tile_floats) const;
+};
+
+class BatchPipeline {
+ public:
+  BatchPipeline(const TileStore& store, std::vector<TripletSpec> specs, const PipelineOptions& options);
+  ~BatchPipeline();
+  BatchPipeline(const BatchPipeline&) = delete;
+  BatchPipeline& operator=(const BatchPipeline&) = delete;
+
+  // The next batch in order; false when the epoch is exhausted.
+  bool next(TripletBatch& out);
+  std::size_t batches() const { return n_batches_; }
+  int prefetch() const { return prefetch_; }
+  // Seconds the consumer spent waiting in next(): time lost to data.
+  double wait_seconds() const { return wait_seconds_; }
+
+ private:
+  void work();
+  void build(std::size_t index, TripletBatch& b) const;
+
+  const TileStore& store_;
+  std::vector<TripletSpec> specs_;
+  PipelineOptions options_;
+  std::size_t n_batches_ = 0;
+  int prefetch_ = 1;
+  std::mutex mutex_;
+  std::condition_variable ready_cv_, space_cv_;
+  std::map<std::size_t, TripletBatch> ready_;
+  std::size_t next_to_build_ = 0, next_to_return_ = 0;
+  bool stop_ = false;
+  std::exception_ptr error_;
+  double wait_seconds_ = 0;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace tessera::sampling
