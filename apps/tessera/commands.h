@@ -29,5 +29,6 @@ Command add_bench_command(CLI::App& app);
 Command add_synth_command(CLI::App& app);
 Command add_dataset_info_command(CLI::App& app);
 Command add_cache_command(CLI::App& app);
+Command add_train_command(CLI::App& app);
 
 }  // namespace tessera::app

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
       tessera::app::add_dataset_info_command(app),
       tessera::app::add_features_command(app),
       tessera::app::add_cache_command(app),
+      tessera::app::add_train_command(app),
       tessera::app::add_bench_command(app),
   };
   try {

@@ -1,0 +1,65 @@
+// tessera train: one embedding space (the original train_triplet_loss).
+#include <filesystem>
+#include <thread>
+
+#include "commands.h"
+#include "config_args.h"
+#include "run_lock.h"
+#include "tessera/common/atomic_file.h"
+#include "tessera/common/log.h"
+#include "tessera/eval/epoch_evaluator.h"
+#include "tessera/train/trainer.h"
+
+namespace tessera::app {
+namespace {
+
+struct TrainArgs {
+  ConfigArgs config;
+  std::string run_dir;
+  train::TrainerOptions options;
+};
+
+int run_train(TrainArgs& a) {
+  common::Config cfg = load_config(a.config);
+  if (a.run_dir.empty()) a.run_dir = cfg.saved_model_path;
+  if (a.run_dir.empty()) throw std::invalid_argument("train: give --run-dir (or saved_model_path in the config)");
+  common::make_dirs(a.run_dir);
+  const RunLock lock(a.run_dir);
+  train::Trainer::install_signal_handlers();
+  const int threads = a.options.threads > 0 ? a.options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  train::RunData data = train::RunData::load(cfg, a.run_dir, std::min(threads * 2, cfg.num_parallel_calls));
+  common::log_info("train: ", data.train->size(), " training and ", data.eval->size(), " eval recordings");
+  eval::EpochEvaluator evaluator(cfg, *data.eval, data.dataset.labels, a.run_dir, torch::Device(a.options.device));
+  train::Trainer trainer(cfg, a.run_dir, a.options, data,
+                         [&](model::ResNet& net, int epoch) { return evaluator(net, epoch); });
+  const train::TrainSummary s = trainer.run();
+  if (s.interrupted) {
+    std::fprintf(stderr, "interrupted: checkpoint written; continue with: tessera train --config %s --run-dir %s --resume\n",
+                 (a.run_dir + "/config.json").c_str(), a.run_dir.c_str());
+    return 130;
+  }
+  std::printf("%s: %d epochs, %lld steps, %.1f s, %.1f triplets/s\n", a.run_dir.c_str(), s.epochs_run,
+              static_cast<long long>(s.steps), s.seconds, s.triplets_per_second);
+  return 0;
+}
+
+}  // namespace
+
+void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
+  cmd->add_option("--threads", o.threads, "intra-op threads (default: all cores)");
+  cmd->add_option("--device", o.device, "cpu or cuda (cuda needs a CUDA LibTorch)");
+  cmd->add_option("--precision", o.precision, "fp32, or bf16 mixed precision")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+}
+
+Command add_train_command(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  CLI::App* cmd = app.add_subcommand("train", "train one embedding space with the triplet loss");
+  a->config.add_to(cmd, true);
+  cmd->add_option("--run-dir", a->run_dir, "run directory (config, metrics, eval, checkpoints)");
+  cmd->add_flag("--resume", a->options.resume, "continue from the run directory's latest checkpoint");
+  add_trainer_flags(cmd, a->options);
+  return {cmd, [a] { return run_train(*a); }};
+}
+
+}  // namespace tessera::app

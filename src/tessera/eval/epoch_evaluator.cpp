@@ -1,0 +1,129 @@
+#include "tessera/eval/epoch_evaluator.h"
+
+#include <cstdio>
+#include <sstream>
+
+#include "tessera/common/atomic_file.h"
+#include "tessera/eval/embedding_metrics.h"
+#include "tessera/loss/triplet_loss.h"
+#include "tessera/sampling/batch_pipeline.h"
+
+namespace tessera::eval {
+namespace {
+
+// The eval triplets are drawn once, from a stream no training epoch uses.
+constexpr int kEvalEpoch = 1 << 30;
+// Silhouette is O(N^2); beyond this many anchors it uses an even subsample.
+constexpr std::int64_t kMaxSilhouettePoints = 4000;
+
+std::string fmt(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+}  // namespace
+
+EpochEvaluator::EpochEvaluator(const common::Config& config, const sampling::TileStore& eval,
+                               std::vector<std::string> labels, std::string run_dir, torch::Device device)
+    : config_(config), store_(eval), labels_(std::move(labels)), run_dir_(std::move(run_dir)), device_(device) {
+  specs_ = sampling::TripletSampler(sampling::SamplerOptions::from_config(config_)).sample(store_.tile_counts(), kEvalEpoch);
+  if (config_.max_eval_anchors > 0 && specs_.size() > std::size_t(config_.max_eval_anchors)) {
+    specs_.resize(std::size_t(config_.max_eval_anchors));
+  }
+}
+
+train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
+  train::EpochEval out;
+  if (specs_.empty()) return out;
+  torch::NoGradGuard no_grad;
+  net->eval();
+  loss::TripletLossOptions lo;
+  lo.margin = config_.margin;
+  lo.reduction = loss::Reduction::kMean;
+  const loss::TripletLoss loss(lo);
+  const bool zero_filtered = loss::parse_reduction(config_.loss_reduction) == loss::Reduction::kZeroFiltered;
+  sampling::PipelineOptions po = sampling::PipelineOptions::from_config(config_);
+  po.workers = std::min(po.workers, 4);
+  sampling::BatchPipeline pipeline(store_, specs_, po);
+  const auto& g = store_.geometry();
+  std::vector<torch::Tensor> anchors;
+  double sum_loss = 0, sum_an = 0, sum_ao = 0;
+  std::int64_t active = 0, count = 0;
+  sampling::TripletBatch b;
+  last_ = EmbeddedSet{};
+  while (pipeline.next(b)) {
+    const std::int64_t n = b.size;
+    const auto shape = std::vector<std::int64_t>{n, g.channels, g.tile_frames, g.bins};
+    torch::Tensor tiles = torch::cat({torch::from_blob(b.anchor.data(), shape), torch::from_blob(b.neighbour.data(), shape),
+                                      torch::from_blob(b.opposite.data(), shape)})
+                              .to(device_);
+    const torch::Tensor e = net->forward(tiles).to(torch::kCPU, torch::kFloat32);
+    const auto parts = e.split(n, 0);
+    // With the mean reduction, value * n is the batch's sum of per-triplet
+    // losses; either reduction of the whole set follows from the sums.
+    const auto r = loss.compute(parts[0], parts[1], parts[2]);
+    sum_loss += r.value * n;
+    sum_an += r.dist_neighbour * n;
+    sum_ao += r.dist_opposite * n;
+    active += r.active;
+    count += n;
+    anchors.push_back(parts[0].clone());
+    for (const auto& s : b.specs) {
+      last_.labels.push_back(store_.recording(s.anchor_rec).label);
+      last_.names.push_back(store_.tile_name(s.anchor_rec, s.anchor_tile));
+    }
+  }
+  net->train();
+  last_.embeddings = torch::cat(anchors);
+  out.triplet_loss = zero_filtered ? (active ? sum_loss / active : 0.0) : sum_loss / count;
+  out.dist_neighbour = sum_an / count;
+  out.dist_opposite = sum_ao / count;
+  out.active_fraction = double(active) / count;
+  const auto idx = even_subsample(last_.embeddings.size(0), kMaxSilhouettePoints);
+  std::vector<int> sub_labels;
+  for (auto i : idx) sub_labels.push_back(last_.labels[i]);
+  out.silhouette = silhouette_score(last_.embeddings.index_select(0, torch::tensor(idx)), sub_labels);
+  const torch::Tensor centroids = centroid_distances(last_.embeddings, last_.labels, int(labels_.size()));
+  out.centroid_cv = centroid_cv(centroids);
+  write_embedding_files(run_dir_ + "/eval/epoch_" + std::to_string(epoch), last_, labels_, centroids);
+  return out;
+}
+
+void write_embedding_files(const std::string& dir, const EmbeddedSet& set, const std::vector<std::string>& labels,
+                           const torch::Tensor& centroids) {
+  common::make_dirs(dir);
+  std::ostringstream csv;
+  csv << "label";
+  for (const auto& l : labels) csv << "," << l;
+  csv << "\n";
+  const auto c = centroids.accessor<double, 2>();
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    csv << labels[i];
+    for (std::size_t j = 0; j < labels.size(); ++j) csv << "," << fmt(c[i][j]);
+    csv << "\n";
+  }
+  common::write_file_atomic(dir + "/centroid_distances.csv", csv.str());
+  std::string emb, lab, nam, meta = "label\tname\n";
+  const torch::Tensor e = set.embeddings.contiguous();
+  const float* p = e.data_ptr<float>();
+  const std::int64_t n = e.size(0), d = e.size(1);
+  char buf[32];
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (std::int64_t j = 0; j < d; ++j) {
+      std::snprintf(buf, sizeof buf, j ? "\t%.6g" : "%.6g", p[i * d + j]);
+      emb += buf;
+    }
+    emb += '\n';
+    const std::string label = set.labels[i] >= 0 ? labels[set.labels[i]] : "unknown";
+    lab += label + "\n";
+    nam += set.names[i] + "\n";
+    meta += label + "\t" + set.names[i] + "\n";
+  }
+  common::write_file_atomic(dir + "/embeddings.tsv", emb);
+  common::write_file_atomic(dir + "/labels.tsv", lab);
+  common::write_file_atomic(dir + "/names.tsv", nam);
+  common::write_file_atomic(dir + "/metadata.tsv", meta);
+}
+
+}  // namespace tessera::eval

@@ -1,0 +1,49 @@
+// The end-of-epoch evaluation of `tessera train`: the eval split's triplets
+// (the same ones every epoch) go through the model in eval mode without
+// gradients. It returns the eval triplet loss, distances, active fraction,
+// silhouette and centroid spread, and writes eval/epoch_<k>/:
+//   centroid_distances.csv   label x label, header row and column
+//   embeddings.tsv           one anchor embedding per line (projector format)
+//   labels.tsv, names.tsv    one label / "file__tileStart" per line
+//   metadata.tsv             label and name with a header (projector format)
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tessera/common/config.h"
+#include "tessera/sampling/tile_store.h"
+#include "tessera/sampling/triplet_sampler.h"
+#include "tessera/train/trainer.h"
+
+namespace tessera::eval {
+
+struct EmbeddedSet {
+  torch::Tensor embeddings;  // [N, E] on the CPU
+  std::vector<int> labels;
+  std::vector<std::string> names;
+};
+
+class EpochEvaluator {
+ public:
+  EpochEvaluator(const common::Config& config, const sampling::TileStore& eval, std::vector<std::string> labels,
+                 std::string run_dir, torch::Device device);
+  train::EpochEval operator()(model::ResNet& net, int epoch);
+  // The anchors' embeddings of the last evaluation.
+  const EmbeddedSet& last() const { return last_; }
+
+ private:
+  common::Config config_;
+  const sampling::TileStore& store_;
+  std::vector<std::string> labels_;
+  std::string run_dir_;
+  torch::Device device_;
+  std::vector<sampling::TripletSpec> specs_;
+  EmbeddedSet last_;
+};
+
+// Writes the projector files and the centroid matrix of a set into `dir`.
+void write_embedding_files(const std::string& dir, const EmbeddedSet& set, const std::vector<std::string>& labels,
+                           const torch::Tensor& centroids);
+
+}  // namespace tessera::eval

@@ -1,0 +1,138 @@
+#include "tessera/model/resnet.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "tessera/common/config.h"
+
+namespace tessera::model {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d conv(int in, int out, int kernel, int stride, int padding) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
+}
+
+// The 1x1 projection shortcut where the shape changes, else identity (empty).
+nn::Sequential projection(int in, int out, int stride) {
+  nn::Sequential s;
+  if (stride != 1 || in != out) {
+    s->push_back(conv(in, out, 1, stride, 0));
+    s->push_back(nn::BatchNorm2d(out));
+  }
+  return s;
+}
+
+}  // namespace
+
+void ResNetOptions::validate() const {
+  if (depth != 18 && depth != 34 && depth != 50) {
+    throw std::invalid_argument("model: depth " + std::to_string(depth) + " must be 18, 34 or 50");
+  }
+  if (width < 1) throw std::invalid_argument("model: width must be >= 1");
+  if (embedding_size < 1) throw std::invalid_argument("model: embedding_size must be >= 1");
+  if (dropout < 0 || dropout >= 1) throw std::invalid_argument("model: dropout must lie in [0, 1)");
+}
+
+ResNetOptions ResNetOptions::from_config(const common::Config& c) {
+  ResNetOptions o;
+  if (c.model == "ResNet18") o.depth = 18;
+  else if (c.model == "ResNet34") o.depth = 34;
+  else if (c.model == "ResNet50") o.depth = 50;
+  else throw std::invalid_argument("config: model '" + c.model + "' must be ResNet18, ResNet34 or ResNet50");
+  o.width = c.model_width;
+  o.embedding_size = c.embedding_size;
+  return o;
+}
+
+BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride)
+    : conv1_(register_module("conv1", conv(in_planes, planes, 3, stride, 1))),
+      conv2_(register_module("conv2", conv(planes, planes, 3, 1, 1))),
+      bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
+      bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
+      shortcut_(register_module("shortcut", projection(in_planes, planes, stride))) {}
+
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y = torch::relu(bn1_(conv1_(x)));
+  y = bn2_(conv2_(y));
+  y = y + (shortcut_->is_empty() ? x : shortcut_->forward(x));
+  return torch::relu(y);
+}
+
+BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
+    : conv1_(register_module("conv1", conv(in_planes, planes, 1, 1, 0))),
+      conv2_(register_module("conv2", conv(planes, planes, 3, stride, 1))),
+      conv3_(register_module("conv3", conv(planes, planes * kExpansion, 1, 1, 0))),
+      bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
+      bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
+      bn3_(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))),
+      shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))) {}
+
+torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
+  torch::Tensor y = torch::relu(bn1_(conv1_(x)));
+  y = torch::relu(bn2_(conv2_(y)));
+  y = bn3_(conv3_(y));
+  y = y + (shortcut_->is_empty() ? x : shortcut_->forward(x));
+  return torch::relu(y);
+}
+
+ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
+  options_.validate();
+  const int w = options_.width;
+  stem_conv_ = register_module("stem_conv", conv(1, w, 7, 2, 3));
+  stem_bn_ = register_module("stem_bn", nn::BatchNorm2d(w));
+  const bool bottleneck = options_.depth == 50;
+  const int blocks18[4] = {2, 2, 2, 2};
+  const int blocks34[4] = {3, 4, 6, 3};
+  const int* blocks = options_.depth == 18 ? blocks18 : blocks34;
+  nn::Sequential stages;
+  int in_planes = w;
+  for (int s = 0; s < 4; ++s) {
+    const int planes = w << s;
+    for (int b = 0; b < blocks[s]; ++b) {
+      const int stride = (s > 0 && b == 0) ? 2 : 1;
+      if (bottleneck) {
+        stages->push_back(Bottleneck(in_planes, planes, stride));
+        in_planes = planes * BottleneckImpl::kExpansion;
+      } else {
+        stages->push_back(BasicBlock(in_planes, planes, stride));
+        in_planes = planes;
+      }
+    }
+  }
+  stages_ = register_module("stages", stages);
+  dropout_ = register_module("dropout", nn::Dropout(options_.dropout));
+  head_ = register_module("head", nn::Linear(in_planes, options_.embedding_size));
+  // He initialisation for convolutions, as torchvision and Keras' ResNets do.
+  for (auto& m : modules(/*include_self=*/false)) {
+    if (auto* c = m->as<nn::Conv2d>()) {
+      nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
+    }
+  }
+}
+
+torch::Tensor ResNetImpl::embed_one_channel(const torch::Tensor& x) {
+  torch::Tensor y = torch::relu(stem_bn_(stem_conv_(x)));
+  y = torch::max_pool2d(y, 3, 2, 1);
+  y = stages_->forward(y);
+  y = torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
+  y = head_(dropout_(y));
+  return torch::nn::functional::normalize(y, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1).eps(1e-12));
+}
+
+torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
+  if (x.dim() != 4) throw std::invalid_argument("ResNet: input must be [batch, channels, frames, mels]");
+  const int64_t b = x.size(0), c = x.size(1);
+  if (c == 1) return embed_one_channel(x);
+  const torch::Tensor per_channel = embed_one_channel(x.reshape({b * c, 1, x.size(2), x.size(3)}));
+  return per_channel.reshape({b, c * options_.embedding_size}) / std::sqrt(double(c));
+}
+
+std::int64_t parameter_count(ResNet& net) {
+  std::int64_t n = 0;
+  for (const auto& p : net->parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace tessera::model

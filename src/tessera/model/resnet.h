@@ -1,0 +1,84 @@
+// The ResNet family of the original study, for log-mel tiles
+// [batch, channels, frames, mels]:
+//   stem:  conv 7x7/2 (width filters), batch norm, ReLU, max-pool 3x3/2
+//   body:  four stages of BasicBlocks (ResNet18: 2-2-2-2, ResNet34: 3-4-6-3)
+//          or Bottlenecks (ResNet50: 3-4-6-3) with width x 1/2/4/8 filters,
+//          stride 2 from stage 2 on, a 1x1 projection where the shape changes
+//   head:  global average pooling, dropout 0.5 (training only), Linear to
+//          embedding_size, L2 normalisation.
+// Multi-channel input runs the network on each channel and concatenates the
+// unit embeddings, scaled by 1/sqrt(channels) so the result is unit length.
+//
+//   ResNet net(ResNetOptions::from_config(config));
+//   torch::Tensor e = net->forward(tiles);  // [batch, embedding], |e| = 1
+#pragma once
+
+#include <string>
+
+#include <torch/torch.h>
+
+namespace tessera::common {
+struct Config;
+}
+
+namespace tessera::model {
+
+struct ResNetOptions {
+  int depth = 18;  // 18, 34 or 50
+  int width = 64;  // filters of the first stage (Table 1: 64)
+  int embedding_size = 512;
+  double dropout = 0.5;
+  void validate() const;
+  static ResNetOptions from_config(const common::Config& config);
+  std::string name() const { return "ResNet" + std::to_string(depth); }
+};
+
+class BasicBlockImpl : public torch::nn::Module {
+ public:
+  static constexpr int kExpansion = 1;
+  BasicBlockImpl(int in_planes, int planes, int stride);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  torch::nn::Sequential shortcut_{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class BottleneckImpl : public torch::nn::Module {
+ public:
+  static constexpr int kExpansion = 4;
+  BottleneckImpl(int in_planes, int planes, int stride);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  torch::nn::Sequential shortcut_{nullptr};
+};
+TORCH_MODULE(Bottleneck);
+
+class ResNetImpl : public torch::nn::Module {
+ public:
+  explicit ResNetImpl(const ResNetOptions& options);
+  // x: [B, C, frames, mels] -> unit embeddings [B, embedding_size].
+  torch::Tensor forward(const torch::Tensor& x);
+  const ResNetOptions& options() const { return options_; }
+
+ private:
+  torch::Tensor embed_one_channel(const torch::Tensor& x);  // [B, 1, T, F]
+
+  ResNetOptions options_;
+  torch::nn::Conv2d stem_conv_{nullptr};
+  torch::nn::BatchNorm2d stem_bn_{nullptr};
+  torch::nn::Sequential stages_{nullptr};
+  torch::nn::Dropout dropout_{nullptr};
+  torch::nn::Linear head_{nullptr};
+};
+TORCH_MODULE(ResNet);
+
+// Parameters and multiply-accumulates of one forward pass on a tile.
+std::int64_t parameter_count(ResNet& net);
+
+}  // namespace tessera::model

@@ -1,0 +1,118 @@
+#include "tessera/train/checkpoint.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "tessera/common/atomic_file.h"
+
+namespace tessera::train {
+namespace fs = std::filesystem;
+namespace {
+
+std::string checkpoint_name(int epoch) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "epoch_%04d.pt", epoch);
+  return buf;
+}
+
+}  // namespace
+
+std::string save_checkpoint(const std::string& dir, const CheckpointState& state, torch::nn::Module& model,
+                            torch::optim::Optimizer& optimizer, int keep) {
+  common::make_dirs(dir);
+  torch::serialize::OutputArchive archive;
+  torch::serialize::OutputArchive model_archive, optim_archive;
+  model.save(model_archive);
+  optimizer.save(optim_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optim_archive);
+  nlohmann::json meta = state.meta;
+  meta["epoch"] = state.epoch;
+  meta["step"] = state.step;
+  archive.write("meta", c10::IValue(meta.dump()));
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write("rng", gen.get_state());
+  }
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  const std::string path = (fs::path(dir) / checkpoint_name(state.epoch)).string();
+  common::write_file_atomic(path, bytes.str());
+  auto all = list_checkpoints(dir);
+  while (int(all.size()) > keep) {
+    std::error_code ec;
+    fs::remove(all.front(), ec);
+    all.erase(all.begin());
+  }
+  return path;
+}
+
+std::vector<std::string> list_checkpoints(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("epoch_", 0) == 0 && e.path().extension() == ".pt") out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* model,
+                                torch::optim::Optimizer* optimizer, const nlohmann::json& expected) {
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(path);
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("checkpoint '" + path + "': cannot be read: " + e.what_without_backtrace());
+  }
+  c10::IValue meta_value;
+  if (!archive.try_read("meta", meta_value) || !meta_value.isString()) {
+    throw std::runtime_error("checkpoint '" + path + "': no metadata; not a Tessera checkpoint");
+  }
+  CheckpointState state;
+  try {
+    state.meta = nlohmann::json::parse(meta_value.toStringRef());
+    state.epoch = state.meta.at("epoch").get<int>();
+    state.step = state.meta.at("step").get<std::int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error("checkpoint '" + path + "': malformed metadata: " + e.what());
+  }
+  for (const auto& [key, want] : expected.items()) {
+    if (!state.meta.contains(key) || state.meta[key] != want) {
+      throw std::runtime_error("checkpoint '" + path + "' was made with " + key + " = " +
+                               (state.meta.contains(key) ? state.meta[key].dump() : "(none)") +
+                               ", but this run has " + key + " = " + want.dump());
+    }
+  }
+  try {
+    if (model) {
+      torch::serialize::InputArchive m;
+      archive.read("model", m);
+      model->load(m);
+    }
+    if (optimizer) {
+      torch::serialize::InputArchive o;
+      archive.read("optimizer", o);
+      optimizer->load(o);
+    }
+    torch::Tensor rng;
+    if (archive.try_read("rng", rng)) {
+      at::Generator gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng);
+    }
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("checkpoint '" + path + "': does not fit this model: " + e.what_without_backtrace());
+  }
+  return state;
+}
+
+}  // namespace tessera::train

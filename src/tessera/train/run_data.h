@@ -1,0 +1,30 @@
+// The data of one run: the dataset's splits, the shared feature cache and a
+// TileStore per split. Unusable files are skipped and reported; a run with
+// no usable training recording fails with the reasons.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tessera/common/config.h"
+#include "tessera/data/dataset.h"
+#include "tessera/features/feature_cache.h"
+#include "tessera/sampling/tile_store.h"
+
+namespace tessera::train {
+
+// The cache directory of a run: the config's cache_dir, else <run_dir>/cache.
+std::string resolve_cache_dir(const common::Config& config, const std::string& run_dir);
+
+struct RunData {
+  data::Dataset dataset;
+  std::unique_ptr<features::FeatureCache> cache;
+  sampling::TileGeometry geometry;
+  std::unique_ptr<sampling::TileStore> train, eval, test;
+
+  // `threads` bounds the feature work of a cold cache (num_parallel_calls).
+  static RunData load(const common::Config& config, const std::string& run_dir, int threads,
+                      bool with_test = false);
+};
+
+}  // namespace tessera::train

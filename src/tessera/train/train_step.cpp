@@ -1,0 +1,87 @@
+#include "tessera/train/train_step.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include <ATen/autocast_mode.h>
+
+namespace tessera::train {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  throw std::invalid_argument("precision '" + name + "' must be fp32 or bf16");
+}
+
+StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss,
+                       double l2_amount, torch::Device device, Precision precision)
+    : net_(std::move(net)),
+      optimizer_(optimizer),
+      loss_(std::move(loss)),
+      l2_amount_(l2_amount),
+      device_(device),
+      precision_(precision) {}
+
+StepResult StepRunner::step(const float* a, const float* n, const float* o, int batch, int channels, int frames,
+                            int bins) {
+  const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+  const std::int64_t per = std::int64_t(batch) * channels * frames * bins;
+  torch::Tensor tiles = torch::empty({3 * std::int64_t(batch), channels, frames, bins}, opts);
+  float* dst = tiles.data_ptr<float>();
+  std::memcpy(dst, a, per * sizeof(float));
+  std::memcpy(dst + per, n, per * sizeof(float));
+  std::memcpy(dst + 2 * per, o, per * sizeof(float));
+  return step(tiles);
+}
+
+StepResult StepRunner::step(const torch::Tensor& tiles_in) {
+  net_->train();
+  const torch::Tensor tiles = tiles_in.to(device_);
+  const std::int64_t b = tiles.size(0) / 3;
+  torch::Tensor emb;
+  if (precision_ == Precision::kBf16) {
+    // Mixed precision: convolutions and matmuls in bf16 under autocast, the
+    // weights, the loss and the optimiser in fp32.
+    const bool cuda = device_.is_cuda();
+    if (cuda) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+    try {
+      emb = net_->forward(tiles).to(torch::kFloat32);
+    } catch (...) {
+      cuda ? at::autocast::set_enabled(false) : at::autocast::set_cpu_enabled(false);
+      at::autocast::clear_cache();
+      throw;
+    }
+    cuda ? at::autocast::set_enabled(false) : at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  } else {
+    emb = net_->forward(tiles);
+  }
+  const auto parts = emb.split(b, 0);
+  loss::TripletLossResult t = loss_.compute(parts[0], parts[1], parts[2]);
+  const torch::Tensor reg = loss::l2_penalty(*net_, l2_amount_);
+  const torch::Tensor total = t.loss + reg;
+  StepResult r;
+  r.loss = total.item<double>();
+  r.triplet_loss = t.value;
+  r.reg_loss = reg.item<double>();
+  r.dist_neighbour = t.dist_neighbour;
+  r.dist_opposite = t.dist_opposite;
+  r.active_fraction = t.active_fraction;
+  r.active = t.active;
+  r.count = t.count;
+  if (!std::isfinite(r.loss)) return r;  // the caller stops; no update from a NaN
+  optimizer_.zero_grad();
+  total.backward();
+  if (after_backward) after_backward();
+  optimizer_.step();
+  return r;
+}
+
+}  // namespace tessera::train

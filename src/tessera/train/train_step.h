@@ -1,0 +1,45 @@
+// One optimisation step on a batch of triplets: the anchors, neighbours and
+// opposites go through the network as one batch of 3B tiles (so batch norm
+// sees all of them, as in the original), then the triplet loss plus the L2
+// regularisation is minimised with Adam.
+#pragma once
+
+#include <torch/torch.h>
+
+#include "tessera/loss/triplet_loss.h"
+#include "tessera/model/resnet.h"
+
+namespace tessera::train {
+
+enum class Precision { kFp32, kBf16 };
+Precision parse_precision(const std::string& name);
+
+struct StepResult {
+  double loss = 0, triplet_loss = 0, reg_loss = 0;
+  double dist_neighbour = 0, dist_opposite = 0, active_fraction = 0;
+  std::int64_t active = 0, count = 0;
+};
+
+class StepRunner {
+ public:
+  StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss, double l2_amount,
+             torch::Device device, Precision precision = Precision::kFp32);
+  // Tiles as [batch, channels, frames, bins] float buffers.
+  StepResult step(const float* anchor, const float* neighbour, const float* opposite, int batch, int channels,
+                  int frames, int bins);
+  // The same on tensors already shaped [3B, C, T, F] (anchors first).
+  StepResult step(const torch::Tensor& tiles);
+  // Hooked between backward() and the optimiser step: the distributed
+  // gradient all-reduce goes here.
+  std::function<void()> after_backward;
+
+ private:
+  model::ResNet net_;
+  torch::optim::Optimizer& optimizer_;
+  loss::TripletLoss loss_;
+  double l2_amount_;
+  torch::Device device_;
+  Precision precision_;
+};
+
+}  // namespace tessera::train

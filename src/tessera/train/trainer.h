@@ -1,0 +1,78 @@
+// `tessera train`: one embedding space, as the original train_triplet_loss.
+// The run directory contract:
+//   config.json                  the effective config
+//   metrics/train_steps.csv      step,epoch,loss,triplet_loss,reg_loss,
+//                                dist_neighbour,dist_opposite,active_fraction,lr,seconds
+//   metrics/epochs.csv           epoch,train_loss,train_triplet_loss,eval_triplet_loss,
+//                                eval_dist_neighbour,eval_dist_opposite,
+//                                eval_active_fraction,silhouette,centroid_cv
+//   metrics/timing.json          wall time, steps, triplets per second
+//   eval/epoch_<k>/...           written by the epoch evaluator
+//   checkpoints/epoch_<k>.pt     the newest three
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "tessera/common/config.h"
+#include "tessera/model/resnet.h"
+#include "tessera/train/run_data.h"
+#include "tessera/train/train_step.h"
+
+namespace tessera::train {
+
+struct EpochEval {
+  double triplet_loss = 0, dist_neighbour = 0, dist_opposite = 0, active_fraction = 0;
+  double silhouette = 0, centroid_cv = 0;
+};
+// Evaluates the model after epoch `epoch` (1-based) and writes its files.
+using EpochEvalFn = std::function<EpochEval(model::ResNet& net, int epoch)>;
+
+struct TrainerOptions {
+  int threads = 0;  // 0: all cores
+  std::string device = "cpu";
+  std::string precision = "fp32";
+  bool resume = false;
+  // Distributed data parallel: this process's rank among `world`.
+  int rank = 0, world = 1;
+  // Called after each backward pass (gradient all-reduce) and before each
+  // evaluation (batch-norm broadcast); empty for one process.
+  std::function<void(model::ResNet&)> sync_gradients, sync_buffers, sync_parameters;
+  // Reduces a vector of sums over ranks (metrics of the global batch).
+  std::function<void(std::vector<double>&)> all_reduce_sum;
+};
+
+struct TrainSummary {
+  int epochs_run = 0;
+  std::int64_t steps = 0;
+  double seconds = 0, triplets_per_second = 0, data_wait_seconds = 0;
+  bool interrupted = false;
+};
+
+class Trainer {
+ public:
+  Trainer(common::Config config, std::string run_dir, TrainerOptions options, RunData& data, EpochEvalFn eval);
+  TrainSummary run();
+
+  // Set by SIGINT/SIGTERM: the trainer finishes the step, checkpoints and stops.
+  static std::atomic<bool>& stop_requested();
+  static void install_signal_handlers();
+
+ private:
+  nlohmann::json fingerprint() const;
+
+  common::Config config_;
+  std::string run_dir_;
+  TrainerOptions options_;
+  RunData& data_;
+  EpochEvalFn eval_;
+};
+
+// Thrown when the loss becomes NaN or Inf.
+class NonFiniteLoss : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace tessera::train
