@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,82 @@ inline std::vector<float> sine(double hz, double amplitude, int rate, std::size_
   std::vector<float> x(n);
   for (std::size_t i = 0; i < n; ++i) x[i] = float(amplitude * std::sin(2 * M_PI * hz * i / rate));
   return x;
+}
+
+}  // namespace tessera::testing
+
+#include <signal.h>
+#include <spawn.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+
+#include "tessera/data/synth.h"
+
+extern char** environ;
+
+namespace tessera::testing {
+
+// Starts `tessera <args...>` with stdout and stderr sent to log_path.
+inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::string& log_path) {
+  std::vector<std::string> argv_s = {TESSERA_BINARY};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  posix_spawn(&pid, TESSERA_BINARY, &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return pid;
+}
+
+inline int wait_exit(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+inline bool wait_for_file(const std::string& path, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (std::filesystem::exists(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+// A small synthetic DCASE dataset shared by the tests of one binary:
+// 9 classes x `clips` clips, generated once per build tree.
+inline std::string shared_synth_dataset(int clips = 4) {
+  const std::string dir = std::string(TESSERA_TEST_TMP) + "/shared_synth_" + std::to_string(clips);
+  if (!std::filesystem::exists(dir + "/evaluation_setup/fold1_test.txt")) {
+    const std::string tmp = dir + ".tmp" + std::to_string(::getpid());
+    std::filesystem::remove_all(tmp);
+    data::SynthOptions o;
+    o.output_dir = tmp;
+    o.clips_per_class = clips;
+    o.threads = 2;
+    data::write_synth_dataset(o);
+    std::error_code ec;
+    std::filesystem::rename(tmp, dir, ec);  // another test binary may have won the race
+    if (ec) std::filesystem::remove_all(tmp);
+  }
+  return dir;
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
 }
 
 }  // namespace tessera::testing

@@ -91,6 +91,10 @@ TrainSummary Trainer::run() {
   int start_epoch = 1;
   std::int64_t step = 0;
   std::size_t skip_batches = 0;
+  // The running sums of an epoch interrupted mid-way, so its mean after a
+  // resume covers the whole epoch.
+  double resumed_loss = 0, resumed_triplet = 0;
+  std::size_t resumed_counted = 0;
   const auto checkpoints = list_checkpoints(ckpt_dir);
   if (options_.resume && !checkpoints.empty()) {
     const CheckpointState st = load_checkpoint(checkpoints.back(), net.get(), &adam, fingerprint());
@@ -98,6 +102,9 @@ TrainSummary Trainer::run() {
     const int in_epoch = st.meta.value("batch_in_epoch", 0);
     start_epoch = st.epoch + 1;
     skip_batches = std::size_t(in_epoch);
+    resumed_loss = st.meta.value("epoch_loss_sum", 0.0);
+    resumed_triplet = st.meta.value("epoch_triplet_sum", 0.0);
+    resumed_counted = st.meta.value("epoch_batches", std::size_t(0));
     if (writer) {
       CsvLog::truncate(metrics_dir + "/train_steps.csv", double(step));
       CsvLog::truncate(metrics_dir + "/epochs.csv", double(st.epoch));
@@ -143,13 +150,17 @@ TrainSummary Trainer::run() {
   const auto run_start = std::chrono::steady_clock::now();
   std::int64_t triplets = 0;
 
-  auto checkpoint = [&](int epochs_done, int batch_in_epoch) {
+  auto checkpoint = [&](int epochs_done, int batch_in_epoch, double loss_sum, double triplet_sum,
+                        std::size_t batches) {
     if (!writer || !config_.save_model) return;
     CheckpointState st;
     st.epoch = epochs_done;
     st.step = step;
     st.meta = fingerprint();
     st.meta["batch_in_epoch"] = batch_in_epoch;
+    st.meta["epoch_loss_sum"] = loss_sum;
+    st.meta["epoch_triplet_sum"] = triplet_sum;
+    st.meta["epoch_batches"] = batches;
     const std::string path = save_checkpoint(ckpt_dir, st, *net, adam, 3);
     common::log_debug("checkpoint ", path);
   };
@@ -161,8 +172,10 @@ TrainSummary Trainer::run() {
     specs.erase(specs.begin(), specs.begin() + skip_triplets);
     sampling::BatchPipeline pipeline(*data_.train, std::move(specs), popts);
     common::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs), pipeline.batches());
-    double sum_loss = 0, sum_triplet = 0;
-    std::size_t batches_in_epoch = skip_batches, counted = 0;
+    double sum_loss = resumed_loss, sum_triplet = resumed_triplet;
+    std::size_t batches_in_epoch = skip_batches, counted = resumed_counted;
+    resumed_loss = resumed_triplet = 0;
+    resumed_counted = 0;
     sampling::TripletBatch batch;
     auto epoch_start = std::chrono::steady_clock::now();
     bool stopped = false;
@@ -215,7 +228,7 @@ TrainSummary Trainer::run() {
     bar.finish();
     summary.data_wait_seconds += pipeline.wait_seconds();
     if (stopped) {
-      checkpoint(epoch - 1, int(batches_in_epoch));
+      checkpoint(epoch - 1, int(batches_in_epoch), sum_loss, sum_triplet, counted);
       summary.interrupted = true;
       break;
     }
@@ -230,7 +243,7 @@ TrainSummary Trainer::run() {
                        ", active ", ev.active_fraction, ", silhouette ", ev.silhouette, ", centroid_cv ",
                        ev.centroid_cv, " (", std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count(), " s)");
     }
-    if (epoch % config_.save_frequency == 0 || epoch == config_.epochs) checkpoint(epoch, 0);
+    if (epoch % config_.save_frequency == 0 || epoch == config_.epochs) checkpoint(epoch, 0, 0, 0, 0);
     ++summary.epochs_run;
   }
   summary.steps = step;

@@ -1,0 +1,137 @@
+// End-to-end tests of `tessera train` on synthetic data, asserting on the
+// files the run writes.
+#include <gtest/gtest.h>
+
+#include "tessera/train/csv_log.h"
+#include "test_util.h"
+
+namespace tessera {
+namespace {
+
+using namespace tessera::testing;
+
+// Tiny but real: ResNet18 at width 8 with 32-d embeddings.
+std::vector<std::string> train_args(const std::string& data, const std::string& run, int epochs) {
+  return {"train", "-c", std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
+          "--set", "dcase_dataset_path=" + data, "--set", "epochs=" + std::to_string(epochs),
+          "--set", "batch_size=16", "--set", "log_level=warning", "--run-dir", run, "--threads", "2"};
+}
+
+int train(const std::string& data, const std::string& run, int epochs, std::vector<std::string> extra = {}) {
+  auto args = train_args(data, run, epochs);
+  args.insert(args.end(), extra.begin(), extra.end());
+  return wait_exit(spawn_tessera(args, run + ".log"));
+}
+
+std::vector<std::vector<double>> csv(const std::string& path) { return train::CsvLog::read(path); }
+
+// Every column but the wall-clock seconds.
+void expect_same_steps(const std::string& a, const std::string& b) {
+  auto x = csv(a), y = csv(b);
+  ASSERT_EQ(x.size(), y.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i].pop_back();
+    y[i].pop_back();
+    EXPECT_EQ(x[i], y[i]) << "row " << i;
+  }
+}
+
+TEST(CliTrainTest, WritesTheRunDirectoryContractAndLearns) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string run = fresh_dir() + "/run";
+  ASSERT_EQ(train(data, run, 3), 0) << read_text(run + ".log");
+  for (const char* f : {"config.json", "metrics/train_steps.csv", "metrics/epochs.csv", "metrics/timing.json",
+                        "eval/epoch_3/centroid_distances.csv", "eval/epoch_3/embeddings.tsv",
+                        "eval/epoch_3/labels.tsv", "eval/epoch_3/names.tsv", "checkpoints/epoch_0003.pt"}) {
+    EXPECT_TRUE(std::filesystem::exists(run + "/" + f)) << f;
+  }
+  std::vector<std::string> header;
+  const auto epochs = train::CsvLog::read(run + "/metrics/epochs.csv", &header);
+  ASSERT_EQ(epochs.size(), 3u);
+  EXPECT_EQ(header.at(7), "silhouette");
+  // Training drives the loss down and the silhouette up.
+  EXPECT_LT(epochs[2][1], epochs[0][1]) << "train loss";
+  EXPECT_GT(epochs[2][7], epochs[0][7]) << "silhouette";
+  const auto steps = csv(run + "/metrics/train_steps.csv");
+  ASSERT_FALSE(steps.empty());
+  EXPECT_EQ(steps.back()[1], 3.0);
+  const std::string labels = read_text(run + "/eval/epoch_3/labels.tsv");
+  EXPECT_NE(labels.find("vacuum_cleaner"), std::string::npos);
+}
+
+// Train 2 epochs straight; train the same run, kill -9 it once the first
+// checkpoint exists and resume: the metrics equal the uninterrupted run's.
+TEST(CliTrainTest, KillAndResumeEqualsUninterrupted) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string dir = fresh_dir();
+  ASSERT_EQ(train(data, dir + "/straight", 2), 0);
+  const std::string run = dir + "/killed";
+  const pid_t pid = spawn_tessera(train_args(data, run, 2), run + ".log");
+  ASSERT_TRUE(wait_for_file(run + "/checkpoints/epoch_0001.pt", 120));
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  ASSERT_EQ(train(data, run, 2, {"--resume"}), 0) << read_text(run + ".log");
+  expect_same_steps(dir + "/straight/metrics/train_steps.csv", run + "/metrics/train_steps.csv");
+  EXPECT_EQ(csv(dir + "/straight/metrics/epochs.csv"), csv(run + "/metrics/epochs.csv"));
+}
+
+// SIGINT mid-epoch: the step finishes, a checkpoint is written, the exit
+// code is non-zero with a resume hint, and resuming finishes identically.
+TEST(CliTrainTest, InterruptCheckpointsMidEpochAndResumes) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string dir = fresh_dir();
+  ASSERT_EQ(train(data, dir + "/straight", 1), 0);
+  const std::string run = dir + "/interrupted";
+  const pid_t pid = spawn_tessera(train_args(data, run, 1), run + ".log");
+  // Wait for a few steps to be logged, then interrupt.
+  const std::string steps = run + "/metrics/train_steps.csv";
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < end &&
+         (!std::filesystem::exists(steps) || csv(steps).size() < 3)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ::kill(pid, SIGINT);
+  const int code = wait_exit(pid);
+  const std::string log = read_text(run + ".log");
+  if (code == 0) GTEST_SKIP() << "the run finished before the signal arrived";
+  EXPECT_EQ(code, 130) << log;
+  EXPECT_NE(log.find("--resume"), std::string::npos) << log;
+  ASSERT_EQ(train(data, run, 1, {"--resume"}), 0) << read_text(run + ".log");
+  expect_same_steps(dir + "/straight/metrics/train_steps.csv", steps);
+  EXPECT_EQ(csv(dir + "/straight/metrics/epochs.csv"), csv(run + "/metrics/epochs.csv"));
+}
+
+TEST(CliTrainTest, BadConfigValuesAreClearErrors) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string dir = fresh_dir();
+  struct Case {
+    std::string set, message;
+  };
+  for (const Case& c : {Case{"margin=-1", "margin (-1) must be > 0"},
+                        Case{"model=ResNet99", "model 'ResNet99' must be one of"},
+                        Case{"batch_size=100000", "exceeds the"}}) {
+    auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json --set dcase_dataset_path=" +
+                         data + " --set " + c.set + " --run-dir " + dir + "/r");
+    EXPECT_NE(r.exit_code, 0) << c.set;
+    EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
+  }
+}
+
+TEST(CliTrainTest, SecondProcessOnTheSameRunIsRefused) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string run = fresh_dir() + "/run";
+  const pid_t pid = spawn_tessera(train_args(data, run, 2), run + ".log");
+  ASSERT_TRUE(wait_for_file(run + "/.lock", 60));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto args = train_args(data, run, 2);
+  std::string cmd;
+  for (const auto& arg : args) cmd += " '" + arg + "'";
+  auto r = run_tessera(cmd);
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("another tessera process"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,62 @@
+#include "tessera/model/resnet.h"
+
+#include <gtest/gtest.h>
+
+namespace tessera::model {
+namespace {
+
+ResNetOptions small(int depth) {
+  ResNetOptions o;
+  o.depth = depth;
+  o.width = 4;
+  o.embedding_size = 16;
+  return o;
+}
+
+TEST(ResNetTest, OutputIsUnitNormEmbedding) {
+  for (int depth : {18, 34, 50}) {
+    torch::manual_seed(0);
+    ResNet net(small(depth));
+    const torch::Tensor x = torch::randn({3, 1, 198, 128});
+    const torch::Tensor e = net->forward(x);
+    ASSERT_EQ(e.sizes(), (std::vector<int64_t>{3, 16})) << depth;
+    EXPECT_TRUE(torch::allclose(e.norm(2, 1), torch::ones({3}), 1e-5, 1e-5)) << depth;
+  }
+}
+
+// Per-channel embeddings are concatenated and scaled to unit length.
+TEST(ResNetTest, MultiChannelConcatenates) {
+  ResNet net(small(18));
+  net->eval();
+  const torch::Tensor x = torch::randn({2, 4, 198, 128});
+  const torch::Tensor e = net->forward(x);
+  ASSERT_EQ(e.sizes(), (std::vector<int64_t>{2, 64}));
+  EXPECT_TRUE(torch::allclose(e.norm(2, 1), torch::ones({2}), 1e-5, 1e-5));
+  const torch::Tensor c2 = net->forward(x.slice(1, 2, 3));
+  EXPECT_TRUE(torch::allclose(e.slice(1, 32, 48) * 2.0, c2, 1e-5, 1e-5));
+}
+
+// torchvision's resnet18 has 11,689,512 parameters with a 3-channel 7x7 stem
+// (9,408) and a 512->1000 head (513,000). With one input channel (3,136) and
+// a 512->512 head (262,656): 11,689,512 - 9,408 + 3,136 - 513,000 + 262,656.
+TEST(ResNetTest, ResNet18HasTorchvisionParameterCount) {
+  ResNetOptions o;
+  ResNet net(o);
+  EXPECT_EQ(parameter_count(net), 11432896);
+}
+
+TEST(ResNetTest, EvalModeIsDeterministic) {
+  ResNet net(small(18));
+  net->eval();
+  const torch::Tensor x = torch::randn({2, 1, 198, 128});
+  EXPECT_TRUE(torch::equal(net->forward(x), net->forward(x)));
+}
+
+TEST(ResNetTest, BadOptionsAreRejected) {
+  ResNetOptions o;
+  o.depth = 101;
+  EXPECT_THROW(ResNet{o}, std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace tessera::model
