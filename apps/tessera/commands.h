@@ -30,5 +30,7 @@ Command add_synth_command(CLI::App& app);
 Command add_dataset_info_command(CLI::App& app);
 Command add_cache_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
+Command add_sweep_command(CLI::App& app);
+Command add_report_command(CLI::App& app);
 
 }  // namespace tessera::app

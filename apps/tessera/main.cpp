@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
       tessera::app::add_features_command(app),
       tessera::app::add_cache_command(app),
       tessera::app::add_train_command(app),
+      tessera::app::add_sweep_command(app),
+      tessera::app::add_report_command(app),
       tessera::app::add_bench_command(app),
   };
   try {

@@ -77,6 +77,8 @@ const std::vector<Field>& fields() {
       {"prefetch_memory_mb", &Config::prefetch_memory_mb},
       {"max_eval_anchors", &Config::max_eval_anchors},
       {"min_active_fraction", &Config::min_active_fraction},
+      {"max_satisfiable_margin", &Config::max_satisfiable_margin},
+      {"cv_tie_tolerance", &Config::cv_tie_tolerance},
   };
   return kFields;
 }
@@ -304,6 +306,8 @@ void Config::validate() const {
   require(max_eval_anchors >= 0, "max_eval_anchors (" + num(max_eval_anchors) + ") must be >= 0");
   require(min_active_fraction >= 0 && min_active_fraction < 1,
           "min_active_fraction (" + num(min_active_fraction) + ") must lie in [0, 1)");
+  require(max_satisfiable_margin > 0, "max_satisfiable_margin (" + num(max_satisfiable_margin) + ") must be > 0");
+  require(cv_tie_tolerance >= 0, "cv_tie_tolerance (" + num(cv_tie_tolerance) + ") must be >= 0");
 }
 
 int Config::tile_samples() const {

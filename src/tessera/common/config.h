@@ -70,6 +70,8 @@ struct Config {
   double prefetch_memory_mb = 2048.0;  // cap on the memory the prefetch queue may hold
   int max_eval_anchors = 0;   // 0: every eval anchor
   double min_active_fraction = 0.02;  // recommendation: below this a margin learned nothing
+  double max_satisfiable_margin = 4.0;  // recommendation: unit vectors give d(a,n) - d(a,o) >= -4
+  double cv_tie_tolerance = 0.01;     // recommendation: centroid_cv this close is a tie
 
   static Config load(const std::string& path);
   static Config from_json(const nlohmann::json& j, const std::string& origin);

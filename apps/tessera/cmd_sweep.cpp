@@ -1,0 +1,104 @@
+// tessera sweep: the margin experiment. tessera report: rebuild its report.
+#include <cstdlib>
+#include <sstream>
+
+#include "commands.h"
+#include "config_args.h"
+#include "tessera/experiment/sweep.h"
+
+namespace tessera::app {
+namespace {
+
+std::vector<double> parse_list(const std::string& text, const char* what) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const double v = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0') throw std::invalid_argument(std::string(what) + ": '" + item + "' is not a number");
+    out.push_back(v);
+  }
+  return out;
+}
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atoi(v) : fallback;
+}
+
+struct SweepArgs {
+  ConfigArgs config;
+  std::string out, margins, focus = "0.5,0.7,1", distribute;
+  experiment::SweepOptions options;
+};
+
+void print_result(const experiment::Recommendation& rec, const std::string& dir) {
+  std::printf("report: %s/report.html\n", dir.c_str());
+  if (rec.found) {
+    std::printf("recommended margin: %g\n%s\n", rec.margin, rec.reason.c_str());
+  } else {
+    std::printf("no margin recommended: %s\n", rec.reason.c_str());
+  }
+}
+
+int run_sweep_cmd(SweepArgs& a) {
+  common::Config cfg = load_config(a.config);
+  if (!a.margins.empty()) a.options.margins = parse_list(a.margins, "--margins");
+  a.options.focus = parse_list(a.focus, "--focus");
+  if (a.distribute == "margins") {
+    a.options.distribute_margins = true;
+    a.options.rank = env_int("RANK", 0);
+    a.options.world = env_int("WORLD_SIZE", 1);
+  }
+  const auto rec = experiment::run_sweep(cfg, a.out, a.options);
+  if (a.options.rank == 0) print_result(rec, a.out);
+  return 0;
+}
+
+struct ReportArgs {
+  std::string dir, focus = "0.5,0.7,1";
+};
+
+int run_report_cmd(const ReportArgs& a) {
+  experiment::ReportOptions o;
+  o.focus = parse_list(a.focus, "--focus");
+  // The rule's thresholds come from the sweep's config when it has one.
+  try {
+    const common::Config c = common::Config::load(a.dir + "/sweep_config.json");
+    o.rule.min_active_fraction = c.min_active_fraction;
+    o.rule.max_satisfiable_margin = c.max_satisfiable_margin;
+    o.rule.cv_tie_tolerance = c.cv_tie_tolerance;
+  } catch (const std::runtime_error&) {
+  }
+  print_result(experiment::build_report(a.dir, o), a.dir);
+  return 0;
+}
+
+}  // namespace
+
+Command add_sweep_command(CLI::App& app) {
+  auto a = std::make_shared<SweepArgs>();
+  CLI::App* cmd = app.add_subcommand("sweep", "the margin experiment: one training per margin, figures and report");
+  a->config.add_to(cmd, true);
+  cmd->add_option("--out,-o", a->out, "sweep directory (margin_<m>/, figures/, summary, report)")->required();
+  cmd->add_option("--margins", a->margins, "comma-separated margins (default: the config's margins)");
+  cmd->add_option("--focus", a->focus, "margins of the close-up loss figure (default 0.5,0.7,1)");
+  cmd->add_option("--jobs", a->options.jobs, "margins trained concurrently (threads are split)")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", a->options.threads, "total intra-op threads (default: all cores)");
+  cmd->add_option("--device", a->options.device, "cpu or cuda");
+  cmd->add_option("--precision", a->options.precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--distribute", a->distribute, "'margins': spread whole margins over the ranks of RANK/WORLD_SIZE")
+      ->check(CLI::IsMember({"margins"}));
+  return {cmd, [a] { return run_sweep_cmd(*a); }};
+}
+
+Command add_report_command(CLI::App& app) {
+  auto a = std::make_shared<ReportArgs>();
+  CLI::App* cmd = app.add_subcommand("report", "rebuild a sweep's figures, summary and report without training");
+  cmd->add_option("--sweep-dir", a->dir, "the sweep directory")->required();
+  cmd->add_option("--focus", a->focus, "margins of the close-up loss figure");
+  return {cmd, [a] { return run_report_cmd(*a); }};
+}
+
+}  // namespace tessera::app

@@ -1,0 +1,44 @@
+// The sweep's figures, drawn with PLplot's cairo driver. Each figure is
+// written as <base>.png and <base>.svg (through temporary files and a
+// rename), with labelled axes and a legend.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tessera::experiment {
+
+struct Series {
+  std::string name;
+  std::vector<double> x, y;
+  // Optional markers drawn on the line (e.g. the per-epoch means).
+  std::vector<double> marker_x, marker_y;
+};
+
+struct LinePlot {
+  std::string title, x_label, y_label;
+  std::vector<Series> series;
+  bool log_y = false;
+};
+
+struct Heatmap {
+  std::string title;
+  std::vector<std::string> labels;     // rows and columns
+  std::vector<std::vector<double>> values;  // square; NaN cells are left blank
+};
+
+struct ScatterPlot {
+  std::string title, x_label, y_label;
+  std::vector<std::string> class_names;
+  std::vector<double> x, y;
+  std::vector<int> cls;  // index into class_names
+};
+
+void draw_lines(const LinePlot& plot, const std::string& base);
+void draw_heatmap(const Heatmap& map, const std::string& base);
+void draw_scatter(const ScatterPlot& plot, const std::string& base);
+
+// An exponential moving average, as TensorBoard smooths its curves.
+std::vector<double> smooth(const std::vector<double>& y, double weight);
+
+}  // namespace tessera::experiment

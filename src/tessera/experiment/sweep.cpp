@@ -1,0 +1,183 @@
+#include "tessera/experiment/sweep.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "tessera/common/atomic_file.h"
+#include "tessera/common/log.h"
+#include "tessera/train/run_data.h"
+
+extern char** environ;
+
+namespace tessera::experiment {
+namespace fs = std::filesystem;
+namespace {
+
+bool margin_complete(const std::string& dir, int epochs) {
+  try {
+    const MarginRun r = read_margin_run(dir, 0);
+    return r.epochs_done >= epochs;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+std::string tail(const std::string& path, std::size_t bytes) {
+  std::string s;
+  try {
+    s = common::read_file(path);
+  } catch (const std::exception&) {
+    return "";
+  }
+  return s.size() > bytes ? s.substr(s.size() - bytes) : s;
+}
+
+struct Child {
+  pid_t pid;
+  double margin;
+  std::string dir;
+};
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> a = args;
+  std::vector<char*> argv;
+  for (auto& s : a) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  pid_t pid = -1;
+  const int err = posix_spawn(&pid, a[0].c_str(), &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (err != 0) throw std::runtime_error("sweep: cannot start '" + a[0] + "': " + std::strerror(err));
+  return pid;
+}
+
+}  // namespace
+
+void SweepOptions::validate() const {
+  if (jobs < 1) throw std::invalid_argument("sweep: --jobs must be >= 1");
+  for (double m : margins) {
+    if (!(m > 0)) throw std::invalid_argument("sweep: every margin must be > 0");
+  }
+  if (world < 1 || rank < 0 || rank >= world) throw std::invalid_argument("sweep: bad RANK/WORLD_SIZE");
+}
+
+std::string self_executable() {
+  std::error_code ec;
+  const auto p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) throw std::runtime_error("sweep: cannot find the tessera executable: " + ec.message());
+  return p.string();
+}
+
+Recommendation run_sweep(const common::Config& config, const std::string& out_dir_in, const SweepOptions& o) {
+  o.validate();
+  const std::string out_dir = fs::absolute(out_dir_in).string();
+  common::make_dirs(out_dir);
+  std::vector<double> margins = o.margins.empty() ? config.margins : o.margins;
+  if (margins.empty()) throw std::invalid_argument("sweep: no margins given");
+  common::Config base = config;
+  if (base.cache_dir.empty()) base.cache_dir = out_dir + "/cache";
+  base.save(out_dir + "/sweep_config.json");
+  const int total_threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+
+  // Fill the cache once (and fix the music split), so no margin computes features.
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    train::RunData data = train::RunData::load(base, out_dir, std::min(total_threads * 2, base.num_parallel_calls));
+    common::log_info("sweep: feature cache ready in ", base.cache_dir, " (",
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s; ",
+                     data.train->size(), " training recordings)");
+  }
+
+  std::vector<std::pair<double, std::string>> todo;
+  for (std::size_t i = 0; i < margins.size(); ++i) {
+    const double m = margins[i];
+    const std::string dir = out_dir + "/" + margin_dir_name(m);
+    if (o.distribute_margins && int(i % std::size_t(o.world)) != o.rank) continue;
+    if (margin_complete(dir, base.epochs)) {
+      common::log_info("sweep: margin ", m, " is complete; skipped");
+      continue;
+    }
+    todo.emplace_back(m, dir);
+  }
+  const int jobs = std::max(1, std::min<int>(o.jobs, int(todo.size())));
+  const int threads_each = std::max(1, total_threads / jobs);
+  const std::string exe = self_executable();
+  std::vector<Child> running;
+  std::vector<std::string> failures;
+  std::size_t next = 0;
+  auto reap = [&](bool block) {
+    for (auto it = running.begin(); it != running.end();) {
+      int status = 0;
+      const pid_t r = ::waitpid(it->pid, &status, block && it == running.begin() ? 0 : WNOHANG);
+      if (r == 0) {
+        ++it;
+        continue;
+      }
+      const bool ok = r == it->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      if (ok) {
+        common::log_info("sweep: margin ", it->margin, " done");
+      } else {
+        failures.push_back("margin " + std::to_string(it->margin) + " failed (see " + it->dir + "/train.log):\n" +
+                           tail(it->dir + "/train.log", 600));
+      }
+      it = running.erase(it);
+      if (block) return;
+    }
+  };
+  while (next < todo.size() || !running.empty()) {
+    while (next < todo.size() && int(running.size()) < jobs) {
+      const auto& [m, dir] = todo[next++];
+      common::make_dirs(dir);
+      common::Config c = base;
+      c.margin = m;
+      c.save(dir + "/sweep_margin_config.json");
+      if (fs::exists(out_dir + "/split.json")) fs::copy_file(out_dir + "/split.json", dir + "/split.json", fs::copy_options::overwrite_existing);
+      std::vector<std::string> args = {exe, "train", "--config", dir + "/sweep_margin_config.json", "--run-dir", dir,
+                                       "--resume", "--threads", std::to_string(threads_each), "--device", o.device,
+                                       "--precision", o.precision};
+      args.insert(args.end(), o.child_args.begin(), o.child_args.end());
+      common::log_info("sweep: training margin ", m, " with ", threads_each, " thread(s); log: ", dir, "/train.log");
+      running.push_back({spawn(args, dir + "/train.log"), m, dir});
+    }
+    reap(true);
+  }
+  if (!failures.empty()) {
+    std::string msg = "sweep: " + std::to_string(failures.size()) + " margin(s) failed";
+    for (const auto& f : failures) msg += "\n" + f;
+    throw std::runtime_error(msg);
+  }
+  if (o.rank != 0) return {};
+  if (o.distribute_margins && o.world > 1) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.wait_timeout_s);
+    for (double m : margins) {
+      const std::string dir = out_dir + "/" + margin_dir_name(m);
+      while (!margin_complete(dir, base.epochs)) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          throw std::runtime_error("sweep: timed out waiting for margin " + std::to_string(m) + " from another rank");
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(2));
+      }
+    }
+  }
+  ReportOptions ro;
+  ro.focus = o.focus;
+  ro.rule.min_active_fraction = base.min_active_fraction;
+  ro.rule.max_satisfiable_margin = base.max_satisfiable_margin;
+  ro.rule.cv_tie_tolerance = base.cv_tie_tolerance;
+  return build_report(out_dir, ro);
+}
+
+}  // namespace tessera::experiment
