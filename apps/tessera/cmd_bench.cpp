@@ -14,6 +14,13 @@
 #include "tessera/audio/encode.h"
 #include "tessera/audio/loader.h"
 #include "tessera/features/feature_extractor.h"
+#include "tessera/data/synth.h"
+#include "tessera/model/resnet.h"
+#include "tessera/sampling/batch_pipeline.h"
+#include "tessera/train/run_data.h"
+#include "tessera/train/train_step.h"
+
+#include <sys/resource.h>
 
 namespace tessera::app {
 namespace {
@@ -102,6 +109,132 @@ int run_features_bench(const FeaturesBenchArgs& a) {
   return frames.load() > 0 ? 0 : 1;
 }
 
+struct StepBenchArgs {
+  std::string model = "resnet18", precision = "fp32", device = "cpu";
+  int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198, bins = 128;
+};
+
+double peak_rss_mb() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss / 1024.0;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : (v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]));
+}
+
+// The training step alone on random tiles of Table 1's shape.
+int run_step_bench(const StepBenchArgs& a) {
+  torch::set_num_threads(a.threads);
+  torch::manual_seed(0);
+  model::ResNetOptions mo;
+  mo.depth = a.model == "resnet34" ? 34 : a.model == "resnet50" ? 50 : 18;
+  mo.width = a.width;
+  mo.embedding_size = a.embedding;
+  const torch::Device device(a.device);
+  model::ResNet net(mo);
+  net->to(device);
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
+  loss::TripletLossOptions lo;
+  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device, train::parse_precision(a.precision));
+  const torch::Tensor tiles = torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins});
+  std::vector<double> times;
+  for (int i = 0; i < a.warmup + a.steps; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    runner.step(tiles);
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (i >= a.warmup) times.push_back(dt);
+  }
+  const double med = median(times);
+  const double gflop_per_triplet = 3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
+  std::printf("step: model=%s width=%d batch=%d threads=%d precision=%s median_step_s=%.4f triplets_per_s=%.2f "
+              "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
+              a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(), med, a.batch / med,
+              gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
+  return 0;
+}
+
+// The machine's matmul peak through the same LibTorch.
+int run_peak_bench(int threads, int n) {
+  torch::set_num_threads(threads);
+  for (auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    const torch::Tensor a = torch::randn({n, n}).to(dtype), b = torch::randn({n, n}).to(dtype);
+    torch::Tensor c = torch::matmul(a, b);
+    std::vector<double> times;
+    for (int i = 0; i < 5; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      c = torch::matmul(a, b);
+      times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::printf("peak: dtype=%s n=%d threads=%d gflops_per_s=%.1f\n", dtype == torch::kFloat32 ? "fp32" : "bf16", n,
+                threads, 2.0 * n * n * double(n) / median(times) / 1e9);
+  }
+  return 0;
+}
+
+struct PipelineBenchArgs {
+  int clips_per_class = 6, threads = 2, batch = 256;
+  bool per_tile_baseline = true;
+};
+
+// Triplets/s delivered by the pipeline: cold cache (features computed and
+// stored), warm cache (mapped), and a pipeline that recomputes the three
+// tiles' features for every triplet.
+int run_pipeline_bench(const PipelineBenchArgs& a) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("tessera_pipe_" + std::to_string(::getpid()))).string();
+  data::SynthOptions so;
+  so.output_dir = dir + "/data";
+  so.clips_per_class = a.clips_per_class;
+  so.threads = a.threads;
+  data::write_synth_dataset(so);
+  common::Config c;
+  c.dcase_dataset_path = so.output_dir;
+  c.batch_size = a.batch;
+  c.gen_count = a.threads;
+  c.num_parallel_calls = a.threads;
+  c.cache_dir = dir + "/cache";
+  auto epoch = [&](const char* name) {
+    const auto t0 = std::chrono::steady_clock::now();
+    train::RunData d = train::RunData::load(c, dir, a.threads);
+    const auto specs = sampling::TripletSampler(sampling::SamplerOptions::from_config(c)).sample(d.train->tile_counts(), 1);
+    sampling::BatchPipeline p(*d.train, specs, sampling::PipelineOptions::from_config(c));
+    sampling::TripletBatch b;
+    std::size_t n = 0;
+    while (p.next(b)) n += b.size;
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("pipeline: cache=%s threads=%d batch=%d triplets=%zu seconds=%.3f triplets_per_s=%.1f\n", name,
+                a.threads, a.batch, n, secs, n / secs);
+    return specs;
+  };
+  epoch("cold");
+  const auto specs = epoch("warm");
+  if (a.per_tile_baseline) {
+    // No cache: decode each recording and compute each tile's features anew.
+    train::RunData d = train::RunData::load(c, dir, a.threads);
+    const features::FeatureExtractor fx(features::FeatureOptions::from_config(c));
+    const audio::AudioOptions ao = audio::AudioOptions::from_config(c);
+    const int tile = c.tile_samples();
+    const std::size_t limit = std::min<std::size_t>(specs.size(), 300);
+    std::atomic<std::size_t> done{0};
+    const double secs = timed_parallel(int(limit), a.threads, [&](int i) {
+      const auto& s = specs[std::size_t(i)];
+      for (auto [rec, t] : {std::pair{s.anchor_rec, s.anchor_tile}, std::pair{s.anchor_rec, s.neighbour_tile},
+                            std::pair{s.opposite_rec, s.opposite_tile}}) {
+        const audio::AudioBuffer x = audio::load_audio(d.train->recording(rec).path, ao);
+        fx.compute(x.samples.data() + std::size_t(t) * tile, std::size_t(tile));
+      }
+      ++done;
+    });
+    std::printf("pipeline: cache=none-per-tile threads=%d batch=%d triplets=%zu seconds=%.3f triplets_per_s=%.1f\n",
+                a.threads, a.batch, done.load(), secs, done.load() / secs);
+  }
+  std::filesystem::remove_all(dir);
+  return 0;
+}
+
 }  // namespace
 
 Command add_bench_command(CLI::App& app) {
@@ -114,8 +247,37 @@ Command add_bench_command(CLI::App& app) {
   feat->add_flag("--with-decode", fa->with_decode,
                  "decode WAV files (44.1 kHz, 4 channels) and resample too");
   fa->config.add_to(feat, false);
+
+  auto sa = std::make_shared<StepBenchArgs>();
+  CLI::App* step = cmd->add_subcommand("step", "time the training step on random tiles of Table 1's shape");
+  step->add_option("--model", sa->model, "resnet18, resnet34 or resnet50")->check(CLI::IsMember({"resnet18", "resnet34", "resnet50"}));
+  step->add_option("--width", sa->width, "filters of the first stage");
+  step->add_option("--embedding", sa->embedding, "embedding size");
+  step->add_option("--batch", sa->batch, "triplets per step");
+  step->add_option("--threads", sa->threads, "intra-op threads");
+  step->add_option("--steps", sa->steps, "timed steps");
+  step->add_option("--warmup", sa->warmup, "untimed steps first");
+  step->add_option("--precision", sa->precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+  step->add_option("--device", sa->device, "cpu or cuda");
+  step->add_option("--frames", sa->frames, "tile frames (Table 1: 198)");
+  step->add_option("--bins", sa->bins, "mel bins (Table 1: 128)");
+
+  auto peak_threads = std::make_shared<int>(2);
+  auto peak_n = std::make_shared<int>(2048);
+  CLI::App* peak = cmd->add_subcommand("peak", "the matmul peak (fp32 and bf16) through LibTorch");
+  peak->add_option("--threads", *peak_threads, "intra-op threads");
+  peak->add_option("--n", *peak_n, "matrix size");
+
+  auto pa = std::make_shared<PipelineBenchArgs>();
+  CLI::App* pipe = cmd->add_subcommand("pipeline", "triplets/s of the data pipeline: cold and warm cache");
+  pipe->add_option("--clips-per-class", pa->clips_per_class, "synthetic clips per class (9 classes)");
+  pipe->add_option("--threads", pa->threads, "worker threads");
+  pipe->add_option("--batch", pa->batch, "batch size (Table 1: 256)");
   return {cmd, [=] {
             if (feat->parsed()) return run_features_bench(*fa);
+            if (step->parsed()) return run_step_bench(*sa);
+            if (peak->parsed()) return run_peak_bench(*peak_threads, *peak_n);
+            if (pipe->parsed()) return run_pipeline_bench(*pa);
             return 2;
           }};
 }

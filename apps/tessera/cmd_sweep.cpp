@@ -88,6 +88,7 @@ Command add_sweep_command(CLI::App& app) {
   cmd->add_option("--threads", a->options.threads, "total intra-op threads (default: all cores)");
   cmd->add_option("--device", a->options.device, "cpu or cuda");
   cmd->add_option("--precision", a->options.precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_flag("--classify", a->options.classify, "also train and score a classifier on every margin's embeddings");
   cmd->add_option("--distribute", a->distribute, "'margins': spread whole margins over the ranks of RANK/WORLD_SIZE")
       ->check(CLI::IsMember({"margins"}));
   return {cmd, [a] { return run_sweep_cmd(*a); }};

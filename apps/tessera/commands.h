@@ -32,5 +32,8 @@ Command add_cache_command(CLI::App& app);
 Command add_train_command(CLI::App& app);
 Command add_sweep_command(CLI::App& app);
 Command add_report_command(CLI::App& app);
+Command add_classify_command(CLI::App& app);
+Command add_embed_command(CLI::App& app);
+Command add_neighbours_command(CLI::App& app);
 
 }  // namespace tessera::app

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
       tessera::app::add_train_command(app),
       tessera::app::add_sweep_command(app),
       tessera::app::add_report_command(app),
+      tessera::app::add_classify_command(app),
+      tessera::app::add_embed_command(app),
+      tessera::app::add_neighbours_command(app),
       tessera::app::add_bench_command(app),
   };
   try {

@@ -5,6 +5,7 @@
 
 #include "tessera/common/atomic_file.h"
 #include "tessera/eval/embedding_metrics.h"
+#include "tessera/eval/retrieval_metrics.h"
 #include "tessera/loss/triplet_loss.h"
 #include "tessera/sampling/batch_pipeline.h"
 
@@ -84,8 +85,16 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   std::vector<int> sub_labels;
   for (auto i : idx) sub_labels.push_back(last_.labels[i]);
   out.silhouette = silhouette_score(last_.embeddings.index_select(0, torch::tensor(idx)), sub_labels);
+  // Anchors, not recordings, are the retrieval units here: tiles of one
+  // recording count as relevant to each other, as their labels agree.
   const torch::Tensor centroids = centroid_distances(last_.embeddings, last_.labels, int(labels_.size()));
   out.centroid_cv = centroid_cv(centroids);
+  const torch::Tensor sub = last_.embeddings.index_select(0, torch::tensor(idx));
+  const RetrievalMetrics rm = retrieval_metrics(sub, sub_labels);
+  out.precision_at_1 = rm.precision_at_1;
+  out.r_precision = rm.r_precision;
+  out.map_at_r = rm.map_at_r;
+  out.nmi = clustering_nmi(sub, sub_labels, std::uint64_t(config_.random_seed));
   write_embedding_files(run_dir_ + "/eval/epoch_" + std::to_string(epoch), last_, labels_, centroids);
   return out;
 }

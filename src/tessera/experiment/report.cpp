@@ -213,13 +213,15 @@ Recommendation build_report(const std::string& dir, const ReportOptions& o) {
   md += "\n";
   html += "</table>\n";
 
-  md += "## Summary\n\n| margin | epochs | train loss | eval loss | active | eval active | d(a,n) | d(a,o) | silhouette | centroid_cv | mean centroid dist. |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
-  html += "<h2>Summary</h2><table><tr><th>margin</th><th>epochs</th><th>train loss</th><th>eval loss</th><th>active</th><th>eval active</th><th>d(a,n)</th><th>d(a,o)</th><th>silhouette</th><th>centroid_cv</th><th>mean centroid dist.</th></tr>";
+  md += "## Summary\n\n| margin | epochs | train loss | eval loss | active | eval active | d(a,n) | d(a,o) | silhouette | centroid_cv | mean centroid dist. | P@1 | MAP@R | NMI | macro-F1 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  html += "<h2>Summary</h2><table><tr><th>margin</th><th>epochs</th><th>train loss</th><th>eval loss</th><th>active</th><th>eval active</th><th>d(a,n)</th><th>d(a,o)</th><th>silhouette</th><th>centroid_cv</th><th>mean centroid dist.</th><th>P@1</th><th>MAP@R</th><th>NMI</th><th>macro-F1</th></tr>";
   for (const auto& r : runs) {
     std::vector<std::string> cells = {fmt(r.margin, "%g"), std::to_string(r.epochs_done) + (r.complete ? "" : " (incomplete)"),
                                       fmt(r.train_triplet_loss), fmt(r.eval_triplet_loss), fmt(r.active_fraction, "%.3f"),
                                       fmt(r.eval_active_fraction, "%.3f"), fmt(r.dist_neighbour), fmt(r.dist_opposite),
-                                      fmt(r.silhouette, "%.3f"), fmt(r.centroid_cv, "%.3f"), fmt(r.mean_centroid_distance)};
+                                      fmt(r.silhouette, "%.3f"), fmt(r.centroid_cv, "%.3f"), fmt(r.mean_centroid_distance),
+                                      fmt(r.precision_at_1, "%.3f"), fmt(r.map_at_r, "%.3f"), fmt(r.nmi, "%.3f"),
+                                      std::isfinite(r.classify_macro_f1) ? fmt(r.classify_macro_f1, "%.3f") : std::string("-")};
     md += "|";
     html += "<tr>";
     for (const auto& c : cells) md += " " + c + " |", html += "<td>" + c + "</td>";

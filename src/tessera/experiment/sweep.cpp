@@ -159,6 +159,23 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
     for (const auto& f : failures) msg += "\n" + f;
     throw std::runtime_error(msg);
   }
+  if (o.classify) {
+    for (std::size_t i = 0; i < margins.size(); ++i) {
+      if (o.distribute_margins && int(i % std::size_t(o.world)) != o.rank) continue;
+      const double m = margins[i];
+      const std::string dir = out_dir + "/" + margin_dir_name(m);
+      if (fs::exists(dir + "/classify/report.json")) continue;
+      common::log_info("sweep: classifying margin ", m);
+      const pid_t pid = spawn({exe, "classify", "--run-dir", dir, "--threads", std::to_string(total_threads),
+                               "--device", o.device}, dir + "/classify.log");
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        throw std::runtime_error("sweep: classify failed for margin " + std::to_string(m) + " (see " + dir + "/classify.log):\n" +
+                                 tail(dir + "/classify.log", 600));
+      }
+    }
+  }
   if (o.rank != 0) return {};
   if (o.distribute_margins && o.world > 1) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.wait_timeout_s);

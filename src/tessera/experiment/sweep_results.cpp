@@ -95,6 +95,9 @@ MarginRun read_margin_run(const std::string& dir, double margin) {
     r.dist_opposite = last[column(eh, "eval_dist_opposite", epochs_csv)];
     r.silhouette = last[column(eh, "silhouette", epochs_csv)];
     r.centroid_cv = last[column(eh, "centroid_cv", epochs_csv)];
+    r.precision_at_1 = last[column(eh, "precision_at_1", epochs_csv)];
+    r.map_at_r = last[column(eh, "map_at_r", epochs_csv)];
+    r.nmi = last[column(eh, "nmi", epochs_csv)];
     const double e = last[0];
     double sum = 0;
     int n = 0;
@@ -109,6 +112,13 @@ MarginRun read_margin_run(const std::string& dir, double margin) {
       for (std::size_t j = i + 1; j < r.centroids[i].size(); ++j)
         if (std::isfinite(r.centroids[i][j])) total += r.centroids[i][j], ++m;
     r.mean_centroid_distance = m ? total / m : 0;
+  }
+  if (fs::exists(dir + "/classify/report.json")) {
+    try {
+      const auto c = nlohmann::json::parse(common::read_file(dir + "/classify/report.json"));
+      if (c.contains("eval")) r.classify_macro_f1 = c["eval"].value("macro_f1", NAN);
+    } catch (const std::exception&) {
+    }
   }
   try {
     const auto t = nlohmann::json::parse(common::read_file(dir + "/metrics/timing.json"));
@@ -179,12 +189,14 @@ void write_summary(const std::string& dir, const std::vector<MarginRun>& runs, c
                    const RecommendationRule& rule) {
   std::string csv =
       "margin,epochs,train_triplet_loss,eval_triplet_loss,active_fraction,eval_active_fraction,dist_neighbour,"
-      "dist_opposite,silhouette,centroid_cv,mean_centroid_distance,seconds\n";
+      "dist_opposite,silhouette,centroid_cv,mean_centroid_distance,precision_at_1,map_at_r,nmi,classify_macro_f1,"
+      "seconds\n";
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& r : runs) {
     csv += fmt(r.margin, "%g") + "," + std::to_string(r.epochs_done);
     for (double v : {r.train_triplet_loss, r.eval_triplet_loss, r.active_fraction, r.eval_active_fraction,
-                     r.dist_neighbour, r.dist_opposite, r.silhouette, r.centroid_cv, r.mean_centroid_distance, r.seconds}) {
+                     r.dist_neighbour, r.dist_opposite, r.silhouette, r.centroid_cv, r.mean_centroid_distance,
+                     r.precision_at_1, r.map_at_r, r.nmi, r.classify_macro_f1, r.seconds}) {
       csv += "," + fmt(v, "%.6g");
     }
     csv += "\n";
@@ -193,7 +205,10 @@ void write_summary(const std::string& dir, const std::vector<MarginRun>& runs, c
                     {"active_fraction", r.active_fraction}, {"eval_active_fraction", r.eval_active_fraction},
                     {"dist_neighbour", r.dist_neighbour}, {"dist_opposite", r.dist_opposite},
                     {"silhouette", r.silhouette}, {"centroid_cv", r.centroid_cv},
-                    {"mean_centroid_distance", r.mean_centroid_distance}, {"seconds", r.seconds},
+                    {"mean_centroid_distance", r.mean_centroid_distance}, {"precision_at_1", r.precision_at_1},
+                    {"map_at_r", r.map_at_r}, {"nmi", r.nmi},
+                    {"classify_macro_f1", std::isfinite(r.classify_macro_f1) ? nlohmann::json(r.classify_macro_f1) : nlohmann::json()},
+                    {"seconds", r.seconds},
                     {"run_dir", r.dir}});
   }
   nlohmann::json j = {{"margins", rows},

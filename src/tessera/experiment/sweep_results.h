@@ -2,6 +2,7 @@
 // `tessera report` needs no model), and the recommendation rule.
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct MarginRun {
   double active_fraction = 0;  // training, mean over the last epoch's steps
   double eval_active_fraction = 0, dist_neighbour = 0, dist_opposite = 0;
   double silhouette = 0, centroid_cv = 0, mean_centroid_distance = 0;
+  double precision_at_1 = 0, map_at_r = 0, nmi = 0;
+  double classify_macro_f1 = NAN;  // eval macro-F1 of `tessera classify`, when it ran
   std::vector<std::string> labels;
   std::vector<std::vector<double>> centroids;
   // Curves.

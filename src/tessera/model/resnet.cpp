@@ -129,6 +129,42 @@ torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
   return per_channel.reshape({b, c * options_.embedding_size}) / std::sqrt(double(c));
 }
 
+std::int64_t forward_macs(const ResNetOptions& o, int frames, int bins) {
+  o.validate();
+  auto out = [](std::int64_t n, int k, int s, int p) { return (n + 2 * p - k) / s + 1; };
+  std::int64_t h = frames, w = bins, macs = 0;
+  auto conv_macs = [&](int in, int outc, int k, int s, int p) {
+    h = out(h, k, s, p);
+    w = out(w, k, s, p);
+    macs += h * w * std::int64_t(outc) * in * k * k;
+  };
+  conv_macs(1, o.width, 7, 2, 3);
+  h = out(h, 3, 2, 1);
+  w = out(w, 3, 2, 1);
+  const int blocks18[4] = {2, 2, 2, 2}, blocks34[4] = {3, 4, 6, 3};
+  const int* blocks = o.depth == 18 ? blocks18 : blocks34;
+  int in = o.width;
+  for (int stage = 0; stage < 4; ++stage) {
+    const int planes = o.width << stage;
+    for (int b = 0; b < blocks[stage]; ++b) {
+      const int stride = (stage > 0 && b == 0) ? 2 : 1;
+      if (o.depth == 50) {
+        conv_macs(in, planes, 1, 1, 0);
+        conv_macs(planes, planes, 3, stride, 1);
+        conv_macs(planes, planes * 4, 1, 1, 0);
+        if (stride != 1 || in != planes * 4) macs += h * w * std::int64_t(planes * 4) * in;
+        in = planes * 4;
+      } else {
+        conv_macs(in, planes, 3, stride, 1);
+        conv_macs(planes, planes, 3, 1, 1);
+        if (stride != 1 || in != planes) macs += h * w * std::int64_t(planes) * in;
+        in = planes;
+      }
+    }
+  }
+  return macs + std::int64_t(in) * o.embedding_size;
+}
+
 std::int64_t parameter_count(ResNet& net) {
   std::int64_t n = 0;
   for (const auto& p : net->parameters()) n += p.numel();

@@ -78,7 +78,12 @@ class ResNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResNet);
 
-// Parameters and multiply-accumulates of one forward pass on a tile.
 std::int64_t parameter_count(ResNet& net);
+
+// Multiply-accumulates of the convolutions and the head in one forward pass
+// of one single-channel tile of frames x bins (batch norm, ReLU and pooling,
+// a few percent, are not counted). A training step costs about three times
+// the forward pass: the backward pass needs two products per layer.
+std::int64_t forward_macs(const ResNetOptions& options, int frames, int bins);
 
 }  // namespace tessera::model

@@ -22,7 +22,8 @@ const std::vector<std::string> kStepColumns = {"step", "epoch", "loss", "triplet
                                                "lr", "seconds"};
 const std::vector<std::string> kEpochColumns = {
     "epoch", "train_loss", "train_triplet_loss", "eval_triplet_loss", "eval_dist_neighbour",
-    "eval_dist_opposite", "eval_active_fraction", "silhouette", "centroid_cv"};
+    "eval_dist_opposite", "eval_active_fraction", "silhouette", "centroid_cv", "precision_at_1", "r_precision",
+    "map_at_r", "nmi"};
 
 void on_signal(int) { Trainer::stop_requested() = true; }
 
@@ -238,7 +239,8 @@ TrainSummary Trainer::run() {
     const double n = std::max<std::size_t>(counted, 1);
     if (writer) {
       epochs_csv.row({double(epoch), sum_loss / n, sum_triplet / n, ev.triplet_loss, ev.dist_neighbour,
-                      ev.dist_opposite, ev.active_fraction, ev.silhouette, ev.centroid_cv});
+                      ev.dist_opposite, ev.active_fraction, ev.silhouette, ev.centroid_cv, ev.precision_at_1,
+                      ev.r_precision, ev.map_at_r, ev.nmi});
       common::log_info("epoch ", epoch, ": train loss ", sum_loss / n, ", eval loss ", ev.triplet_loss,
                        ", active ", ev.active_fraction, ", silhouette ", ev.silhouette, ", centroid_cv ",
                        ev.centroid_cv, " (", std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count(), " s)");

@@ -5,7 +5,8 @@
 //                                dist_neighbour,dist_opposite,active_fraction,lr,seconds
 //   metrics/epochs.csv           epoch,train_loss,train_triplet_loss,eval_triplet_loss,
 //                                eval_dist_neighbour,eval_dist_opposite,
-//                                eval_active_fraction,silhouette,centroid_cv
+//                                eval_active_fraction,silhouette,centroid_cv,
+//                                precision_at_1,r_precision,map_at_r,nmi
 //   metrics/timing.json          wall time, steps, triplets per second
 //   eval/epoch_<k>/...           written by the epoch evaluator
 //   checkpoints/epoch_<k>.pt     the newest three
@@ -25,6 +26,7 @@ namespace tessera::train {
 struct EpochEval {
   double triplet_loss = 0, dist_neighbour = 0, dist_opposite = 0, active_fraction = 0;
   double silhouette = 0, centroid_cv = 0;
+  double precision_at_1 = 0, r_precision = 0, map_at_r = 0, nmi = 0;
 };
 // Evaluates the model after epoch `epoch` (1-based) and writes its files.
 using EpochEvalFn = std::function<EpochEval(model::ResNet& net, int epoch)>;

@@ -1,0 +1,170 @@
+// tessera embed: vectors for audio files; tessera neighbours: the nearest tiles.
+#include <algorithm>
+#include <filesystem>
+#include <thread>
+
+#include "commands.h"
+#include "tessera/common/atomic_file.h"
+#include "tessera/common/npy.h"
+#include "tessera/common/progress.h"
+#include "tessera/eval/embedder.h"
+#include "tessera/train/run_data.h"
+
+namespace tessera::app {
+namespace fs = std::filesystem;
+namespace {
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(in, ec)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::recursive_directory_iterator(in)) {
+        std::string ext = e.path().extension().string();
+        std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+        if (e.is_regular_file() && (ext == ".wav" || ext == ".flac" || ext == ".ogg")) found.push_back(e.path().string());
+      }
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else {
+      files.push_back(in);
+    }
+  }
+  return files;
+}
+
+std::string fmt_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+struct EmbedArgs {
+  std::string run_dir, output, device = "cpu";
+  std::vector<std::string> inputs;
+  bool tiles = false;
+  int threads = 0;
+};
+
+int run_embed(const EmbedArgs& a) {
+  torch::set_num_threads(a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
+  const auto geometry = sampling::TileGeometry::from_config(model.config);
+  // Files outside the dataset are not cached: an in-memory cache.
+  features::FeatureCache cache("", audio::AudioOptions::from_config(model.config),
+                               features::FeatureOptions::from_config(model.config));
+  eval::Embedder embedder(model);
+  const auto files = expand_inputs(a.inputs);
+  if (files.empty()) throw std::invalid_argument("embed: no audio files in the inputs");
+  std::vector<torch::Tensor> rows;
+  std::string tsv = a.tiles ? "file\ttile_start_s\n" : "file\n";
+  common::Progress progress("embed", files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto f = cache.get(files[i]);
+    const torch::Tensor e = embedder.embed_features(*f, geometry);
+    if (e.size(0) == 0) {
+      throw std::runtime_error("embed: '" + files[i] + "' is shorter than one tile (" + fmt_seconds(geometry.tile_seconds) + " s)");
+    }
+    if (a.tiles) {
+      rows.push_back(e);
+      for (std::int64_t t = 0; t < e.size(0); ++t) tsv += files[i] + "\t" + fmt_seconds(t * geometry.tile_seconds) + "\n";
+    } else {
+      rows.push_back(e.mean(0, true));
+      tsv += files[i] + "\n";
+    }
+    progress.update(i + 1);
+  }
+  progress.finish();
+  const torch::Tensor all = torch::cat(rows).contiguous();
+  common::write_npy(a.output, {std::size_t(all.size(0)), std::size_t(all.size(1))}, all.data_ptr<float>());
+  const std::string tsv_path = a.output.size() > 4 && a.output.substr(a.output.size() - 4) == ".npy"
+                                   ? a.output.substr(0, a.output.size() - 4) + ".tsv"
+                                   : a.output + ".tsv";
+  common::write_file_atomic(tsv_path, tsv);
+  std::printf("%s [%lld x %lld]\n%s\n", a.output.c_str(), static_cast<long long>(all.size(0)),
+              static_cast<long long>(all.size(1)), tsv_path.c_str());
+  return 0;
+}
+
+struct NeighbourArgs {
+  std::string run_dir, query, device = "cpu";
+  int k = 10, threads = 0;
+};
+
+int run_neighbours(const NeighbourArgs& a) {
+  const int threads = a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
+  std::string file = a.query;
+  double at = 0;
+  const auto sep = a.query.rfind('@');
+  if (sep != std::string::npos) {
+    file = a.query.substr(0, sep);
+    char* end = nullptr;
+    at = std::strtod(a.query.c_str() + sep + 1, &end);
+    if (*end != '\0' || at < 0) throw std::invalid_argument("neighbours: '" + a.query + "' must be FILE or FILE@SECONDS");
+  }
+  train::RunData data = train::RunData::load(model.config, a.run_dir, threads);
+  const auto& g = data.geometry;
+  eval::Embedder embedder(model);
+  features::FeatureCache query_cache("", audio::AudioOptions::from_config(model.config),
+                                     features::FeatureOptions::from_config(model.config));
+  const torch::Tensor q_all = embedder.embed_features(*query_cache.get(file), g);
+  const int tile = int(at / g.tile_seconds + 1e-9);
+  if (tile >= q_all.size(0)) {
+    throw std::invalid_argument("neighbours: '" + file + "' has no tile at " + fmt_seconds(at) + " s (" +
+                                std::to_string(q_all.size(0)) + " tiles)");
+  }
+  const torch::Tensor q = q_all[tile];
+  struct Hit {
+    double d;
+    std::size_t rec;
+    int tile;
+  };
+  std::vector<Hit> hits;
+  const auto& store = *data.eval;
+  for (std::size_t r = 0; r < store.size(); ++r) {
+    const torch::Tensor e = embedder.embed_recording(store, r);
+    const torch::Tensor d = (e - q).pow(2).sum(1);
+    for (std::int64_t t = 0; t < e.size(0); ++t) hits.push_back({d[t].item<double>(), r, int(t)});
+  }
+  const std::size_t k = std::min<std::size_t>(std::size_t(a.k), hits.size());
+  std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), [](const Hit& x, const Hit& y) { return x.d < y.d; });
+  std::printf("query %s @ %s s; %zu nearest of %zu eval tiles (squared distance)\n", file.c_str(),
+              fmt_seconds(tile * g.tile_seconds).c_str(), k, hits.size());
+  std::printf("%4s  %9s  %-8s  %-20s  %s\n", "rank", "distance", "start_s", "label", "file");
+  for (std::size_t i = 0; i < k; ++i) {
+    const auto& rec = store.recording(hits[i].rec);
+    std::printf("%4zu  %9.4f  %-8s  %-20s  %s\n", i + 1, hits[i].d, fmt_seconds(hits[i].tile * g.tile_seconds).c_str(),
+                rec.label >= 0 ? data.dataset.labels[rec.label].c_str() : "-", rec.name.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command add_embed_command(CLI::App& app) {
+  auto a = std::make_shared<EmbedArgs>();
+  CLI::App* cmd = app.add_subcommand("embed", "embed audio files or folders with a trained model");
+  cmd->add_option("--run-dir", a->run_dir, "a trained run directory")->required();
+  cmd->add_option("--input,-i", a->inputs, "audio files or folders")->required();
+  cmd->add_option("--output,-o", a->output, "E.npy (E.tsv is written beside it)")->required();
+  cmd->add_flag("--tiles", a->tiles, "one vector per tile instead of one per file");
+  cmd->add_option("--threads", a->threads, "intra-op threads");
+  cmd->add_option("--device", a->device, "cpu or cuda");
+  return {cmd, [a] { return run_embed(*a); }};
+}
+
+Command add_neighbours_command(CLI::App& app) {
+  auto a = std::make_shared<NeighbourArgs>();
+  CLI::App* cmd = app.add_subcommand("neighbours", "the k nearest eval tiles of a query tile");
+  cmd->add_option("--run-dir", a->run_dir, "a trained run directory")->required();
+  cmd->add_option("--query", a->query, "FILE or FILE@SECONDS")->required();
+  cmd->add_option("--k", a->k, "how many neighbours")->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", a->threads, "intra-op threads");
+  cmd->add_option("--device", a->device, "cpu or cuda");
+  return {cmd, [a] { return run_neighbours(*a); }};
+}
+
+}  // namespace tessera::app

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The training step of Table 1's model (ResNet18, width 64, embedding 512,
+# tiles 198x128) in Tessera (C++) and in PyTorch-Python (bench/peers/step_torch.py),
+# run back to back; the machine's matmul peak through the same LibTorch; bf16.
+# Usage: bench/step.sh [BUILD_DIR]   Env: STEPS (5), WARMUP (2), BATCHES ("16 64").
+set -euo pipefail
+build=${1:-build}
+tessera="$build/apps/tessera/tessera"
+peer="$(dirname "$0")/peers/step_torch.py"
+py=/usr/bin/python3
+steps=${STEPS:-5}
+warmup=${WARMUP:-2}
+batches=${BATCHES:-"16 64"}
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
+
+echo "## Matmul peak (2048^2, LibTorch)"
+echo
+echo "| dtype | threads | GFLOP/s |"
+echo "|---|---|---|"
+for t in 1 2; do
+  "$tessera" bench peak --threads "$t" | while read -r line; do
+    echo "| $(echo "$line" | sed -n 's/.*dtype=\([a-z0-9]*\).*/\1/p') | $t | $(echo "$line" | field gflops_per_s) |"
+  done
+done
+echo
+echo "## Training step, ResNet18 width 64, embedding 512, 198x128 tiles"
+echo
+echo "| batch | threads | precision | Tessera s/step | PyTorch s/step | Tessera/PyTorch | triplets/s | GFLOP/s | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for b in $batches; do
+  for t in 1 2; do
+    out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup")
+    ours=$(echo "$out" | field median_step_s)
+    theirs=$("$py" "$peer" --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" | field median_step_s)
+    ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
+    echo "| $b | $t | fp32 | $ours | $theirs | $ratio | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) |"
+    out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" --precision bf16)
+    echo "| $b | $t | bf16 | $(echo "$out" | field median_step_s) | | | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) |"
+  done
+done

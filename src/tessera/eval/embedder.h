@@ -1,0 +1,49 @@
+// A trained model put to use: load a run directory's model, embed tiles,
+// recordings and whole splits. A recording's vector is the mean of its tile
+// embeddings (tiles at 0, t, 2t, ... as in training).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tessera/common/config.h"
+#include "tessera/features/feature_cache.h"
+#include "tessera/model/resnet.h"
+#include "tessera/sampling/tile_store.h"
+
+namespace tessera::eval {
+
+struct TrainedModel {
+  common::Config config;
+  model::ResNet net{nullptr};
+  std::string checkpoint;
+  torch::Device device = torch::kCPU;
+};
+
+// The run's config.json and its latest checkpoint, in eval mode.
+TrainedModel load_trained_model(const std::string& run_dir, const std::string& device = "cpu");
+
+class Embedder {
+ public:
+  Embedder(TrainedModel& model, int batch_size = 64);
+  // [n, C, frames, bins] tiles -> [n, E] on the CPU.
+  torch::Tensor embed_tiles(const torch::Tensor& tiles);
+  // Every tile of recording `rec` of a store -> [tiles, E].
+  torch::Tensor embed_recording(const sampling::TileStore& store, std::size_t rec);
+  // Every tile of a feature matrix -> [tiles, E] (tile starts are multiples of the tile step).
+  torch::Tensor embed_features(const features::CachedFeatures& f, const sampling::TileGeometry& g);
+
+ private:
+  TrainedModel& model_;
+  int batch_;
+};
+
+struct RecordingEmbeddings {
+  torch::Tensor vectors;  // [recordings, E]: the mean over each recording's tiles
+  std::vector<int> labels;
+  std::vector<std::string> names;
+};
+RecordingEmbeddings embed_split(Embedder& e, const sampling::TileStore& store);
+
+}  // namespace tessera::eval

@@ -1,0 +1,89 @@
+#include "tessera/eval/linear_probe.h"
+
+#include <stdexcept>
+
+namespace tessera::eval {
+
+void ProbeOptions::validate() const {
+  if (kind != "logistic" && kind != "dense") throw std::invalid_argument("classify: --classifier must be logistic or dense");
+  if (epochs < 1) throw std::invalid_argument("classify: --epochs must be >= 1");
+  if (!(learning_rate > 0)) throw std::invalid_argument("classify: learning rate must be > 0");
+}
+
+LinearProbe::LinearProbe(const ProbeOptions& options, int input_dim, int classes) : options_(options) {
+  options_.validate();
+  torch::manual_seed(options_.seed);
+  net_ = torch::nn::Sequential();
+  if (options_.kind == "dense") {
+    net_->push_back(torch::nn::Linear(input_dim, options_.hidden));
+    net_->push_back(torch::nn::ReLU());
+    net_->push_back(torch::nn::Dropout(0.3));
+    net_->push_back(torch::nn::Linear(options_.hidden, classes));
+  } else {
+    net_->push_back(torch::nn::Linear(input_dim, classes));
+  }
+}
+
+void LinearProbe::fit(const torch::Tensor& x_in, const std::vector<int>& y_in) {
+  const torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat32);
+  const torch::Tensor y = torch::tensor(std::vector<std::int64_t>(y_in.begin(), y_in.end()));
+  torch::optim::Adam adam(net_->parameters(), torch::optim::AdamOptions(options_.learning_rate));
+  net_->train();
+  for (int e = 0; e < options_.epochs; ++e) {
+    adam.zero_grad();
+    torch::Tensor loss = torch::nn::functional::cross_entropy(net_->forward(x), y);
+    for (const auto& p : net_->named_parameters()) {
+      if (p.key().find("weight") != std::string::npos) loss = loss + options_.l2 * p.value().pow(2).sum();
+    }
+    loss.backward();
+    adam.step();
+  }
+}
+
+std::vector<int> LinearProbe::predict(const torch::Tensor& x) {
+  torch::NoGradGuard g;
+  net_->eval();
+  const torch::Tensor p = net_->forward(x.to(torch::kCPU, torch::kFloat32)).argmax(1);
+  std::vector<int> out(p.size(0));
+  const auto a = p.accessor<std::int64_t, 1>();
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = int(a[i]);
+  return out;
+}
+
+ClassScores score(const std::vector<int>& t, const std::vector<int>& p, int classes) {
+  if (t.size() != p.size()) throw std::invalid_argument("score: prediction and truth differ in length");
+  ClassScores s;
+  s.confusion.assign(classes, std::vector<int>(classes, 0));
+  int correct = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (t[i] < 0 || t[i] >= classes || p[i] < 0 || p[i] >= classes) continue;
+    ++s.confusion[t[i]][p[i]];
+    correct += t[i] == p[i];
+  }
+  s.accuracy = t.empty() ? 0 : double(correct) / t.size();
+  double f1_sum = 0;
+  int counted = 0;
+  for (int c = 0; c < classes; ++c) {
+    int tp = s.confusion[c][c], pred = 0, real = 0;
+    for (int o = 0; o < classes; ++o) pred += s.confusion[o][c], real += s.confusion[c][o];
+    const double prec = pred ? double(tp) / pred : 0.0, rec = real ? double(tp) / real : 0.0;
+    const double f1 = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0.0;
+    s.precision.push_back(prec);
+    s.recall.push_back(rec);
+    s.f1.push_back(f1);
+    s.support.push_back(real);
+    if (pred || real) f1_sum += f1, ++counted;
+  }
+  s.macro_f1 = counted ? f1_sum / counted : 0.0;
+  return s;
+}
+
+nlohmann::json ClassScores::to_json(const std::vector<std::string>& labels) const {
+  nlohmann::json per = nlohmann::json::object();
+  for (std::size_t c = 0; c < labels.size() && c < f1.size(); ++c) {
+    per[labels[c]] = {{"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}, {"support", support[c]}};
+  }
+  return {{"accuracy", accuracy}, {"macro_f1", macro_f1}, {"per_class", per}, {"confusion", confusion}};
+}
+
+}  // namespace tessera::eval

@@ -1,0 +1,32 @@
+// Retrieval and clustering quality of an embedding space against labels,
+// computed exactly (k-NN by matrix products, in query chunks):
+// - precision@1, R-precision and MAP@R as defined in Musgrave, Belongie and
+//   Lim, "A Metric Learning Reality Check" (ECCV 2020): for a query of label
+//   y, R is the number of *other* samples labelled y;
+// - NMI between k-means clusters (k = number of labels present) and the
+//   labels, normalised by the arithmetic mean of the entropies (as
+//   scikit-learn's default).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace tessera::eval {
+
+struct RetrievalMetrics {
+  double precision_at_1 = 0, r_precision = 0, map_at_r = 0;
+};
+
+RetrievalMetrics retrieval_metrics(const torch::Tensor& embeddings, const std::vector<int>& labels);
+
+// Lloyd's k-means with k-means++ seeding; the best of `restarts` by inertia.
+std::vector<int> kmeans(const torch::Tensor& x, int k, std::uint64_t seed, int restarts = 4, int iterations = 100);
+
+double normalized_mutual_info(const std::vector<int>& a, const std::vector<int>& b);
+
+// NMI of kmeans(k = distinct labels) against the labels.
+double clustering_nmi(const torch::Tensor& embeddings, const std::vector<int>& labels, std::uint64_t seed);
+
+}  // namespace tessera::eval

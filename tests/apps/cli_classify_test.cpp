@@ -1,0 +1,97 @@
+// End-to-end tests of classify, embed and neighbours on synthetic data.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/common/atomic_file.h"
+#include "tessera/common/npy.h"
+#include "tessera/train/csv_log.h"
+#include "test_util.h"
+
+namespace tessera {
+namespace {
+
+using namespace tessera::testing;
+
+class CliClassifyTest : public ::testing::Test {
+ protected:
+  // A tiny trained model, shared by the tests of this binary.
+  static void SetUpTestSuite() {
+    data_ = shared_synth_dataset(6);
+    dir_ = std::string(TESSERA_TEST_TMP) + "/CliClassifyTest";
+    for (const auto& [name, lr] : {std::pair<std::string, std::string>{"trained", "1e-3"}}) {
+      const std::string run = dir_ + "/" + name;
+      if (std::filesystem::exists(run + "/checkpoints/epoch_0004.pt")) continue;
+      std::filesystem::remove_all(run);
+      std::filesystem::create_directories(run);
+      const auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json --set dcase_dataset_path=" +
+                                 data_ + " --set epochs=4 --set batch_size=16 --set learning_rate=" + lr +
+                                 " --set log_level=warning --threads 2 --run-dir " + run);
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+  }
+  static std::string data_, dir_;
+};
+std::string CliClassifyTest::data_, CliClassifyTest::dir_;
+
+double macro_f1(const std::string& run) {
+  const auto r = run_tessera("classify --run-dir " + run + " --threads 2");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  return nlohmann::json::parse(common::read_file(run + "/classify/report.json"))["eval"]["macro_f1"].get<double>();
+}
+
+// The report's numbers agree with its own confusion matrix. (Whether the
+// trained model beats random weights on this tiny synthetic set is measured
+// in the issue notes; today it does not on macro-F1, so no test claims it.)
+TEST_F(CliClassifyTest, ClassifyReportIsConsistent) {
+  const std::string run = dir_ + "/trained";
+  const double f1 = macro_f1(run);
+  EXPECT_GE(f1, 0.0);
+  EXPECT_LE(f1, 1.0);
+  const auto j = nlohmann::json::parse(common::read_file(run + "/classify/report.json"));
+  const auto& c = j["eval"]["confusion"];
+  int total = 0, diag = 0;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    for (std::size_t k = 0; k < c[i].size(); ++k) total += c[i][k].get<int>(), diag += i == k ? c[i][k].get<int>() : 0;
+  }
+  EXPECT_EQ(total, 27);  // 9 classes x 3 held-out clips
+  EXPECT_NEAR(j["eval"]["accuracy"].get<double>(), double(diag) / total, 1e-12);
+  for (const char* f : {"classify/report.json", "classify/confusion_eval.csv", "classify/confusion_eval.png"}) {
+    EXPECT_TRUE(std::filesystem::exists(run + "/" + f)) << f;
+  }
+}
+
+// A file's vector is the mean of its tile vectors.
+TEST_F(CliClassifyTest, EmbedFileIsMeanOfItsTiles) {
+  const std::string out = fresh_dir();
+  const std::string wav = data_ + "/audio/synth_s000_00.wav";
+  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + wav + " -o " + out + "/f.npy").exit_code, 0);
+  const auto r = run_tessera("embed --run-dir " + dir_ + "/trained -i " + wav + " -o " + out + "/t.npy --tiles");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto f = common::read_npy(out + "/f.npy"), t = common::read_npy(out + "/t.npy");
+  ASSERT_EQ(f.shape, (std::vector<std::size_t>{1, 32}));
+  ASSERT_EQ(t.shape, (std::vector<std::size_t>{5, 32}));
+  for (std::size_t j = 0; j < 32; ++j) {
+    double mean = 0;
+    for (std::size_t i = 0; i < 5; ++i) mean += t.data[i * 32 + j] / 5.0;
+    EXPECT_NEAR(f.data[j], mean, 1e-6);
+  }
+  EXPECT_NE(read_text(out + "/t.tsv").find("synth_s000_00.wav\t8"), std::string::npos);
+  // A folder embeds every audio file in it.
+  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + data_ + "/audio -o " + out + "/all.npy").exit_code, 0);
+  EXPECT_EQ(common::read_npy(out + "/all.npy").shape[0], 54u);
+}
+
+TEST_F(CliClassifyTest, NeighboursListsNearestEvalTiles) {
+  const std::string wav = data_ + "/audio/synth_s001_00.wav";
+  const auto r = run_tessera("neighbours --run-dir " + dir_ + "/trained --query " + wav + "@4 --k 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rank"), std::string::npos);
+  EXPECT_NE(r.output.find("\n   5  "), std::string::npos) << r.output;
+  const auto bad = run_tessera("neighbours --run-dir " + dir_ + "/trained --query " + wav + "@40");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("no tile at 40"), std::string::npos) << bad.output;
+}
+
+}  // namespace
+}  // namespace tessera

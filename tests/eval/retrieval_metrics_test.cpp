@@ -1,0 +1,62 @@
+#include "tessera/eval/retrieval_metrics.h"
+
+#include <gtest/gtest.h>
+
+#include "tessera/eval/linear_probe.h"
+
+namespace tessera::eval {
+namespace {
+
+TEST(RetrievalMetricsTest, PerfectClustersScoreOne) {
+  const torch::Tensor x = torch::tensor({0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 20.0, 20.1}, torch::kFloat32).reshape({8, 1});
+  const std::vector<int> y = {0, 0, 0, 1, 1, 1, 2, 2};
+  const RetrievalMetrics m = retrieval_metrics(x, y);
+  EXPECT_DOUBLE_EQ(m.precision_at_1, 1.0);
+  EXPECT_DOUBLE_EQ(m.r_precision, 1.0);
+  EXPECT_DOUBLE_EQ(m.map_at_r, 1.0);
+  EXPECT_NEAR(clustering_nmi(x, y, 1), 1.0, 1e-12);
+}
+
+// By hand (1-D): A = {0, 1.1, 5}, B = {2, 3, 10}, R = 2 for every query.
+// Top-2 relevance per query: 0:[A,B] 1.1:[B,A] 5:[B,B] 2:[A,B] 3:[B,A] 10:[A,B].
+// P@1 = 2/6; R-precision = (5 * 1/2) / 6; MAP@R = (.5 + .25 + 0 + .25 + .5 + .25) / 6.
+TEST(RetrievalMetricsTest, MatchesHandComputedExample) {
+  const torch::Tensor x = torch::tensor({0.0, 1.1, 5.0, 2.0, 3.0, 10.0}, torch::kFloat32).reshape({6, 1});
+  const RetrievalMetrics m = retrieval_metrics(x, {0, 0, 0, 1, 1, 1});
+  EXPECT_NEAR(m.precision_at_1, 2.0 / 6, 1e-12);
+  EXPECT_NEAR(m.r_precision, 2.5 / 6, 1e-12);
+  EXPECT_NEAR(m.map_at_r, 1.75 / 6, 1e-12);
+}
+
+TEST(RetrievalMetricsTest, NmiOfIndependentPartitionsIsZero) {
+  EXPECT_NEAR(normalized_mutual_info({0, 0, 1, 1}, {0, 1, 0, 1}), 0.0, 1e-12);
+  EXPECT_NEAR(normalized_mutual_info({0, 0, 1, 1}, {5, 5, 7, 7}), 1.0, 1e-12);
+}
+
+// y_true [0,0,1,1,2,2], y_pred [0,1,1,1,2,0]: F1 per class 0.5, 0.8, 2/3.
+TEST(LinearProbeTest, ScoresMatchHandComputation) {
+  const ClassScores s = score({0, 0, 1, 1, 2, 2}, {0, 1, 1, 1, 2, 0}, 3);
+  EXPECT_NEAR(s.accuracy, 4.0 / 6, 1e-12);
+  EXPECT_NEAR(s.f1[0], 0.5, 1e-12);
+  EXPECT_NEAR(s.f1[1], 0.8, 1e-12);
+  EXPECT_NEAR(s.f1[2], 2.0 / 3, 1e-12);
+  EXPECT_NEAR(s.macro_f1, (0.5 + 0.8 + 2.0 / 3) / 3, 1e-12);
+  EXPECT_EQ(s.confusion[2][0], 1);
+}
+
+TEST(LinearProbeTest, LogisticRegressionSeparatesSeparableData) {
+  torch::manual_seed(0);
+  const torch::Tensor x = torch::cat({torch::randn({30, 4}) + 3, torch::randn({30, 4}) - 3});
+  std::vector<int> y(60, 0);
+  for (int i = 30; i < 60; ++i) y[i] = 1;
+  for (const char* kind : {"logistic", "dense"}) {
+    ProbeOptions o;
+    o.kind = kind;
+    LinearProbe p(o, 4, 2);
+    p.fit(x, y);
+    EXPECT_EQ(score(y, p.predict(x), 2).accuracy, 1.0) << kind;
+  }
+}
+
+}  // namespace
+}  // namespace tessera::eval
