@@ -75,8 +75,10 @@ extern char** environ;
 
 namespace tessera::testing {
 
-// Starts `tessera <args...>` with stdout and stderr sent to log_path.
-inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::string& log_path) {
+// Starts `tessera <args...>` with stdout and stderr sent to log_path and
+// `env` ("NAME=value") added to this process's environment.
+inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::string& log_path,
+                           const std::vector<std::string>& env = {}) {
   std::vector<std::string> argv_s = {TESSERA_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -86,8 +88,13 @@ inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::stri
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  std::vector<std::string> env_s = env;
+  for (char** e = environ; *e; ++e) env_s.push_back(*e);
+  std::vector<char*> envp;
+  for (auto& s : env_s) envp.push_back(s.data());
+  envp.push_back(nullptr);
   pid_t pid = -1;
-  posix_spawn(&pid, TESSERA_BINARY, &fa, nullptr, argv.data(), environ);
+  posix_spawn(&pid, TESSERA_BINARY, &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   return pid;
 }

@@ -8,6 +8,7 @@
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/log.h"
 #include "tessera/eval/epoch_evaluator.h"
+#include "tessera/train/distributed.h"
 #include "tessera/train/trainer.h"
 
 namespace tessera::app {
@@ -17,6 +18,7 @@ struct TrainArgs {
   ConfigArgs config;
   std::string run_dir;
   train::TrainerOptions options;
+  train::DistOptions dist;
 };
 
 int run_train(TrainArgs& a) {
@@ -24,14 +26,35 @@ int run_train(TrainArgs& a) {
   if (a.run_dir.empty()) a.run_dir = cfg.saved_model_path;
   if (a.run_dir.empty()) throw std::invalid_argument("train: give --run-dir (or saved_model_path in the config)");
   common::make_dirs(a.run_dir);
-  const RunLock lock(a.run_dir);
+  // torchrun's variables make this one rank of a data-parallel run.
+  const train::DistEnv env = train::DistEnv::from_environment();
+  std::unique_ptr<train::DistributedContext> ctx;
+  if (env.enabled()) {
+    if (env.rank != 0) common::set_log_level(common::LogLevel::kWarning);
+    ctx = std::make_unique<train::DistributedContext>(env, a.dist, torch::Device(a.options.device));
+    a.options.rank = env.rank;
+    a.options.world = env.world;
+    a.options.sync_parameters = [&](model::ResNet& net) { ctx->broadcast_module(*net); };
+    a.options.sync_gradients = [&](model::ResNet& net) { ctx->all_reduce_gradients(*net); };
+    a.options.sync_buffers = [&](model::ResNet& net) { ctx->broadcast_buffers(*net); };
+    a.options.all_reduce_sum = [&](std::vector<double>& v) { ctx->all_reduce_sum(v); };
+    common::log_info("train: rank ", env.rank, " of ", env.world, " (", ctx->backend(), ")");
+  }
+  // Only rank 0 writes, so only rank 0 holds the run directory's lock.
+  std::unique_ptr<RunLock> lock;
+  if (env.rank == 0) lock = std::make_unique<RunLock>(a.run_dir);
   train::Trainer::install_signal_handlers();
   const int threads = a.options.threads > 0 ? a.options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  train::RunData data = train::RunData::load(cfg, a.run_dir, std::min(threads * 2, cfg.num_parallel_calls));
+  const int feature_threads = std::min(threads * 2, cfg.num_parallel_calls);
+  // Rank 0 fills the feature cache; the others then map it.
+  if (ctx && env.rank != 0) ctx->barrier();
+  train::RunData data = train::RunData::load(cfg, a.run_dir, feature_threads);
+  if (ctx && env.rank == 0) ctx->barrier();
   common::log_info("train: ", data.train->size(), " training and ", data.eval->size(), " eval recordings");
   eval::EpochEvaluator evaluator(cfg, *data.eval, data.dataset.labels, a.run_dir, torch::Device(a.options.device));
-  train::Trainer trainer(cfg, a.run_dir, a.options, data,
-                         [&](model::ResNet& net, int epoch) { return evaluator(net, epoch); });
+  train::EpochEvalFn eval_fn;
+  if (env.rank == 0) eval_fn = [&](model::ResNet& net, int epoch) { return evaluator(net, epoch); };
+  train::Trainer trainer(cfg, a.run_dir, a.options, data, eval_fn);
   const train::TrainSummary s = trainer.run();
   if (s.interrupted) {
     std::fprintf(stderr, "interrupted: checkpoint written; continue with: tessera train --config %s --run-dir %s --resume\n",
@@ -59,6 +82,9 @@ Command add_train_command(CLI::App& app) {
   cmd->add_option("--run-dir", a->run_dir, "run directory (config, metrics, eval, checkpoints)");
   cmd->add_flag("--resume", a->options.resume, "continue from the run directory's latest checkpoint");
   add_trainer_flags(cmd, a->options);
+  cmd->add_option("--dist-backend", a->dist.backend, "gloo, nccl or auto (with RANK/WORLD_SIZE set)")
+      ->check(CLI::IsMember({"gloo", "nccl", "auto"}));
+  cmd->add_option("--dist-timeout", a->dist.timeout_s, "seconds before a lost peer ends the run")->check(CLI::PositiveNumber);
   return {cmd, [a] { return run_train(*a); }};
 }
 

@@ -168,7 +168,13 @@ TrainSummary Trainer::run() {
 
   for (int epoch = start_epoch; epoch <= config_.epochs; ++epoch) {
     auto specs = sampler.sample(data_.train->tile_counts(), epoch);
-    if (options_.world > 1) specs = sampling::shard(specs, options_.rank, options_.world);
+    if (options_.world > 1) {
+      // Every rank must run the same number of steps: keep a whole number of
+      // global batches, then take this rank's disjoint shard.
+      const std::size_t global = std::size_t(popts.batch_size) * std::size_t(options_.world);
+      specs.resize(specs.size() - specs.size() % global);
+      specs = sampling::shard(specs, options_.rank, options_.world);
+    }
     const std::size_t skip_triplets = std::min(specs.size(), skip_batches * std::size_t(popts.batch_size));
     specs.erase(specs.begin(), specs.begin() + skip_triplets);
     sampling::BatchPipeline pipeline(*data_.train, std::move(specs), popts);

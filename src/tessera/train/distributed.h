@@ -1,0 +1,70 @@
+// Data-parallel training on torch's c10d process groups, configured exactly
+// like torchrun: RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT.
+// Rendezvous is c10d's TCPStore (rank 0 serves it); the backend is Gloo on
+// CPU, and NCCL where LibTorch has it and the device is CUDA.
+//
+//   DistEnv env = DistEnv::from_environment();
+//   DistributedContext ctx(env, DistOptions{}, torch::kCPU);
+//   ctx.broadcast_module(*net);             // rank 0's weights everywhere
+//   ... loss.backward(); ctx.all_reduce_gradients(*net); optimiser.step();
+//
+// Every collective waits at most `timeout`: a lost peer or a stalled one ends
+// the call with std::runtime_error instead of a hang.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace tessera::train {
+
+struct DistEnv {
+  int rank = 0, world = 1, local_rank = 0;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  bool enabled() const { return world > 1; }
+  // Reads the torchrun variables; WORLD_SIZE unset means one process.
+  // Throws std::invalid_argument naming a malformed variable.
+  static DistEnv from_environment();
+};
+
+struct DistOptions {
+  std::string backend = "auto";  // gloo | nccl | auto (nccl for CUDA when built in, else gloo)
+  double timeout_s = 300;
+  std::size_t bucket_bytes = 25u << 20;  // gradient all-reduce buckets, as PyTorch DDP's default
+};
+
+class DistributedContext {
+ public:
+  DistributedContext(const DistEnv& env, const DistOptions& options, torch::Device device);
+  ~DistributedContext();
+
+  int rank() const { return env_.rank; }
+  int world() const { return env_.world; }
+  const std::string& backend() const { return backend_; }
+
+  // Rank 0's parameters and buffers to every rank.
+  void broadcast_module(torch::nn::Module& module);
+  // Rank 0's buffers only (batch-norm statistics before an evaluation).
+  void broadcast_buffers(torch::nn::Module& module);
+  // Sums gradients over ranks in a few flat buckets and divides by the world.
+  void all_reduce_gradients(torch::nn::Module& module);
+  void all_reduce_sum(std::vector<double>& values);
+  void barrier();
+
+  static bool nccl_available();
+
+ private:
+  struct Impl;
+  void run(const char* what, const std::function<void()>& f);
+  DistEnv env_;
+  DistOptions options_;
+  torch::Device device_;
+  std::string backend_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tessera::train

@@ -1,0 +1,185 @@
+// Data-parallel training over c10d Gloo on loopback. Each test forks two
+// rank processes (ctest runs every test in a fresh process, so no torch
+// thread pool exists yet when it forks); they write their results to files
+// that the parent compares.
+#include "tessera/train/distributed.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "tessera/model/resnet.h"
+#include "tessera/train/train_step.h"
+#include "test_util.h"
+
+namespace tessera::train {
+namespace {
+
+int free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  ::close(s);
+  return port;
+}
+
+// Runs body(rank) in two forked processes; returns their exit codes.
+template <typename Body>
+std::vector<int> run_ranks(Body body, int world = 2) {
+  const int port = free_port();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < world; ++r) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      int code = 0;
+      try {
+        DistEnv env;
+        env.rank = r;
+        env.world = world;
+        env.master_port = port;
+        code = body(env);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "rank %d: %s\n", r, e.what());
+        code = 3;
+      }
+      std::fflush(stderr);
+      ::_exit(code);
+    }
+    pids.push_back(pid);
+  }
+  std::vector<int> codes;
+  for (pid_t p : pids) codes.push_back(tessera::testing::wait_exit(p));
+  return codes;
+}
+
+model::ResNetOptions tiny() {
+  model::ResNetOptions o;
+  o.width = 4;
+  o.embedding_size = 8;
+  return o;
+}
+
+// Two ranks, each on its half of the batch, a few real training steps: they
+// end with bit-identical parameters (same start by broadcast, same averaged
+// gradients every step).
+TEST(DistributedTest, RanksEndWithIdenticalParameters) {
+  const std::string dir = tessera::testing::fresh_dir();
+  const auto codes = run_ranks([&](const DistEnv& env) {
+    torch::set_num_threads(1);
+    torch::manual_seed(100 + env.rank);  // different initial weights on purpose
+    DistributedContext ctx(env, DistOptions{}, torch::kCPU);
+    model::ResNet net(tiny());
+    ctx.broadcast_module(*net);
+    torch::optim::Adam adam(net->parameters(), 1e-3);
+    StepRunner runner(net, adam, loss::TripletLoss(loss::TripletLossOptions{}), 0.0, torch::kCPU);
+    runner.after_backward = [&] { ctx.all_reduce_gradients(*net); };
+    for (int s = 0; s < 3; ++s) {
+      torch::manual_seed(1000 * s + env.rank);  // each rank its own shard of data
+      runner.step(torch::randn({6, 1, 64, 32}));
+    }
+    std::vector<torch::Tensor> params;
+    for (const auto& p : net->parameters()) params.push_back(p.detach().clone());
+    torch::save(params, dir + "/rank" + std::to_string(env.rank) + ".pt");
+    return 0;
+  });
+  ASSERT_EQ(codes, (std::vector<int>{0, 0}));
+  std::vector<torch::Tensor> a, b;
+  torch::load(a, dir + "/rank0.pt");
+  torch::load(b, dir + "/rank1.pt");
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
+
+// Without batch norm the sync is exact: the average of two half-batch
+// gradients equals the gradient of the whole batch's mean loss.
+TEST(DistributedTest, AveragedGradientsEqualWholeBatchGradients) {
+  const std::string dir = tessera::testing::fresh_dir();
+  auto make_net = [] {
+    torch::manual_seed(7);
+    return torch::nn::Sequential(torch::nn::Linear(5, 16), torch::nn::Tanh(), torch::nn::Linear(16, 3));
+  };
+  torch::manual_seed(8);
+  const torch::Tensor x = torch::randn({8, 5}), y = torch::randn({8, 3});
+  const auto codes = run_ranks([&](const DistEnv& env) {
+    torch::set_num_threads(1);
+    DistOptions o;
+    o.bucket_bytes = 64;  // force several buckets
+    DistributedContext ctx(env, o, torch::kCPU);
+    auto net = make_net();
+    const torch::Tensor xs = x.slice(0, 4 * env.rank, 4 * env.rank + 4), ys = y.slice(0, 4 * env.rank, 4 * env.rank + 4);
+    (net->forward(xs) - ys).pow(2).mean().backward();
+    ctx.all_reduce_gradients(*net);
+    std::vector<torch::Tensor> g;
+    for (const auto& p : net->parameters()) g.push_back(p.grad().clone());
+    torch::save(g, dir + "/grad" + std::to_string(env.rank) + ".pt");
+    return 0;
+  });
+  ASSERT_EQ(codes, (std::vector<int>{0, 0}));
+  auto net = make_net();
+  (net->forward(x) - y).pow(2).mean().backward();
+  std::vector<torch::Tensor> g0;
+  torch::load(g0, dir + "/grad0.pt");
+  const auto params = net->parameters();
+  ASSERT_EQ(g0.size(), params.size());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(g0[i], params[i].grad(), 1e-6, 1e-7)) << "parameter " << i;
+  }
+}
+
+TEST(DistributedTest, MetricsAreSummedOverRanks) {
+  const std::string dir = tessera::testing::fresh_dir();
+  const auto codes = run_ranks([&](const DistEnv& env) {
+    DistributedContext ctx(env, DistOptions{}, torch::kCPU);
+    std::vector<double> v = {1.0 + env.rank, 10.0};
+    ctx.all_reduce_sum(v);
+    return v == std::vector<double>{3.0, 20.0} ? 0 : 4;
+  });
+  EXPECT_EQ(codes, (std::vector<int>{0, 0}));
+}
+
+// Rank 1 dies before the collective; rank 0 must fail within the timeout
+// instead of hanging.
+TEST(DistributedTest, LostPeerEndsTheOtherRankWithinTimeout) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto codes = run_ranks([&](const DistEnv& env) {
+    DistOptions o;
+    o.timeout_s = 5;
+    DistributedContext ctx(env, o, torch::kCPU);
+    if (env.rank == 1) ::_exit(9);
+    std::vector<double> v = {1.0};
+    ctx.all_reduce_sum(v);
+    return 0;
+  });
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(codes[1], 9);
+  EXPECT_EQ(codes[0], 3) << "rank 0 must fail with an error";
+  EXPECT_LT(secs, 30.0);
+}
+
+TEST(DistributedTest, EnvironmentIsValidated) {
+  ::setenv("WORLD_SIZE", "2", 1);
+  ::setenv("RANK", "5", 1);
+  EXPECT_THROW(DistEnv::from_environment(), std::invalid_argument);
+  ::setenv("RANK", "1", 1);
+  ::setenv("MASTER_PORT", "29999", 1);
+  const DistEnv e = DistEnv::from_environment();
+  EXPECT_EQ(e.rank, 1);
+  EXPECT_EQ(e.world, 2);
+  EXPECT_EQ(e.master_port, 29999);
+  ::unsetenv("WORLD_SIZE");
+  ::unsetenv("RANK");
+  ::unsetenv("MASTER_PORT");
+  EXPECT_FALSE(DistEnv::from_environment().enabled());
+}
+
+}  // namespace
+}  // namespace tessera::train
