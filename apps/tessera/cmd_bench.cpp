@@ -112,6 +112,7 @@ int run_features_bench(const FeaturesBenchArgs& a) {
 struct StepBenchArgs {
   std::string model = "resnet18", precision = "fp32", device = "cpu";
   int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198, bins = 128;
+  bool channels_last = false, flush_denormal = false;
 };
 
 double peak_rss_mb() {
@@ -128,6 +129,7 @@ double median(std::vector<double> v) {
 // The training step alone on random tiles of Table 1's shape.
 int run_step_bench(const StepBenchArgs& a) {
   torch::set_num_threads(a.threads);
+  if (a.flush_denormal) at::globalContext().setFlushDenormal(true);
   torch::manual_seed(0);
   model::ResNetOptions mo;
   mo.depth = a.model == "resnet34" ? 34 : a.model == "resnet50" ? 50 : 18;
@@ -138,7 +140,8 @@ int run_step_bench(const StepBenchArgs& a) {
   net->to(device);
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
   loss::TripletLossOptions lo;
-  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device, train::parse_precision(a.precision));
+  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device, train::parse_precision(a.precision),
+                           a.channels_last);
   const torch::Tensor tiles = torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins});
   std::vector<double> times;
   for (int i = 0; i < a.warmup + a.steps; ++i) {
@@ -150,9 +153,9 @@ int run_step_bench(const StepBenchArgs& a) {
   }
   const double med = median(times);
   const double gflop_per_triplet = 3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
-  std::printf("step: model=%s width=%d batch=%d threads=%d precision=%s median_step_s=%.4f triplets_per_s=%.2f "
+  std::printf("step: model=%s width=%d batch=%d threads=%d precision=%s channels_last=%d median_step_s=%.4f triplets_per_s=%.2f "
               "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
-              a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(), med, a.batch / med,
+              a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(), a.channels_last ? 1 : 0, med, a.batch / med,
               gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
 }
@@ -261,6 +264,8 @@ Command add_bench_command(CLI::App& app) {
   step->add_option("--device", sa->device, "cpu or cuda");
   step->add_option("--frames", sa->frames, "tile frames (Table 1: 198)");
   step->add_option("--bins", sa->bins, "mel bins (Table 1: 128)");
+  step->add_flag("--channels-last", sa->channels_last, "NHWC weights and activations");
+  step->add_flag("--flush-denormal", sa->flush_denormal, "flush denormal floats to zero");
 
   auto peak_threads = std::make_shared<int>(2);
   auto peak_n = std::make_shared<int>(2048);

@@ -15,13 +15,23 @@ Precision parse_precision(const std::string& name) {
 }
 
 StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss,
-                       double l2_amount, torch::Device device, Precision precision)
+                       double l2_amount, torch::Device device, Precision precision, bool channels_last)
     : net_(std::move(net)),
       optimizer_(optimizer),
       loss_(std::move(loss)),
       l2_amount_(l2_amount),
       device_(device),
-      precision_(precision) {}
+      precision_(precision),
+      channels_last_(channels_last) {
+  if (channels_last_) to_channels_last(*net_);
+}
+
+void to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard g;
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
 
 StepResult StepRunner::step(const float* a, const float* n, const float* o, int batch, int channels, int frames,
                             int bins) {
@@ -37,7 +47,8 @@ StepResult StepRunner::step(const float* a, const float* n, const float* o, int 
 
 StepResult StepRunner::step(const torch::Tensor& tiles_in) {
   net_->train();
-  const torch::Tensor tiles = tiles_in.to(device_);
+  torch::Tensor tiles = tiles_in.to(device_);
+  if (channels_last_) tiles = tiles.contiguous(at::MemoryFormat::ChannelsLast);
   const std::int64_t b = tiles.size(0) / 3;
   torch::Tensor emb;
   if (precision_ == Precision::kBf16) {

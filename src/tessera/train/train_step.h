@@ -23,7 +23,7 @@ struct StepResult {
 class StepRunner {
  public:
   StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss, double l2_amount,
-             torch::Device device, Precision precision = Precision::kFp32);
+             torch::Device device, Precision precision = Precision::kFp32, bool channels_last = false);
   // Tiles as [batch, channels, frames, bins] float buffers.
   StepResult step(const float* anchor, const float* neighbour, const float* opposite, int batch, int channels,
                   int frames, int bins);
@@ -40,6 +40,11 @@ class StepRunner {
   double l2_amount_;
   torch::Device device_;
   Precision precision_;
+  bool channels_last_;
 };
+
+// Converts the 4-D weights of a network to the channels-last (NHWC) layout
+// that oneDNN's convolutions prefer.
+void to_channels_last(torch::nn::Module& module);
 
 }  // namespace tessera::train
