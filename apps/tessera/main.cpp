@@ -1,5 +1,6 @@
 // tessera: learn embedding spaces for audio without labels (Tile2Vec with a
 // triplet loss) and run the experiments that tune them.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -9,6 +10,9 @@
 #include "tessera/version.h"
 
 int main(int argc, char** argv) {
+  // Past a file-size limit, let writes fail with EFBIG (reported like a full
+  // disk) instead of the default SIGXFSZ killing the process mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"Tessera: self-supervised audio embeddings (Tile2Vec + triplet loss)"};
   app.set_version_flag("--version", std::string("tessera ") + tessera::kVersion);
   app.require_subcommand(1);

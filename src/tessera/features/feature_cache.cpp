@@ -123,7 +123,11 @@ std::shared_ptr<const CachedFeatures> FeatureCache::compute(const std::string& p
     std::string bytes(sizeof h + h.payload_bytes, '\0');
     std::memcpy(&bytes[0], &h, sizeof h);
     if (h.payload_bytes) std::memcpy(&bytes[sizeof h], m.data.data(), h.payload_bytes);
-    common::write_file_atomic(dir_ + "/" + hex(key) + ".feat", bytes);
+    try {
+      common::write_file_atomic(dir_ + "/" + hex(key) + ".feat", bytes);
+    } catch (const std::runtime_error& e) {
+      throw CacheWriteError(std::string("cache: cannot store the features of '") + path + "': " + e.what());
+    }
     if (auto mapped = map_entry(dir_ + "/" + hex(key) + ".feat", key)) return mapped;
   }
   std::shared_ptr<CachedFeatures> f(new CachedFeatures);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 
@@ -47,6 +48,13 @@ class CachedFeatures {
   long frames_ = 0;
   int bins_ = 0;
   const float* data_ = nullptr;
+};
+
+// A cache entry could not be written (a full disk, a file-size limit):
+// unlike a bad input file, this is fatal for the run.
+class CacheWriteError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 struct FeatureCacheStats {

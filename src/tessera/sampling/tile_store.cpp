@@ -36,12 +36,19 @@ TileStore TileStore::build(const std::vector<data::Recording>& recordings, featu
   std::vector<std::shared_ptr<const features::CachedFeatures>> feats(recordings.size());
   std::vector<std::string> errors(recordings.size());
   std::atomic<std::size_t> next{0}, done{0};
+  std::exception_ptr fatal;
+  std::mutex fatal_mutex;
   common::Progress progress(progress_label.empty() ? "features" : progress_label, recordings.size());
   std::mutex progress_mutex;
   auto worker = [&] {
     for (std::size_t i = next++; i < recordings.size(); i = next++) {
       try {
         feats[i] = cache.get(recordings[i].path);
+      } catch (const features::CacheWriteError&) {
+        // A full disk is not a bad recording: stop and report it.
+        std::lock_guard<std::mutex> lock(fatal_mutex);
+        if (!fatal) fatal = std::current_exception();
+        next = recordings.size();
       } catch (const std::exception& e) {
         errors[i] = e.what();
       }
@@ -55,6 +62,7 @@ TileStore TileStore::build(const std::vector<data::Recording>& recordings, featu
   worker();
   for (auto& t : pool) t.join();
   progress.finish();
+  if (fatal) std::rethrow_exception(fatal);
 
   TileStore store;
   store.geometry_ = geometry;
