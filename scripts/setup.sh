@@ -9,6 +9,8 @@ packages=(
   libsndfile1-dev libsoxr-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
+  # libFuzzer targets (tests/fuzz) are built with clang.
+  clang libclang-rt-14-dev
   libplplot-dev plplot-driver-cairo
   # Debian's libtorch calls libblas.so.3; the reference BLAS behind it is ~50x
   # slower than OpenBLAS on a 2048^2 matmul, so a fast one must be installed.

@@ -37,6 +37,15 @@ SndPtr open_checked(const std::string& path, SF_INFO& info) {
     sf_close(f);
     fail(path, "header has no channels or no sample rate");
   }
+  // Guards against headers that would make resampling explode in size.
+  if (info.samplerate < 1000 || info.samplerate > 1000000) {
+    sf_close(f);
+    fail(path, "implausible sample rate " + std::to_string(info.samplerate) + " Hz");
+  }
+  if (info.channels > 64) {
+    sf_close(f);
+    fail(path, "implausible channel count " + std::to_string(info.channels));
+  }
   return SndPtr(f);
 }
 

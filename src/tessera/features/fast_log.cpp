@@ -1,4 +1,5 @@
 #include "tessera/features/fast_log.h"
+#include "tessera/features/simd_dispatch.h"
 
 #include <cstdint>
 
@@ -13,7 +14,7 @@ typedef std::int32_t V8i __attribute__((vector_size(32), aligned(4)));
 // relative error below 4e-10 (the next term is 2 s^11 / 11). ln 2 is split
 // into a head exact in float and a tail (Cody & Waite) so e * ln2 adds no
 // rounding error of its own.
-__attribute__((target_clones("avx512f", "avx2", "default")))
+TESSERA_TARGET_CLONES
 void log_inplace_x8(float* v, int count) {
   V8* p = reinterpret_cast<V8*>(v);
   const V8i mant_mask = V8i{} + 0x007fffff;

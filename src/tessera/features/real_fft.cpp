@@ -1,4 +1,5 @@
 #include "tessera/features/real_fft.h"
+#include "tessera/features/simd_dispatch.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -118,7 +119,7 @@ static_assert(RealFft::kLanes == 8, "V8 holds one lane group");
 
 // Compiled for AVX-512, AVX2 and the baseline; the loader picks the best the
 // CPU has.
-__attribute__((target_clones("avx512f", "avx2", "default")))
+TESSERA_TARGET_CLONES
 void RealFft::magnitude_lanes(const float* in, float* out, LaneScratch& s) const {
   V8* re = reinterpret_cast<V8*>(s.re.data());
   V8* im = reinterpret_cast<V8*>(s.im.data());
