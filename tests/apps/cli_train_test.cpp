@@ -2,6 +2,8 @@
 // files the run writes.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "tessera/train/csv_log.h"
 #include "test_util.h"
 
@@ -71,6 +73,30 @@ TEST(CliTrainTest, KillAndResumeEqualsUninterrupted) {
   ::kill(pid, SIGKILL);
   wait_exit(pid);
   ASSERT_EQ(train(data, run, 2, {"--resume"}), 0) << read_text(run + ".log");
+  expect_same_steps(dir + "/straight/metrics/train_steps.csv", run + "/metrics/train_steps.csv");
+  EXPECT_EQ(csv(dir + "/straight/metrics/epochs.csv"), csv(run + "/metrics/epochs.csv"));
+}
+
+// kill -9 at seeded random moments (during the cache build, a step, an
+// evaluation or a checkpoint write, wherever it lands), several times, each
+// time followed by --resume: the finished run equals an uninterrupted one.
+TEST(CliTrainTest, RandomKillsNeverCorruptTheRun) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string dir = fresh_dir();
+  ASSERT_EQ(train(data, dir + "/straight", 3), 0);
+  const std::string run = dir + "/killed";
+  std::mt19937 rng(2026);
+  int kills = 0;
+  for (int attempt = 0; attempt < 8 && kills < 4; ++attempt) {
+    auto args = train_args(data, run, 3);
+    args.push_back("--resume");
+    const pid_t pid = spawn_tessera(args, run + ".log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 2500)(rng)));
+    if (::kill(pid, SIGKILL) == 0) ++kills;
+    wait_exit(pid);
+  }
+  ASSERT_EQ(train(data, run, 3, {"--resume"}), 0) << read_text(run + ".log");
+  EXPECT_GE(kills, 3);
   expect_same_steps(dir + "/straight/metrics/train_steps.csv", run + "/metrics/train_steps.csv");
   EXPECT_EQ(csv(dir + "/straight/metrics/epochs.csv"), csv(run + "/metrics/epochs.csv"));
 }
