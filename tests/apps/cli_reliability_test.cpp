@@ -66,5 +66,23 @@ TEST(ReliabilityTest, FailedCacheWriteIsAClearError) {
   EXPECT_EQ(leftover_temporaries(run), 0);
 }
 
+// A learning rate of 1e30 blows the weights up and the loss becomes NaN on
+// the next step: the run stops naming the step and the last good checkpoint,
+// which still loads.
+TEST(ReliabilityTest, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string run = fresh_dir() + "/run";
+  ASSERT_EQ(run_limited(train_cmd(data, run, 1), 1 << 20).exit_code, 0);
+  const auto r = run_limited(train_cmd(data, run, 2) + " --resume --set learning_rate=1e30", 1 << 20);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("the loss became"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(epoch 2)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the last good checkpoint is '" + run + "/checkpoints/epoch_0001.pt'"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(run + "/checkpoints/epoch_0002.pt"));
+  // It still resumes with a sane learning rate.
+  EXPECT_EQ(run_limited(train_cmd(data, run, 2) + " --resume", 1 << 20).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace tessera

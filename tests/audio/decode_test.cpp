@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 #include <limits>
 
 #include "tessera/audio/encode.h"
@@ -82,6 +83,34 @@ TEST(DecodeTest, FloatAndFlacDecode) {
   const AudioBuffer fl = decode_file(dir + "/a.flac");
   ASSERT_EQ(fl.frames(), a.frames());
   for (std::size_t i = 0; i < a.frames(); ++i) EXPECT_NEAR(fl.samples[i], a.samples[i], 1.0 / 32768);
+}
+
+// 24- and 32-bit PCM scale by 1/2^(bits-1); OGG Vorbis is lossy but close.
+TEST(DecodeTest, Pcm24Pcm32AndOggDecode) {
+  const std::string dir = fresh_dir();
+  const auto x = tessera::testing::sine(440, 0.5, 16000, 4000);
+  struct Case {
+    const char* name;
+    int format;
+    double tolerance;
+  };
+  for (const Case& c : {Case{"a24.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_24, 1.0 / (1 << 23)},
+                        Case{"a32.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_32, 1e-7},
+                        Case{"a.ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS, 0.05}}) {
+    SF_INFO info{};
+    info.samplerate = 16000;
+    info.channels = 1;
+    info.format = c.format;
+    SNDFILE* f = sf_open((dir + "/" + c.name).c_str(), SFM_WRITE, &info);
+    ASSERT_NE(f, nullptr) << c.name << ": " << sf_strerror(nullptr);
+    sf_writef_float(f, x.data(), sf_count_t(x.size()));
+    sf_close(f);
+    const AudioBuffer a = decode_file(dir + "/" + c.name);
+    ASSERT_EQ(a.frames(), x.size()) << c.name;
+    double worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, double(std::fabs(a.samples[i] - x[i])));
+    EXPECT_LE(worst, c.tolerance) << c.name;
+  }
 }
 
 TEST(DecodeTest, MissingFileIsNamed) {
@@ -178,6 +207,20 @@ TEST(LoaderTest, MonoIsTheChannelMean) {
   ASSERT_EQ(m.frames(), 2u);
   EXPECT_FLOAT_EQ(m.samples[0], 0.4f);
   EXPECT_FLOAT_EQ(m.samples[1], 0.2f);
+}
+
+// Found by fuzz_audio (tests/fuzz/regressions/audio): a few frames at a high
+// rate resample to zero frames; that must give an empty buffer, not a crash.
+TEST(LoaderTest, ResamplingToZeroFramesIsEmpty) {
+  AudioBuffer a;
+  a.sample_rate_hz = 532288;
+  a.channels = 1;
+  a.samples.assign(11, 0.5f);
+  AudioOptions o;
+  o.fixed_length_s = 0;
+  EXPECT_EQ(prepare_audio(a, o).frames(), 0u);
+  o.fixed_length_s = 1.0;
+  EXPECT_EQ(prepare_audio(a, o).frames(), 16000u);
 }
 
 // soxr keeps a 1 kHz tone at 1 kHz: count zero crossings after 48k -> 16k.

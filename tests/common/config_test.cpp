@@ -141,6 +141,22 @@ TEST(ConfigTest, OverridesParseTypes) {
   EXPECT_THROW(c.apply_override("epochs=1.5"), std::invalid_argument);
 }
 
+// Found by fuzz_config: a --set value that is neither JSON nor valid UTF-8
+// made the error message itself throw (nlohmann's UTF-8 check) instead of
+// reporting the key. (tests/fuzz/regressions/config holds the input.)
+TEST(ConfigTest, InvalidUtf8ValueIsAnOrdinaryError) {
+  Config c;
+  try {
+    c.apply_override("epochs={\xd2\xd1 not json");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("'epochs' must be an integer"), std::string::npos) << e.what();
+  }
+  c.apply_override("experiment_name=bad\xff");
+  const std::string dir = tessera::testing::fresh_dir();
+  EXPECT_NO_THROW(c.save(dir + "/c.json"));
+}
+
 TEST(ConfigTest, SaveLoadRoundTrip) {
   const std::string dir = tessera::testing::fresh_dir();
   Config c;

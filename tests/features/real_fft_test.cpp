@@ -68,11 +68,11 @@ TEST_P(RealFftSizes, LanesMatchSingleTransforms) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(PowersOfTwo, RealFftSizes, ::testing::Values(4, 8, 64, 512, 1024, 2048));
+INSTANTIATE_TEST_SUITE_P(PowersOfTwo, RealFftSizes, ::testing::Values(8, 16, 64, 512, 1024, 2048));
 
 TEST(RealFftTest, RejectsNonPowerOfTwo) {
   EXPECT_THROW(RealFft(1000), std::invalid_argument);
-  EXPECT_THROW(RealFft(2), std::invalid_argument);
+  EXPECT_THROW(RealFft(4), std::invalid_argument);
 }
 
 }  // namespace

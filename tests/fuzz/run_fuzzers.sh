@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) from the sources they
-# need, then runs each for FUZZ_SECONDS (default 10) from a small seed corpus.
-# Usage: tests/fuzz/run_fuzzers.sh SOURCE_DIR WORK_DIR [SECONDS]
+# need, replays the inputs that once crashed them (tests/fuzz/regressions),
+# then fuzzes each from a small seed corpus.
+# Usage: tests/fuzz/run_fuzzers.sh SOURCE_DIR WORK_DIR [SECONDS | smoke]
+# "smoke" (what ctest runs) makes a fixed number of runs from a fixed seed,
+# so CI sees the same inputs every time; SECONDS fuzzes for real.
 # Exit status: non-zero if a target fails to build or any input crashes it.
 set -euo pipefail
 src=$1
 work=$2
-seconds=${3:-${FUZZ_SECONDS:-10}}
+mode=${3:-${FUZZ_SECONDS:-10}}
 mkdir -p "$work"
 cxx=${CXX_FUZZ:-clang++}
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -45,8 +48,20 @@ PY
 status=0
 for t in config:fuzz_config fold:fuzz_fold_list cache:fuzz_cache_entry audio:fuzz_audio; do
   corpus=${t%%:*}; name=${t##*:}
-  echo "running $name for ${seconds}s"
-  if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 "./$name" -max_total_time="$seconds" -max_len=8192 \
+  # Inputs that once crashed a target must keep passing.
+  if compgen -G "$src/tests/fuzz/regressions/$corpus/*" > /dev/null; then
+    if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 "./$name" "$src"/tests/fuzz/regressions/"$corpus"/* > "$name.regressions.log" 2>&1); then
+      echo "FAILED: $name on a regression input"; tail -n 30 "$work/$name.regressions.log"; status=1
+    fi
+  fi
+  if [[ $mode == smoke ]]; then
+    limit=(-seed=1 -runs=20000)
+    echo "running $name: 20000 runs from seed 1"
+  else
+    limit=(-max_total_time="$mode")
+    echo "running $name for ${mode}s"
+  fi
+  if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 "./$name" "${limit[@]}" -max_len=8192 \
         -rss_limit_mb=2048 -print_final_stats=1 "corpus/$corpus" > "$name.log" 2>&1); then
     echo "FAILED: $name (see $work/$name.log)"; tail -n 30 "$work/$name.log"; status=1
   else

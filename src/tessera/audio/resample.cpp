@@ -18,6 +18,9 @@ AudioBuffer resample(const AudioBuffer& in, int target_rate_hz) {
   out.sample_rate_hz = target_rate_hz;
   out.channels = in.channels;
   out.samples.assign(out_frames * in.channels, 0.0f);
+  // Found by fuzz_audio: 11 frames at 532 kHz round to 0 output frames, and
+  // soxr then writes through the empty buffer's null pointer.
+  if (in_frames == 0 || out_frames == 0) return out;
   const soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
   const soxr_quality_spec_t q = soxr_quality_spec(SOXR_HQ, 0);
   // One channel at a time: planar buffers need no interleaving copy.

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/json_text.h"
 
 namespace tessera::common {
 namespace {
@@ -93,7 +94,7 @@ const Field* find_field(const std::string& key) {
 [[noreturn]] void type_error(const std::string& origin, const std::string& key, const char* want,
                              const json& got) {
   throw std::invalid_argument("config " + origin + ": key '" + key + "' must be " + want +
-                              ", got " + got.dump());
+                              ", got " + dump_json(got));
 }
 
 // Assigns one JSON value to one field, checking its type. Integers accept
@@ -199,7 +200,7 @@ json Config::to_json() const {
   return j;
 }
 
-void Config::save(const std::string& path) const { write_file_atomic(path, to_json().dump(2) + "\n"); }
+void Config::save(const std::string& path) const { write_file_atomic(path, dump_json(to_json(), 2) + "\n"); }
 
 void Config::apply_override(const std::string& assignment) {
   const auto eq = assignment.find('=');
@@ -280,8 +281,8 @@ void Config::validate() const {
   require(stereo_channels >= 1, "stereo_channels (" + num(stereo_channels) + ") must be >= 1");
   require(frame_length >= 2, "frame_length (" + num(frame_length) + ") must be >= 2");
   require(frame_step >= 1, "frame_step (" + num(frame_step) + ") must be >= 1");
-  require(fft_size >= 2 && (fft_size & (fft_size - 1)) == 0,
-          "fft_size (" + num(fft_size) + ") must be a power of two");
+  require(fft_size >= 8 && (fft_size & (fft_size - 1)) == 0,
+          "fft_size (" + num(fft_size) + ") must be a power of two >= 8");
   require(frame_length <= fft_size, "frame_length (" + num(frame_length) +
                                         ") must not exceed fft_size (" + num(fft_size) + ")");
   require(n_mel_bin >= 1, "n_mel_bin (" + num(n_mel_bin) + ") must be >= 1");

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/json_text.h"
 #include "tessera/common/rng.h"
 
 namespace tessera::data {
@@ -90,7 +91,7 @@ void save_split(const Dataset& d, const std::string& path) {
     for (const auto& r : s->recordings) list.push_back({r.name, r.label});
     j[s->name] = list;
   }
-  common::write_file_atomic(path, j.dump(1) + "\n");
+  common::write_file_atomic(path, common::dump_json(j, 1) + "\n");
 }
 
 Dataset load_split(const std::string& path, const std::string& root) {

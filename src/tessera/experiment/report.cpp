@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
 #include "tessera/experiment/figures.h"
 
@@ -163,7 +164,7 @@ Recommendation build_report(const std::string& dir, const ReportOptions& o) {
     cfg = nlohmann::json::parse(common::read_file(runs.front().dir + "/config.json"));
   } catch (const std::exception&) {
   }
-  auto value = [&](const char* k) { return cfg.contains(k) ? (cfg[k].is_string() ? cfg[k].get<std::string>() : cfg[k].dump()) : std::string("?"); };
+  auto value = [&](const char* k) { return cfg.contains(k) ? (cfg[k].is_string() ? cfg[k].get<std::string>() : common::dump_json(cfg[k])) : std::string("?"); };
   std::string margins;
   for (const auto& r : runs) margins += (margins.empty() ? "" : ", ") + fmt(r.margin, "%g");
   const std::vector<std::pair<std::string, std::string>> hyper = {

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/json_text.h"
 #include "tessera/train/csv_log.h"
 
 namespace tessera::experiment {
@@ -223,7 +224,7 @@ void write_summary(const std::string& dir, const std::vector<MarginRun>& runs, c
                                  "active fraction is below min_active_fraction; among the rest choose the lowest "
                                  "centroid_cv, breaking ties within cv_tie_tolerance by the higher silhouette"}}}};
   common::write_file_atomic(dir + "/summary.csv", csv);
-  common::write_file_atomic(dir + "/summary.json", j.dump(2) + "\n");
+  common::write_file_atomic(dir + "/summary.json", common::dump_json(j, 2) + "\n");
 }
 
 }  // namespace tessera::experiment

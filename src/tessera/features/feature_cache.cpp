@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/json_text.h"
 
 namespace tessera::features {
 namespace {
@@ -59,7 +60,7 @@ FeatureCache::FeatureCache(std::string dir, audio::AudioOptions audio, FeatureOp
                 {"channels", audio_.out_channels()}, {"fixed_s", audio_.fixed_length_s},
                 {"trim", audio_.trim},               {"top_db", audio_.trim_options.top_db}};
   j["format"] = 1;
-  options_fingerprint_ = j.dump();
+  options_fingerprint_ = common::dump_json(j);
   if (!dir_.empty()) common::make_dirs(dir_);
 }
 

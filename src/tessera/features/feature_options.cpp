@@ -13,7 +13,7 @@ void FeatureOptions::validate() const {
   if (sample_rate_hz <= 0) bad("sample_rate_hz must be > 0");
   if (frame_length_samples < 2) bad("frame_length must be >= 2");
   if (frame_step_samples < 1) bad("frame_step must be >= 1");
-  if (fft_size < 4 || (fft_size & (fft_size - 1)) != 0) bad("fft_size must be a power of two >= 4");
+  if (fft_size < 8 || (fft_size & (fft_size - 1)) != 0) bad("fft_size must be a power of two >= 8");
   if (frame_length_samples > fft_size) {
     bad("frame_length (" + std::to_string(frame_length_samples) + ") must not exceed fft_size (" +
         std::to_string(fft_size) + ")");

@@ -8,9 +8,11 @@
 namespace tessera::features {
 
 RealFft::RealFft(int size) : n_(size), m_(size / 2) {
-  if (size < 4 || (size & (size - 1)) != 0) {
+  // >= 8 so that the half-size transform has the two stages the lane path
+  // fuses into one radix-4 pass.
+  if (size < 8 || (size & (size - 1)) != 0) {
     throw std::invalid_argument("RealFft: size (" + std::to_string(size) +
-                                ") must be a power of two >= 4");
+                                ") must be a power of two >= 8");
   }
   log2m_ = 0;
   while ((1 << log2m_) < m_) ++log2m_;
@@ -129,9 +131,26 @@ void RealFft::magnitude_lanes(const float* in, float* out, LaneScratch& s) const
     re[r] = x[2 * j];
     im[r] = x[2 * j + 1];
   }
-  const float* twr = tw_re_.data();
-  const float* twi = tw_im_.data();
-  for (int h = 1; h < m_; h *= 2) {
+  // The first two stages together, as multiplication-free radix-4
+  // butterflies: their twiddles are 1 and -i.
+  for (int j = 0; j < m_; j += 4) {
+    const V8 r0 = re[j] + re[j + 1], i0 = im[j] + im[j + 1];
+    const V8 r1 = re[j] - re[j + 1], i1 = im[j] - im[j + 1];
+    const V8 r2 = re[j + 2] + re[j + 3], i2 = im[j + 2] + im[j + 3];
+    const V8 r3 = re[j + 2] - re[j + 3], i3 = im[j + 2] - im[j + 3];
+    re[j] = r0 + r2;
+    im[j] = i0 + i2;
+    re[j + 2] = r0 - r2;
+    im[j + 2] = i0 - i2;
+    // (r3 + i i3) * (-i) = i3 - i r3
+    re[j + 1] = r1 + i3;
+    im[j + 1] = i1 - r3;
+    re[j + 3] = r1 - i3;
+    im[j + 3] = i1 + r3;
+  }
+  const float* twr = tw_re_.data() + 3;  // skip the tables of stages h = 1, 2
+  const float* twi = tw_im_.data() + 3;
+  for (int h = 4; h < m_; h *= 2) {
     for (int j = 0; j < m_; j += 2 * h) {
       for (int k = 0; k < h; ++k) {
         const float wr = twr[k], wi = twi[k];  // scalars broadcast over the lanes

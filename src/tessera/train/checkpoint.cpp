@@ -9,6 +9,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/json_text.h"
 
 namespace tessera::train {
 namespace fs = std::filesystem;
@@ -34,7 +35,7 @@ std::string save_checkpoint(const std::string& dir, const CheckpointState& state
   nlohmann::json meta = state.meta;
   meta["epoch"] = state.epoch;
   meta["step"] = state.step;
-  archive.write("meta", c10::IValue(meta.dump()));
+  archive.write("meta", c10::IValue(common::dump_json(meta)));
   {
     at::Generator gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
@@ -88,8 +89,8 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* mode
   for (const auto& [key, want] : expected.items()) {
     if (!state.meta.contains(key) || state.meta[key] != want) {
       throw std::runtime_error("checkpoint '" + path + "' was made with " + key + " = " +
-                               (state.meta.contains(key) ? state.meta[key].dump() : "(none)") +
-                               ", but this run has " + key + " = " + want.dump());
+                               (state.meta.contains(key) ? common::dump_json(state.meta[key]) : "(none)") +
+                               ", but this run has " + key + " = " + common::dump_json(want));
     }
   }
   try {

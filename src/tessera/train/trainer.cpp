@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
 #include "tessera/common/progress.h"
 #include "tessera/sampling/batch_pipeline.h"
@@ -263,7 +264,7 @@ TrainSummary Trainer::run() {
                         {"data_wait_seconds", summary.data_wait_seconds}, {"threads", threads},
                         {"device", options_.device}, {"precision", options_.precision}, {"world", options_.world},
                         {"interrupted", summary.interrupted}};
-    common::write_file_atomic(metrics_dir + "/timing.json", t.dump(2) + "\n");
+    common::write_file_atomic(metrics_dir + "/timing.json", common::dump_json(t, 2) + "\n");
   }
   return summary;
 }
