@@ -60,9 +60,9 @@ inline std::vector<float> sine(double hz, double amplitude, int rate, std::size_
 
 }  // namespace tessera::testing
 
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>

@@ -13,8 +13,8 @@
 #include "config_args.h"
 #include "tessera/audio/encode.h"
 #include "tessera/audio/loader.h"
-#include "tessera/features/feature_extractor.h"
 #include "tessera/data/synth.h"
+#include "tessera/features/feature_extractor.h"
 #include "tessera/model/resnet.h"
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/train/run_data.h"
@@ -78,12 +78,13 @@ int run_features_bench(const FeaturesBenchArgs& a) {
   std::vector<std::string> files;
   std::string dir;
   if (a.with_decode) {
-    dir = (std::filesystem::temp_directory_path() /
-           ("tessera_bench_" + std::to_string(::getpid()))).string();
+    dir = (std::filesystem::temp_directory_path() / ("tessera_bench_" + std::to_string(::getpid())))
+              .string();
     std::filesystem::create_directories(dir);
     for (int i = 0; i < distinct; ++i) {
       files.push_back(dir + "/clip" + std::to_string(i) + ".wav");
-      audio::write_wav(files.back(), make_clip(a.file_rate_hz, a.file_channels, cfg.sample_size, i));
+      audio::write_wav(files.back(),
+                       make_clip(a.file_rate_hz, a.file_channels, cfg.sample_size, i));
     }
   } else {
     for (int i = 0; i < distinct; ++i) {
@@ -111,7 +112,8 @@ int run_features_bench(const FeaturesBenchArgs& a) {
 
 struct StepBenchArgs {
   std::string model = "resnet18", precision = "fp32", device = "cpu";
-  int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198, bins = 128;
+  int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198,
+      bins = 128;
   bool channels_last = false, flush_denormal = false;
 };
 
@@ -123,7 +125,9 @@ double peak_rss_mb() {
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : (v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]));
+  return v.empty()
+             ? 0
+             : (v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]));
 }
 
 // The training step alone on random tiles of Table 1's shape.
@@ -140,8 +144,8 @@ int run_step_bench(const StepBenchArgs& a) {
   net->to(device);
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
   loss::TripletLossOptions lo;
-  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device, train::parse_precision(a.precision),
-                           a.channels_last);
+  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device,
+                           train::parse_precision(a.precision), a.channels_last);
   const torch::Tensor tiles = torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins});
   std::vector<double> times;
   for (int i = 0; i < a.warmup + a.steps; ++i) {
@@ -152,11 +156,14 @@ int run_step_bench(const StepBenchArgs& a) {
     if (i >= a.warmup) times.push_back(dt);
   }
   const double med = median(times);
-  const double gflop_per_triplet = 3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
-  std::printf("step: model=%s width=%d batch=%d threads=%d precision=%s channels_last=%d median_step_s=%.4f triplets_per_s=%.2f "
-              "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
-              a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(), a.channels_last ? 1 : 0, med, a.batch / med,
-              gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
+  const double gflop_per_triplet =
+      3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
+  std::printf(
+      "step: model=%s width=%d batch=%d threads=%d precision=%s channels_last=%d "
+      "median_step_s=%.4f triplets_per_s=%.2f "
+      "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
+      a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(), a.channels_last ? 1 : 0,
+      med, a.batch / med, gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
 }
 
@@ -172,8 +179,9 @@ int run_peak_bench(int threads, int n) {
       c = torch::matmul(a, b);
       times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
-    std::printf("peak: dtype=%s n=%d threads=%d gflops_per_s=%.1f\n", dtype == torch::kFloat32 ? "fp32" : "bf16", n,
-                threads, 2.0 * n * n * double(n) / median(times) / 1e9);
+    std::printf("peak: dtype=%s n=%d threads=%d gflops_per_s=%.1f\n",
+                dtype == torch::kFloat32 ? "fp32" : "bf16", n, threads,
+                2.0 * n * n * double(n) / median(times) / 1e9);
   }
   return 0;
 }
@@ -187,7 +195,9 @@ struct PipelineBenchArgs {
 // stored), warm cache (mapped), and a pipeline that recomputes the three
 // tiles' features for every triplet.
 int run_pipeline_bench(const PipelineBenchArgs& a) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("tessera_pipe_" + std::to_string(::getpid()))).string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("tessera_pipe_" + std::to_string(::getpid())))
+          .string();
   data::SynthOptions so;
   so.output_dir = dir + "/data";
   so.clips_per_class = a.clips_per_class;
@@ -202,14 +212,17 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
   auto epoch = [&](const char* name) {
     const auto t0 = std::chrono::steady_clock::now();
     train::RunData d = train::RunData::load(c, dir, a.threads);
-    const auto specs = sampling::TripletSampler(sampling::SamplerOptions::from_config(c)).sample(d.train->tile_counts(), 1);
+    const auto specs = sampling::TripletSampler(sampling::SamplerOptions::from_config(c))
+                           .sample(d.train->tile_counts(), 1);
     sampling::BatchPipeline p(*d.train, specs, sampling::PipelineOptions::from_config(c));
     sampling::TripletBatch b;
     std::size_t n = 0;
     while (p.next(b)) n += b.size;
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("pipeline: cache=%s threads=%d batch=%d triplets=%zu seconds=%.3f triplets_per_s=%.1f\n", name,
-                a.threads, a.batch, n, secs, n / secs);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf(
+        "pipeline: cache=%s threads=%d batch=%d triplets=%zu seconds=%.3f triplets_per_s=%.1f\n",
+        name, a.threads, a.batch, n, secs, n / secs);
     return specs;
   };
   epoch("cold");
@@ -224,15 +237,18 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
     std::atomic<std::size_t> done{0};
     const double secs = timed_parallel(int(limit), a.threads, [&](int i) {
       const auto& s = specs[std::size_t(i)];
-      for (auto [rec, t] : {std::pair{s.anchor_rec, s.anchor_tile}, std::pair{s.anchor_rec, s.neighbour_tile},
-                            std::pair{s.opposite_rec, s.opposite_tile}}) {
+      for (auto [rec, t] :
+           {std::pair{s.anchor_rec, s.anchor_tile}, std::pair{s.anchor_rec, s.neighbour_tile},
+            std::pair{s.opposite_rec, s.opposite_tile}}) {
         const audio::AudioBuffer x = audio::load_audio(d.train->recording(rec).path, ao);
         fx.compute(x.samples.data() + std::size_t(t) * tile, std::size_t(tile));
       }
       ++done;
     });
-    std::printf("pipeline: cache=none-per-tile threads=%d batch=%d triplets=%zu seconds=%.3f triplets_per_s=%.1f\n",
-                a.threads, a.batch, done.load(), secs, done.load() / secs);
+    std::printf(
+        "pipeline: cache=none-per-tile threads=%d batch=%d triplets=%zu seconds=%.3f "
+        "triplets_per_s=%.1f\n",
+        a.threads, a.batch, done.load(), secs, done.load() / secs);
   }
   std::filesystem::remove_all(dir);
   return 0;
@@ -244,7 +260,8 @@ Command add_bench_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("bench", "benchmarks with machine-readable output");
   cmd->require_subcommand(1);
   auto fa = std::make_shared<FeaturesBenchArgs>();
-  CLI::App* feat = cmd->add_subcommand("features", "time log-mel extraction of synthetic 10 s clips");
+  CLI::App* feat =
+      cmd->add_subcommand("features", "time log-mel extraction of synthetic 10 s clips");
   feat->add_option("--clips", fa->clips, "number of clips")->check(CLI::PositiveNumber);
   feat->add_option("--threads", fa->threads, "worker threads")->check(CLI::PositiveNumber);
   feat->add_flag("--with-decode", fa->with_decode,
@@ -252,15 +269,18 @@ Command add_bench_command(CLI::App& app) {
   fa->config.add_to(feat, false);
 
   auto sa = std::make_shared<StepBenchArgs>();
-  CLI::App* step = cmd->add_subcommand("step", "time the training step on random tiles of Table 1's shape");
-  step->add_option("--model", sa->model, "resnet18, resnet34 or resnet50")->check(CLI::IsMember({"resnet18", "resnet34", "resnet50"}));
+  CLI::App* step =
+      cmd->add_subcommand("step", "time the training step on random tiles of Table 1's shape");
+  step->add_option("--model", sa->model, "resnet18, resnet34 or resnet50")
+      ->check(CLI::IsMember({"resnet18", "resnet34", "resnet50"}));
   step->add_option("--width", sa->width, "filters of the first stage");
   step->add_option("--embedding", sa->embedding, "embedding size");
   step->add_option("--batch", sa->batch, "triplets per step");
   step->add_option("--threads", sa->threads, "intra-op threads");
   step->add_option("--steps", sa->steps, "timed steps");
   step->add_option("--warmup", sa->warmup, "untimed steps first");
-  step->add_option("--precision", sa->precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+  step->add_option("--precision", sa->precision, "fp32 or bf16")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   step->add_option("--device", sa->device, "cpu or cuda");
   step->add_option("--frames", sa->frames, "tile frames (Table 1: 198)");
   step->add_option("--bins", sa->bins, "mel bins (Table 1: 128)");
@@ -274,8 +294,10 @@ Command add_bench_command(CLI::App& app) {
   peak->add_option("--n", *peak_n, "matrix size");
 
   auto pa = std::make_shared<PipelineBenchArgs>();
-  CLI::App* pipe = cmd->add_subcommand("pipeline", "triplets/s of the data pipeline: cold and warm cache");
-  pipe->add_option("--clips-per-class", pa->clips_per_class, "synthetic clips per class (9 classes)");
+  CLI::App* pipe =
+      cmd->add_subcommand("pipeline", "triplets/s of the data pipeline: cold and warm cache");
+  pipe->add_option("--clips-per-class", pa->clips_per_class,
+                   "synthetic clips per class (9 classes)");
   pipe->add_option("--threads", pa->threads, "worker threads");
   pipe->add_option("--batch", pa->batch, "batch size (Table 1: 256)");
   return {cmd, [=] {

@@ -19,23 +19,26 @@ struct CacheArgs {
 int run_cache_build(const CacheArgs& a) {
   common::Config cfg = load_config(a.config);
   const std::string dir = !a.cache_dir.empty() ? a.cache_dir : cfg.cache_dir;
-  if (dir.empty()) throw std::invalid_argument("cache build: give --cache-dir or set cache_dir in the config");
+  if (dir.empty())
+    throw std::invalid_argument("cache build: give --cache-dir or set cache_dir in the config");
   data::Dataset d = data::load_dataset(cfg);
   features::FeatureCache cache(dir, audio::AudioOptions::from_config(cfg),
                                features::FeatureOptions::from_config(cfg));
   const auto geometry = sampling::TileGeometry::from_config(cfg);
-  const int threads = a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   std::size_t usable = 0;
   // Entries are written one by one and atomically, so an interrupted build
   // keeps what it finished and a re-run computes only the rest.
   for (const data::Split* s : {&d.train, &d.eval, &d.test}) {
     if (s->recordings.empty()) continue;
-    auto store = sampling::TileStore::build(s->recordings, cache, geometry, threads, 1, d.skipped, "cache " + s->name);
+    auto store = sampling::TileStore::build(s->recordings, cache, geometry, threads, 1, d.skipped,
+                                            "cache " + s->name);
     usable += store.size();
   }
   const auto st = cache.stats();
-  std::printf("cache %s: %zu recordings ready (%zu computed, %zu already cached)\n%s\n", dir.c_str(), usable,
-              st.misses, st.hits, d.skipped.summary().c_str());
+  std::printf("cache %s: %zu recordings ready (%zu computed, %zu already cached)\n%s\n",
+              dir.c_str(), usable, st.misses, st.hits, d.skipped.summary().c_str());
   return usable > 0 ? 0 : 1;
 }
 
@@ -45,9 +48,11 @@ Command add_cache_command(CLI::App& app) {
   auto a = std::make_shared<CacheArgs>();
   CLI::App* cmd = app.add_subcommand("cache", "manage the feature cache");
   cmd->require_subcommand(1);
-  CLI::App* build = cmd->add_subcommand("build", "compute every recording's features into the cache");
+  CLI::App* build =
+      cmd->add_subcommand("build", "compute every recording's features into the cache");
   a->config.add_to(build, true);
-  build->add_option("--cache-dir", a->cache_dir, "cache directory (default: the config's cache_dir)");
+  build->add_option("--cache-dir", a->cache_dir,
+                    "cache directory (default: the config's cache_dir)");
   build->add_option("--threads", a->threads, "worker threads (default: all cores)");
   return {cmd, [a] { return run_cache_build(*a); }};
 }

@@ -20,7 +20,8 @@ struct ClassifyArgs {
 };
 
 int run_classify(const ClassifyArgs& a) {
-  const int threads = a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
   train::RunData data = train::RunData::load(model.config, a.run_dir, threads, /*with_test=*/true);
@@ -30,12 +31,17 @@ int run_classify(const ClassifyArgs& a) {
   const eval::RecordingEmbeddings train = eval::embed_split(embedder, *data.train);
   eval::LinearProbe probe(a.probe, int(train.vectors.size(1)), k);
   probe.fit(train.vectors, train.labels);
-  nlohmann::json report = {{"run_dir", a.run_dir}, {"checkpoint", model.checkpoint}, {"classifier", a.probe.kind},
-                           {"epochs", a.probe.epochs}, {"train_recordings", train.labels.size()}, {"labels", labels}};
+  nlohmann::json report = {{"run_dir", a.run_dir},
+                           {"checkpoint", model.checkpoint},
+                           {"classifier", a.probe.kind},
+                           {"epochs", a.probe.epochs},
+                           {"train_recordings", train.labels.size()},
+                           {"labels", labels}};
   const std::string out = a.run_dir + "/classify";
   common::make_dirs(out);
-  for (const auto& [name, store] : {std::pair<std::string, const sampling::TileStore*>{"eval", data.eval.get()},
-                                    {"test", data.test.get()}}) {
+  for (const auto& [name, store] :
+       {std::pair<std::string, const sampling::TileStore*>{"eval", data.eval.get()},
+        {"test", data.test.get()}}) {
     if (!store || store->size() == 0) continue;
     const eval::RecordingEmbeddings e = eval::embed_split(embedder, *store);
     if (std::any_of(e.labels.begin(), e.labels.end(), [](int l) { return l < 0; })) {
@@ -50,15 +56,17 @@ int run_classify(const ClassifyArgs& a) {
     std::vector<std::vector<double>> m(k, std::vector<double>(k));
     for (int i = 0; i < k; ++i) {
       csv += labels[i];
-      for (int j = 0; j < k; ++j) csv += "," + std::to_string(s.confusion[i][j]), m[i][j] = s.confusion[i][j];
+      for (int j = 0; j < k; ++j)
+        csv += "," + std::to_string(s.confusion[i][j]), m[i][j] = s.confusion[i][j];
       csv += "\n";
     }
     common::write_file_atomic(out + "/confusion_" + name + ".csv", csv);
-    experiment::draw_heatmap({"Confusion (" + name + "), rows: true label; macro-F1 " + std::to_string(s.macro_f1).substr(0, 5),
+    experiment::draw_heatmap({"Confusion (" + name + "), rows: true label; macro-F1 " +
+                                  std::to_string(s.macro_f1).substr(0, 5),
                               labels, m},
                              out + "/confusion_" + name);
-    std::printf("%s: accuracy %.4f, macro-F1 %.4f (%zu recordings)\n", name.c_str(), s.accuracy, s.macro_f1,
-                e.labels.size());
+    std::printf("%s: accuracy %.4f, macro-F1 %.4f (%zu recordings)\n", name.c_str(), s.accuracy,
+                s.macro_f1, e.labels.size());
   }
   common::write_file_atomic(out + "/report.json", report.dump(2) + "\n");
   std::printf("%s/report.json\n", out.c_str());
@@ -69,10 +77,13 @@ int run_classify(const ClassifyArgs& a) {
 
 Command add_classify_command(CLI::App& app) {
   auto a = std::make_shared<ClassifyArgs>();
-  CLI::App* cmd = app.add_subcommand("classify", "train a classifier on a run's frozen embeddings and score it");
+  CLI::App* cmd = app.add_subcommand(
+      "classify", "train a classifier on a run's frozen embeddings and score it");
   cmd->add_option("--run-dir", a->run_dir, "a trained run directory")->required();
-  cmd->add_option("--classifier", a->probe.kind, "logistic or dense")->check(CLI::IsMember({"logistic", "dense"}));
-  cmd->add_option("--epochs", a->probe.epochs, "full-batch training iterations")->check(CLI::PositiveNumber);
+  cmd->add_option("--classifier", a->probe.kind, "logistic or dense")
+      ->check(CLI::IsMember({"logistic", "dense"}));
+  cmd->add_option("--epochs", a->probe.epochs, "full-batch training iterations")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "intra-op threads");
   cmd->add_option("--device", a->device, "cpu or cuda");
   return {cmd, [a] { return run_classify(*a); }};

@@ -23,7 +23,8 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
       for (const auto& e : fs::recursive_directory_iterator(in)) {
         std::string ext = e.path().extension().string();
         std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-        if (e.is_regular_file() && (ext == ".wav" || ext == ".flac" || ext == ".ogg")) found.push_back(e.path().string());
+        if (e.is_regular_file() && (ext == ".wav" || ext == ".flac" || ext == ".ogg"))
+          found.push_back(e.path().string());
       }
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
@@ -48,7 +49,8 @@ struct EmbedArgs {
 };
 
 int run_embed(const EmbedArgs& a) {
-  torch::set_num_threads(a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(a.threads > 0 ? a.threads
+                                       : int(std::max(1u, std::thread::hardware_concurrency())));
   eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
   const auto geometry = sampling::TileGeometry::from_config(model.config);
   // Files outside the dataset are not cached: an in-memory cache.
@@ -64,11 +66,13 @@ int run_embed(const EmbedArgs& a) {
     const auto f = cache.get(files[i]);
     const torch::Tensor e = embedder.embed_features(*f, geometry);
     if (e.size(0) == 0) {
-      throw std::runtime_error("embed: '" + files[i] + "' is shorter than one tile (" + fmt_seconds(geometry.tile_seconds) + " s)");
+      throw std::runtime_error("embed: '" + files[i] + "' is shorter than one tile (" +
+                               fmt_seconds(geometry.tile_seconds) + " s)");
     }
     if (a.tiles) {
       rows.push_back(e);
-      for (std::int64_t t = 0; t < e.size(0); ++t) tsv += files[i] + "\t" + fmt_seconds(t * geometry.tile_seconds) + "\n";
+      for (std::int64_t t = 0; t < e.size(0); ++t)
+        tsv += files[i] + "\t" + fmt_seconds(t * geometry.tile_seconds) + "\n";
     } else {
       rows.push_back(e.mean(0, true));
       tsv += files[i] + "\n";
@@ -77,7 +81,8 @@ int run_embed(const EmbedArgs& a) {
   }
   progress.finish();
   const torch::Tensor all = torch::cat(rows).contiguous();
-  common::write_npy(a.output, {std::size_t(all.size(0)), std::size_t(all.size(1))}, all.data_ptr<float>());
+  common::write_npy(a.output, {std::size_t(all.size(0)), std::size_t(all.size(1))},
+                    all.data_ptr<float>());
   const std::string tsv_path = a.output.size() > 4 && a.output.substr(a.output.size() - 4) == ".npy"
                                    ? a.output.substr(0, a.output.size() - 4) + ".tsv"
                                    : a.output + ".tsv";
@@ -93,7 +98,8 @@ struct NeighbourArgs {
 };
 
 int run_neighbours(const NeighbourArgs& a) {
-  const int threads = a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
   std::string file = a.query;
@@ -103,7 +109,8 @@ int run_neighbours(const NeighbourArgs& a) {
     file = a.query.substr(0, sep);
     char* end = nullptr;
     at = std::strtod(a.query.c_str() + sep + 1, &end);
-    if (*end != '\0' || at < 0) throw std::invalid_argument("neighbours: '" + a.query + "' must be FILE or FILE@SECONDS");
+    if (*end != '\0' || at < 0)
+      throw std::invalid_argument("neighbours: '" + a.query + "' must be FILE or FILE@SECONDS");
   }
   train::RunData data = train::RunData::load(model.config, a.run_dir, threads);
   const auto& g = data.geometry;
@@ -113,8 +120,8 @@ int run_neighbours(const NeighbourArgs& a) {
   const torch::Tensor q_all = embedder.embed_features(*query_cache.get(file), g);
   const int tile = int(at / g.tile_seconds + 1e-9);
   if (tile >= q_all.size(0)) {
-    throw std::invalid_argument("neighbours: '" + file + "' has no tile at " + fmt_seconds(at) + " s (" +
-                                std::to_string(q_all.size(0)) + " tiles)");
+    throw std::invalid_argument("neighbours: '" + file + "' has no tile at " + fmt_seconds(at) +
+                                " s (" + std::to_string(q_all.size(0)) + " tiles)");
   }
   const torch::Tensor q = q_all[tile];
   struct Hit {
@@ -130,13 +137,15 @@ int run_neighbours(const NeighbourArgs& a) {
     for (std::int64_t t = 0; t < e.size(0); ++t) hits.push_back({d[t].item<double>(), r, int(t)});
   }
   const std::size_t k = std::min<std::size_t>(std::size_t(a.k), hits.size());
-  std::partial_sort(hits.begin(), hits.begin() + k, hits.end(), [](const Hit& x, const Hit& y) { return x.d < y.d; });
+  std::partial_sort(hits.begin(), hits.begin() + k, hits.end(),
+                    [](const Hit& x, const Hit& y) { return x.d < y.d; });
   std::printf("query %s @ %s s; %zu nearest of %zu eval tiles (squared distance)\n", file.c_str(),
               fmt_seconds(tile * g.tile_seconds).c_str(), k, hits.size());
   std::printf("%4s  %9s  %-8s  %-20s  %s\n", "rank", "distance", "start_s", "label", "file");
   for (std::size_t i = 0; i < k; ++i) {
     const auto& rec = store.recording(hits[i].rec);
-    std::printf("%4zu  %9.4f  %-8s  %-20s  %s\n", i + 1, hits[i].d, fmt_seconds(hits[i].tile * g.tile_seconds).c_str(),
+    std::printf("%4zu  %9.4f  %-8s  %-20s  %s\n", i + 1, hits[i].d,
+                fmt_seconds(hits[i].tile * g.tile_seconds).c_str(),
                 rec.label >= 0 ? data.dataset.labels[rec.label].c_str() : "-", rec.name.c_str());
   }
   return 0;

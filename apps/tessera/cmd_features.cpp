@@ -63,14 +63,16 @@ Command add_features_command(CLI::App& app) {
   auto args = std::make_shared<FeaturesArgs>();
   CLI::App* cmd = app.add_subcommand("features", "extract log-mel or MFCC features to .npy");
   cmd->add_option("--input,-i", args->input, "audio file (wav, flac, ogg)")->required();
-  cmd->add_option("--output,-o", args->output, "output .npy (float32 [frames, bins], or "
-                                               "[channels, frames, bins] when to_mono is 0)")
+  cmd->add_option("--output,-o", args->output,
+                  "output .npy (float32 [frames, bins], or "
+                  "[channels, frames, bins] when to_mono is 0)")
       ->required();
   cmd->add_option("--kind", args->kind, "logmel or mfcc (default: the config's feature_extractor)")
       ->check(CLI::IsMember({"logmel", "mfcc"}));
   cmd->add_option("--tile-start", args->tile_start_s, "start of a tile, in seconds");
-  cmd->add_option("--tile-seconds", args->tile_seconds, "tile length in seconds "
-                                                        "(default: sample_tile_size)");
+  cmd->add_option("--tile-seconds", args->tile_seconds,
+                  "tile length in seconds "
+                  "(default: sample_tile_size)");
   args->config.add_to(cmd, false);
   return {cmd, [args] { return run_features(*args); }};
 }

@@ -16,7 +16,8 @@ std::vector<double> parse_list(const std::string& text, const char* what) {
   while (std::getline(ss, item, ',')) {
     char* end = nullptr;
     const double v = std::strtod(item.c_str(), &end);
-    if (item.empty() || *end != '\0') throw std::invalid_argument(std::string(what) + ": '" + item + "' is not a number");
+    if (item.empty() || *end != '\0')
+      throw std::invalid_argument(std::string(what) + ": '" + item + "' is not a number");
     out.push_back(v);
   }
   return out;
@@ -79,24 +80,32 @@ int run_report_cmd(const ReportArgs& a) {
 
 Command add_sweep_command(CLI::App& app) {
   auto a = std::make_shared<SweepArgs>();
-  CLI::App* cmd = app.add_subcommand("sweep", "the margin experiment: one training per margin, figures and report");
+  CLI::App* cmd = app.add_subcommand(
+      "sweep", "the margin experiment: one training per margin, figures and report");
   a->config.add_to(cmd, true);
-  cmd->add_option("--out,-o", a->out, "sweep directory (margin_<m>/, figures/, summary, report)")->required();
-  cmd->add_option("--margins", a->margins, "comma-separated margins (default: the config's margins)");
+  cmd->add_option("--out,-o", a->out, "sweep directory (margin_<m>/, figures/, summary, report)")
+      ->required();
+  cmd->add_option("--margins", a->margins,
+                  "comma-separated margins (default: the config's margins)");
   cmd->add_option("--focus", a->focus, "margins of the close-up loss figure (default 0.5,0.7,1)");
-  cmd->add_option("--jobs", a->options.jobs, "margins trained concurrently (threads are split)")->check(CLI::PositiveNumber);
+  cmd->add_option("--jobs", a->options.jobs, "margins trained concurrently (threads are split)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->options.threads, "total intra-op threads (default: all cores)");
   cmd->add_option("--device", a->options.device, "cpu or cuda");
-  cmd->add_option("--precision", a->options.precision, "fp32 or bf16")->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_flag("--classify", a->options.classify, "also train and score a classifier on every margin's embeddings");
-  cmd->add_option("--distribute", a->distribute, "'margins': spread whole margins over the ranks of RANK/WORLD_SIZE")
+  cmd->add_option("--precision", a->options.precision, "fp32 or bf16")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_flag("--classify", a->options.classify,
+                "also train and score a classifier on every margin's embeddings");
+  cmd->add_option("--distribute", a->distribute,
+                  "'margins': spread whole margins over the ranks of RANK/WORLD_SIZE")
       ->check(CLI::IsMember({"margins"}));
   return {cmd, [a] { return run_sweep_cmd(*a); }};
 }
 
 Command add_report_command(CLI::App& app) {
   auto a = std::make_shared<ReportArgs>();
-  CLI::App* cmd = app.add_subcommand("report", "rebuild a sweep's figures, summary and report without training");
+  CLI::App* cmd = app.add_subcommand(
+      "report", "rebuild a sweep's figures, summary and report without training");
   cmd->add_option("--sweep-dir", a->dir, "the sweep directory")->required();
   cmd->add_option("--focus", a->focus, "margins of the close-up loss figure");
   return {cmd, [a] { return run_report_cmd(*a); }};

@@ -24,7 +24,8 @@ struct TrainArgs {
 int run_train(TrainArgs& a) {
   common::Config cfg = load_config(a.config);
   if (a.run_dir.empty()) a.run_dir = cfg.saved_model_path;
-  if (a.run_dir.empty()) throw std::invalid_argument("train: give --run-dir (or saved_model_path in the config)");
+  if (a.run_dir.empty())
+    throw std::invalid_argument("train: give --run-dir (or saved_model_path in the config)");
   common::make_dirs(a.run_dir);
   // torchrun's variables make this one rank of a data-parallel run.
   const train::DistEnv env = train::DistEnv::from_environment();
@@ -44,25 +45,31 @@ int run_train(TrainArgs& a) {
   std::unique_ptr<RunLock> lock;
   if (env.rank == 0) lock = std::make_unique<RunLock>(a.run_dir);
   train::Trainer::install_signal_handlers();
-  const int threads = a.options.threads > 0 ? a.options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = a.options.threads > 0
+                          ? a.options.threads
+                          : int(std::max(1u, std::thread::hardware_concurrency()));
   const int feature_threads = std::min(threads * 2, cfg.num_parallel_calls);
   // Rank 0 fills the feature cache; the others then map it.
   if (ctx && env.rank != 0) ctx->barrier();
   train::RunData data = train::RunData::load(cfg, a.run_dir, feature_threads);
   if (ctx && env.rank == 0) ctx->barrier();
-  common::log_info("train: ", data.train->size(), " training and ", data.eval->size(), " eval recordings");
-  eval::EpochEvaluator evaluator(cfg, *data.eval, data.dataset.labels, a.run_dir, torch::Device(a.options.device));
+  common::log_info("train: ", data.train->size(), " training and ", data.eval->size(),
+                   " eval recordings");
+  eval::EpochEvaluator evaluator(cfg, *data.eval, data.dataset.labels, a.run_dir,
+                                 torch::Device(a.options.device));
   train::EpochEvalFn eval_fn;
   if (env.rank == 0) eval_fn = [&](model::ResNet& net, int epoch) { return evaluator(net, epoch); };
   train::Trainer trainer(cfg, a.run_dir, a.options, data, eval_fn);
   const train::TrainSummary s = trainer.run();
   if (s.interrupted) {
-    std::fprintf(stderr, "interrupted: checkpoint written; continue with: tessera train --config %s --run-dir %s --resume\n",
+    std::fprintf(stderr,
+                 "interrupted: checkpoint written; continue with: tessera train --config %s "
+                 "--run-dir %s --resume\n",
                  (a.run_dir + "/config.json").c_str(), a.run_dir.c_str());
     return 130;
   }
-  std::printf("%s: %d epochs, %lld steps, %.1f s, %.1f triplets/s\n", a.run_dir.c_str(), s.epochs_run,
-              static_cast<long long>(s.steps), s.seconds, s.triplets_per_second);
+  std::printf("%s: %d epochs, %lld steps, %.1f s, %.1f triplets/s\n", a.run_dir.c_str(),
+              s.epochs_run, static_cast<long long>(s.steps), s.seconds, s.triplets_per_second);
   return 0;
 }
 
@@ -80,11 +87,14 @@ Command add_train_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train", "train one embedding space with the triplet loss");
   a->config.add_to(cmd, true);
   cmd->add_option("--run-dir", a->run_dir, "run directory (config, metrics, eval, checkpoints)");
-  cmd->add_flag("--resume", a->options.resume, "continue from the run directory's latest checkpoint");
+  cmd->add_flag("--resume", a->options.resume,
+                "continue from the run directory's latest checkpoint");
   add_trainer_flags(cmd, a->options);
-  cmd->add_option("--dist-backend", a->dist.backend, "gloo, nccl or auto (with RANK/WORLD_SIZE set)")
+  cmd->add_option("--dist-backend", a->dist.backend,
+                  "gloo, nccl or auto (with RANK/WORLD_SIZE set)")
       ->check(CLI::IsMember({"gloo", "nccl", "auto"}));
-  cmd->add_option("--dist-timeout", a->dist.timeout_s, "seconds before a lost peer ends the run")->check(CLI::PositiveNumber);
+  cmd->add_option("--dist-timeout", a->dist.timeout_s, "seconds before a lost peer ends the run")
+      ->check(CLI::PositiveNumber);
   return {cmd, [a] { return run_train(*a); }};
 }
 

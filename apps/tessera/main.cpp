@@ -17,16 +17,11 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("tessera ") + tessera::kVersion);
   app.require_subcommand(1);
   const std::vector<tessera::app::Command> commands = {
-      tessera::app::add_synth_command(app),
-      tessera::app::add_dataset_info_command(app),
-      tessera::app::add_features_command(app),
-      tessera::app::add_cache_command(app),
-      tessera::app::add_train_command(app),
-      tessera::app::add_sweep_command(app),
-      tessera::app::add_report_command(app),
-      tessera::app::add_classify_command(app),
-      tessera::app::add_embed_command(app),
-      tessera::app::add_neighbours_command(app),
+      tessera::app::add_synth_command(app),    tessera::app::add_dataset_info_command(app),
+      tessera::app::add_features_command(app), tessera::app::add_cache_command(app),
+      tessera::app::add_train_command(app),    tessera::app::add_sweep_command(app),
+      tessera::app::add_report_command(app),   tessera::app::add_classify_command(app),
+      tessera::app::add_embed_command(app),    tessera::app::add_neighbours_command(app),
       tessera::app::add_bench_command(app),
   };
   try {

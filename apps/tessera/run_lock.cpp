@@ -13,7 +13,8 @@ namespace tessera::app {
 RunLock::RunLock(const std::string& dir) {
   const std::string path = dir + "/.lock";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::runtime_error("lock: cannot open '" + path + "': " + std::strerror(errno));
+  if (fd_ < 0)
+    throw std::runtime_error("lock: cannot open '" + path + "': " + std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd_);
     fd_ = -1;

@@ -24,8 +24,9 @@ class CliClassifyTest : public ::testing::Test {
       if (std::filesystem::exists(run + "/checkpoints/epoch_0004.pt")) continue;
       std::filesystem::remove_all(run);
       std::filesystem::create_directories(run);
-      const auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json --set dcase_dataset_path=" +
-                                 data_ + " --set epochs=4 --set batch_size=16 --set learning_rate=" + lr +
+      const auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
+                                 "/configs/demo.json --set dcase_dataset_path=" + data_ +
+                                 " --set epochs=4 --set batch_size=16 --set learning_rate=" + lr +
                                  " --set log_level=warning --threads 2 --run-dir " + run);
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
@@ -37,7 +38,8 @@ std::string CliClassifyTest::data_, CliClassifyTest::dir_;
 double macro_f1(const std::string& run) {
   const auto r = run_tessera("classify --run-dir " + run + " --threads 2");
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  return nlohmann::json::parse(common::read_file(run + "/classify/report.json"))["eval"]["macro_f1"].get<double>();
+  return nlohmann::json::parse(common::read_file(run + "/classify/report.json"))["eval"]["macro_f1"]
+      .get<double>();
 }
 
 // The report's numbers agree with its own confusion matrix. (Whether the
@@ -52,11 +54,13 @@ TEST_F(CliClassifyTest, ClassifyReportIsConsistent) {
   const auto& c = j["eval"]["confusion"];
   int total = 0, diag = 0;
   for (std::size_t i = 0; i < c.size(); ++i) {
-    for (std::size_t k = 0; k < c[i].size(); ++k) total += c[i][k].get<int>(), diag += i == k ? c[i][k].get<int>() : 0;
+    for (std::size_t k = 0; k < c[i].size(); ++k)
+      total += c[i][k].get<int>(), diag += i == k ? c[i][k].get<int>() : 0;
   }
   EXPECT_EQ(total, 27);  // 9 classes x 3 held-out clips
   EXPECT_NEAR(j["eval"]["accuracy"].get<double>(), double(diag) / total, 1e-12);
-  for (const char* f : {"classify/report.json", "classify/confusion_eval.csv", "classify/confusion_eval.png"}) {
+  for (const char* f :
+       {"classify/report.json", "classify/confusion_eval.csv", "classify/confusion_eval.png"}) {
     EXPECT_TRUE(std::filesystem::exists(run + "/" + f)) << f;
   }
 }
@@ -65,8 +69,11 @@ TEST_F(CliClassifyTest, ClassifyReportIsConsistent) {
 TEST_F(CliClassifyTest, EmbedFileIsMeanOfItsTiles) {
   const std::string out = fresh_dir();
   const std::string wav = data_ + "/audio/synth_s000_00.wav";
-  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + wav + " -o " + out + "/f.npy").exit_code, 0);
-  const auto r = run_tessera("embed --run-dir " + dir_ + "/trained -i " + wav + " -o " + out + "/t.npy --tiles");
+  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + wav + " -o " + out + "/f.npy")
+                .exit_code,
+            0);
+  const auto r = run_tessera("embed --run-dir " + dir_ + "/trained -i " + wav + " -o " + out +
+                             "/t.npy --tiles");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto f = common::read_npy(out + "/f.npy"), t = common::read_npy(out + "/t.npy");
   ASSERT_EQ(f.shape, (std::vector<std::size_t>{1, 32}));
@@ -78,13 +85,17 @@ TEST_F(CliClassifyTest, EmbedFileIsMeanOfItsTiles) {
   }
   EXPECT_NE(read_text(out + "/t.tsv").find("synth_s000_00.wav\t8"), std::string::npos);
   // A folder embeds every audio file in it.
-  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + data_ + "/audio -o " + out + "/all.npy").exit_code, 0);
+  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + data_ + "/audio -o " + out +
+                        "/all.npy")
+                .exit_code,
+            0);
   EXPECT_EQ(common::read_npy(out + "/all.npy").shape[0], 54u);
 }
 
 TEST_F(CliClassifyTest, NeighboursListsNearestEvalTiles) {
   const std::string wav = data_ + "/audio/synth_s001_00.wav";
-  const auto r = run_tessera("neighbours --run-dir " + dir_ + "/trained --query " + wav + "@4 --k 5");
+  const auto r =
+      run_tessera("neighbours --run-dir " + dir_ + "/trained --query " + wav + "@4 --k 5");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("rank"), std::string::npos);
   EXPECT_NE(r.output.find("\n   5  "), std::string::npos) << r.output;

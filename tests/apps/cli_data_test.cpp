@@ -10,29 +10,38 @@ using namespace tessera::testing;
 
 TEST(CliDataTest, SynthDatasetInfoAndCacheBuild) {
   const std::string dir = fresh_dir();
-  auto s = run_tessera("synth --output " + dir + "/data --layout dcase --clips-per-class 2 --classes 9 --seed 3");
+  auto s = run_tessera("synth --output " + dir +
+                       "/data --layout dcase --clips-per-class 2 --classes 9 --seed 3");
   ASSERT_EQ(s.exit_code, 0) << s.output;
   EXPECT_NE(s.output.find("wrote 18 clips of 9 classes"), std::string::npos) << s.output;
   // One listed file goes missing: it is reported, not fatal.
   std::filesystem::remove(dir + "/data/audio/synth_s000_00.wav");
-  const std::string cfg = std::string(TESSERA_SOURCE_DIR) + "/configs/margin_experiment_dcase.json --set dcase_dataset_path=" +
-                          dir + "/data";
+  const std::string cfg = std::string(TESSERA_SOURCE_DIR) +
+                          "/configs/margin_experiment_dcase.json --set dcase_dataset_path=" + dir +
+                          "/data";
   auto info = run_tessera("dataset-info -c " + cfg);
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("train: 8 files, 80.0 s"), std::string::npos) << info.output;
-  EXPECT_NE(info.output.find("1 file skipped: audio/synth_s000_00.wav"), std::string::npos) << info.output;
+  EXPECT_NE(info.output.find("1 file skipped: audio/synth_s000_00.wav"), std::string::npos)
+      << info.output;
   auto c1 = run_tessera("cache build -c " + cfg + " --cache-dir " + dir + "/cache");
   ASSERT_EQ(c1.exit_code, 0) << c1.output;
-  EXPECT_NE(c1.output.find("17 recordings ready (17 computed, 0 already cached)"), std::string::npos) << c1.output;
+  EXPECT_NE(c1.output.find("17 recordings ready (17 computed, 0 already cached)"),
+            std::string::npos)
+      << c1.output;
   auto c2 = run_tessera("cache build -c " + cfg + " --cache-dir " + dir + "/cache");
   EXPECT_NE(c2.output.find("(0 computed, 17 already cached)"), std::string::npos) << c2.output;
 }
 
 TEST(CliDataTest, MusicLayoutSplitIsWrittenAndReused) {
   const std::string dir = fresh_dir();
-  ASSERT_EQ(run_tessera("synth --output " + dir + "/music --layout music --classes 3 --clips-per-class 5").exit_code, 0);
+  ASSERT_EQ(
+      run_tessera("synth --output " + dir + "/music --layout music --classes 3 --clips-per-class 5")
+          .exit_code,
+      0);
   auto info = run_tessera("dataset-info -c " + std::string(TESSERA_SOURCE_DIR) +
-                          "/configs/margin_experiment_music.json --set music_dataset_path=" + dir + "/music");
+                          "/configs/margin_experiment_music.json --set music_dataset_path=" + dir +
+                          "/music");
   ASSERT_EQ(info.exit_code, 0) << info.output;
   EXPECT_NE(info.output.find("dataset MusicDataset: 3 labels"), std::string::npos) << info.output;
   EXPECT_NE(info.output.find("classical"), std::string::npos);
@@ -41,11 +50,14 @@ TEST(CliDataTest, MusicLayoutSplitIsWrittenAndReused) {
 TEST(CliDataTest, UnknownLabelFailsNamingLine) {
   const std::string dir = fresh_dir();
   ASSERT_EQ(run_tessera("synth --output " + dir + "/data --clips-per-class 2").exit_code, 0);
-  write_text(dir + "/data/evaluation_setup/fold1_evaluate.txt", "audio/synth_s000_00.wav\tabsence\naudio/synth_s000_01.wav\tbarking\n");
+  write_text(dir + "/data/evaluation_setup/fold1_evaluate.txt",
+             "audio/synth_s000_00.wav\tabsence\naudio/synth_s000_01.wav\tbarking\n");
   auto r = run_tessera("dataset-info -c " + std::string(TESSERA_SOURCE_DIR) +
-                       "/configs/margin_experiment_dcase.json --set dcase_dataset_path=" + dir + "/data");
+                       "/configs/margin_experiment_dcase.json --set dcase_dataset_path=" + dir +
+                       "/data");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("fold1_evaluate.txt' line 2: unknown label 'barking'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fold1_evaluate.txt' line 2: unknown label 'barking'"), std::string::npos)
+      << r.output;
 }
 
 }  // namespace

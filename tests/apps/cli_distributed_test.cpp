@@ -27,19 +27,35 @@ int free_port() {
 }
 
 std::vector<std::string> args(const std::string& run, int seed) {
-  return {"train", "-c", std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json", "--set",
-          "dcase_dataset_path=" + shared_synth_dataset(4), "--set", "epochs=3", "--set", "batch_size=16",
-          "--set", "random_seed=" + std::to_string(seed), "--set", "log_level=warning", "--threads", "1",
-          "--run-dir", run, "--dist-timeout", "20"};
+  return {"train",
+          "-c",
+          std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
+          "--set",
+          "dcase_dataset_path=" + shared_synth_dataset(4),
+          "--set",
+          "epochs=3",
+          "--set",
+          "batch_size=16",
+          "--set",
+          "random_seed=" + std::to_string(seed),
+          "--set",
+          "log_level=warning",
+          "--threads",
+          "1",
+          "--run-dir",
+          run,
+          "--dist-timeout",
+          "20"};
 }
 
 std::vector<int> run_two(const std::string& run, int seed, bool kill_rank1_early = false) {
   const std::string port = std::to_string(free_port());
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r) {
-    pids.push_back(spawn_tessera(args(run, seed), run + ".rank" + std::to_string(r) + ".log",
-                                 {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
-                                  "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port}));
+    pids.push_back(spawn_tessera(
+        args(run, seed), run + ".rank" + std::to_string(r) + ".log",
+        {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
+         "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port}));
   }
   if (kill_rank1_early) {
     wait_for_file(run + "/metrics/train_steps.csv", 60);
@@ -48,20 +64,27 @@ std::vector<int> run_two(const std::string& run, int seed, bool kill_rank1_early
   return {wait_exit(pids[0]), wait_exit(pids[1])};
 }
 
-double final_loss(const std::string& run) { return train::CsvLog::read(run + "/metrics/epochs.csv").back()[1]; }
+double final_loss(const std::string& run) {
+  return train::CsvLog::read(run + "/metrics/epochs.csv").back()[1];
+}
 
 // Batch norm statistics are per rank (like DDP without SyncBatchNorm), so
 // the runs are not identical; the 2-process curve must stay within the
 // noise between two 1-process runs that differ only in their seed.
 TEST(CliDistributedTest, TwoProcessesTrackOneProcess) {
   const std::string dir = fresh_dir();
-  ASSERT_EQ(wait_exit(spawn_tessera(args(dir + "/one42", 42), dir + "/one42.log")), 0) << read_text(dir + "/one42.log");
+  ASSERT_EQ(wait_exit(spawn_tessera(args(dir + "/one42", 42), dir + "/one42.log")), 0)
+      << read_text(dir + "/one42.log");
   ASSERT_EQ(wait_exit(spawn_tessera(args(dir + "/one43", 43), dir + "/one43.log")), 0);
-  ASSERT_EQ(run_two(dir + "/two42", 42), (std::vector<int>{0, 0})) << read_text(dir + "/two42.rank0.log");
-  const double one = final_loss(dir + "/one42"), other = final_loss(dir + "/one43"), two = final_loss(dir + "/two42");
+  ASSERT_EQ(run_two(dir + "/two42", 42), (std::vector<int>{0, 0}))
+      << read_text(dir + "/two42.rank0.log");
+  const double one = final_loss(dir + "/one42"), other = final_loss(dir + "/one43"),
+               two = final_loss(dir + "/two42");
   const double noise = std::fabs(one - other);
-  RecordProperty("losses", std::to_string(one) + " " + std::to_string(other) + " " + std::to_string(two));
-  EXPECT_LE(std::fabs(two - one), 3 * noise + 0.05) << "1-proc " << one << ", seed 43 " << other << ", 2-proc " << two;
+  RecordProperty("losses",
+                 std::to_string(one) + " " + std::to_string(other) + " " + std::to_string(two));
+  EXPECT_LE(std::fabs(two - one), 3 * noise + 0.05)
+      << "1-proc " << one << ", seed 43 " << other << ", 2-proc " << two;
   const auto epochs = train::CsvLog::read(dir + "/two42/metrics/epochs.csv");
   EXPECT_LT(epochs.back()[1], epochs.front()[1]) << "the 2-process run learns";
   // Only rank 0 writes: one metrics file, one set of checkpoints.
@@ -74,7 +97,8 @@ TEST(CliDistributedTest, KilledPeerEndsTheOtherRank) {
   const auto codes = run_two(dir + "/run", 42, true);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_NE(codes[0], 0) << read_text(dir + "/run.rank0.log");
-  EXPECT_NE(read_text(dir + "/run.rank0.log").find("distributed:"), std::string::npos) << read_text(dir + "/run.rank0.log");
+  EXPECT_NE(read_text(dir + "/run.rank0.log").find("distributed:"), std::string::npos)
+      << read_text(dir + "/run.rank0.log");
   EXPECT_LT(secs, 90.0);
 }
 

@@ -23,7 +23,8 @@ std::string write_clip(const std::string& dir, int rate, int channels, double se
     auto s = tessera::testing::sine(500 + 200 * c, 0.3, rate, n);
     std::copy(s.begin(), s.end(), a.channel(c));
   }
-  const std::string path = dir + "/clip_" + std::to_string(rate) + "_" + std::to_string(channels) + ".wav";
+  const std::string path =
+      dir + "/clip_" + std::to_string(rate) + "_" + std::to_string(channels) + ".wav";
   audio::write_wav(path, a);
   return path;
 }
@@ -53,7 +54,8 @@ TEST(CliFeaturesTest, TileEqualsSliceOfClip) {
   const std::string dir = fresh_dir();
   const std::string in = write_clip(dir, 16000, 1, 10.0);
   ASSERT_EQ(run_tessera("features -i " + in + " -o " + dir + "/f.npy").exit_code, 0);
-  auto r = run_tessera("features -i " + in + " -o " + dir + "/t.npy --tile-start 4 --tile-seconds 2");
+  auto r =
+      run_tessera("features -i " + in + " -o " + dir + "/t.npy --tile-start 4 --tile-seconds 2");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto whole = common::read_npy(dir + "/f.npy");
   const auto tile = common::read_npy(dir + "/t.npy");
@@ -79,9 +81,9 @@ TEST(CliFeaturesTest, BadInputsFailNamingTheFile) {
   struct Case {
     std::string input, reason;
   };
-  for (const Case& c : {Case{dir + "/text.wav", "not a readable audio file"},
-                        Case{dir + "/empty.wav", "empty"}, Case{dir + "/missing.wav", "No such file"},
-                        Case{dir, "is a directory"}}) {
+  for (const Case& c :
+       {Case{dir + "/text.wav", "not a readable audio file"}, Case{dir + "/empty.wav", "empty"},
+        Case{dir + "/missing.wav", "No such file"}, Case{dir, "is a directory"}}) {
     auto r = run_tessera("features -i " + c.input + " -o " + dir + "/out.npy");
     EXPECT_NE(r.exit_code, 0) << c.input;
     EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;

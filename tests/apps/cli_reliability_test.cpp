@@ -11,14 +11,17 @@ namespace {
 using namespace tessera::testing;
 
 std::string train_cmd(const std::string& data, const std::string& run, int epochs) {
-  return std::string("'") + TESSERA_BINARY + "' train -c " + TESSERA_SOURCE_DIR + "/configs/demo.json --set dcase_dataset_path=" +
-         data + " --set epochs=" + std::to_string(epochs) + " --set batch_size=16 --set log_level=warning --threads 2 --run-dir " + run;
+  return std::string("'") + TESSERA_BINARY + "' train -c " + TESSERA_SOURCE_DIR +
+         "/configs/demo.json --set dcase_dataset_path=" + data +
+         " --set epochs=" + std::to_string(epochs) +
+         " --set batch_size=16 --set log_level=warning --threads 2 --run-dir " + run;
 }
 
 // Runs a shell command under `ulimit -f kb` (1024-byte blocks).
 CommandResult run_limited(const std::string& cmd, int kb) {
   CommandResult r;
-  const std::string full = "bash -c \"ulimit -f " + std::to_string(kb) + "; exec " + cmd + "\" 2>&1";
+  const std::string full =
+      "bash -c \"ulimit -f " + std::to_string(kb) + "; exec " + cmd + "\" 2>&1";
   FILE* p = ::popen(full.c_str(), "r");
   std::array<char, 4096> buf{};
   while (std::fgets(buf.data(), buf.size(), p)) r.output += buf.data();
@@ -44,7 +47,9 @@ TEST(ReliabilityTest, FailedCheckpointWriteKeepsThePreviousOne) {
   // Epoch 2's checkpoint (~2 MB at this width) cannot be written under 500 KB.
   const auto r = run_limited(train_cmd(data, run, 2) + " --resume", 500);
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.output.find("error: write '" + run + "/checkpoints/epoch_0002.pt'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("error: write '" + run + "/checkpoints/epoch_0002.pt'"),
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
   EXPECT_EQ(leftover_temporaries(run), 0);
   EXPECT_FALSE(std::filesystem::exists(run + "/checkpoints/epoch_0002.pt"));
@@ -52,7 +57,8 @@ TEST(ReliabilityTest, FailedCheckpointWriteKeepsThePreviousOne) {
   // with the metrics of an uninterrupted run.
   const auto again = run_limited(train_cmd(data, run, 2) + " --resume", 1 << 20);
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_EQ(train::CsvLog::read(dir + "/straight/metrics/epochs.csv"), train::CsvLog::read(run + "/metrics/epochs.csv"));
+  EXPECT_EQ(train::CsvLog::read(dir + "/straight/metrics/epochs.csv"),
+            train::CsvLog::read(run + "/metrics/epochs.csv"));
 }
 
 TEST(ReliabilityTest, FailedCacheWriteIsAClearError) {
@@ -73,11 +79,13 @@ TEST(ReliabilityTest, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   const std::string data = shared_synth_dataset(4);
   const std::string run = fresh_dir() + "/run";
   ASSERT_EQ(run_limited(train_cmd(data, run, 1), 1 << 20).exit_code, 0);
-  const auto r = run_limited(train_cmd(data, run, 2) + " --resume --set learning_rate=1e30", 1 << 20);
+  const auto r =
+      run_limited(train_cmd(data, run, 2) + " --resume --set learning_rate=1e30", 1 << 20);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("the loss became"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(epoch 2)"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("the last good checkpoint is '" + run + "/checkpoints/epoch_0001.pt'"), std::string::npos)
+  EXPECT_NE(r.output.find("the last good checkpoint is '" + run + "/checkpoints/epoch_0001.pt'"),
+            std::string::npos)
       << r.output;
   EXPECT_FALSE(std::filesystem::exists(run + "/checkpoints/epoch_0002.pt"));
   // It still resumes with a sane learning rate.

@@ -21,7 +21,8 @@ void expect_real_png(const std::string& path) {
   ASSERT_GT(b.size(), 24u) << path;
   EXPECT_EQ(b.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << path;
   EXPECT_EQ(b.substr(12, 4), "IHDR") << path;
-  const unsigned w = (unsigned char)b[16] << 24 | (unsigned char)b[17] << 16 | (unsigned char)b[18] << 8 | (unsigned char)b[19];
+  const unsigned w = (unsigned char)b[16] << 24 | (unsigned char)b[17] << 16 |
+                     (unsigned char)b[18] << 8 | (unsigned char)b[19];
   EXPECT_GE(w, 600u) << path;
   EXPECT_GT(b.size(), 15000u) << path << " looks blank";
 }
@@ -34,7 +35,8 @@ class CliSweepTest : public ::testing::Test {
     data_ = shared_synth_dataset(4);
     dir_ = std::string(TESSERA_TEST_TMP) + "/CliSweepTest";
     const std::string stamp = std::string(TESSERA_TEST_TMP) + "/CliSweepTest.result";
-    const std::string binary_stamp = std::to_string(std::filesystem::last_write_time(TESSERA_BINARY).time_since_epoch().count());
+    const std::string binary_stamp =
+        std::to_string(std::filesystem::last_write_time(TESSERA_BINARY).time_since_epoch().count());
     if (std::filesystem::exists(stamp)) {
       const std::string saved = read_text(stamp);
       const auto nl = saved.find('\n');
@@ -48,11 +50,14 @@ class CliSweepTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     first_ = run_tessera(sweep_cmd());
-    write_text(stamp, binary_stamp + "\n" + std::to_string(first_.exit_code) + "\n" + first_.output);
+    write_text(stamp,
+               binary_stamp + "\n" + std::to_string(first_.exit_code) + "\n" + first_.output);
   }
   static std::string sweep_cmd() {
-    return "sweep -c " + std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json --set dcase_dataset_path=" + data_ +
-           " --set epochs=2 --set batch_size=16 --margins 0.3,1,10 --focus 0.3,1 --jobs 2 --out " + dir_ + "/sweep";
+    return "sweep -c " + std::string(TESSERA_SOURCE_DIR) +
+           "/configs/demo.json --set dcase_dataset_path=" + data_ +
+           " --set epochs=2 --set batch_size=16 --margins 0.3,1,10 --focus 0.3,1 --jobs 2 --out " +
+           dir_ + "/sweep";
   }
   static std::string data_, dir_;
   static CommandResult first_;
@@ -64,20 +69,23 @@ TEST_F(CliSweepTest, WritesEveryPromisedFile) {
   ASSERT_EQ(first_.exit_code, 0) << first_.output;
   EXPECT_NE(first_.output.find("report: "), std::string::npos);
   const std::string s = dir_ + "/sweep";
-  for (const char* f : {"summary.csv", "summary.json", "report.html", "report.md", "sweep_config.json",
-                        "margin_0.3/metrics/epochs.csv", "margin_1/eval/epoch_2/embeddings.tsv",
-                        "margin_10/checkpoints/epoch_0002.pt", "figures/loss_all_margins.svg"}) {
+  for (const char* f :
+       {"summary.csv", "summary.json", "report.html", "report.md", "sweep_config.json",
+        "margin_0.3/metrics/epochs.csv", "margin_1/eval/epoch_2/embeddings.tsv",
+        "margin_10/checkpoints/epoch_0002.pt", "figures/loss_all_margins.svg"}) {
     EXPECT_TRUE(std::filesystem::exists(s + "/" + f)) << f;
   }
-  for (const char* f : {"loss_all_margins", "loss_selected", "active_fraction", "centroid_distances_margin_0.3",
-                        "centroid_distances_margin_1", "centroid_distances_margin_10", "embedding_margin_1"}) {
+  for (const char* f :
+       {"loss_all_margins", "loss_selected", "active_fraction", "centroid_distances_margin_0.3",
+        "centroid_distances_margin_1", "centroid_distances_margin_10", "embedding_margin_1"}) {
     expect_real_png(s + "/figures/" + f + ".png");
   }
   const std::string html = common::read_file(s + "/report.html");
   EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
   EXPECT_EQ(html.find("src=\"figures/"), std::string::npos) << "the HTML must be self-contained";
   EXPECT_NE(html.find("Number of Mel bins"), std::string::npos);
-  EXPECT_NE(common::read_file(s + "/report.md").find("## Centroid distance matrices"), std::string::npos);
+  EXPECT_NE(common::read_file(s + "/report.md").find("## Centroid distance matrices"),
+            std::string::npos);
 }
 
 // The study's effects: margin 10's loss is by far the highest and stays
@@ -88,7 +96,8 @@ TEST_F(CliSweepTest, ShowsTheStudysEffects) {
   const auto j = nlohmann::json::parse(common::read_file(dir_ + "/sweep/summary.json"));
   const auto& m = j.at("margins");
   ASSERT_EQ(m.size(), 3u);
-  const double l03 = m[0]["train_triplet_loss"], l1 = m[1]["train_triplet_loss"], l10 = m[2]["train_triplet_loss"];
+  const double l03 = m[0]["train_triplet_loss"], l1 = m[1]["train_triplet_loss"],
+               l10 = m[2]["train_triplet_loss"];
   EXPECT_GT(l10, 6.0);
   EXPECT_GT(l10, 3 * l1);
   EXPECT_LT(l03, l1);
@@ -108,7 +117,8 @@ TEST_F(CliSweepTest, RerunSkipsFinishedMarginsAndReportRebuilds) {
   ASSERT_EQ(first_.exit_code, 0) << first_.output;
   const auto again = run_tessera(sweep_cmd());
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_NE(again.output.find("margin 0.3 is complete; skipped"), std::string::npos) << again.output;
+  EXPECT_NE(again.output.find("margin 0.3 is complete; skipped"), std::string::npos)
+      << again.output;
   EXPECT_EQ(again.output.find("training margin"), std::string::npos) << again.output;
   std::filesystem::remove(dir_ + "/sweep/report.html");
   std::filesystem::remove_all(dir_ + "/sweep/figures");

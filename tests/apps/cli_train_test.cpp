@@ -14,18 +14,33 @@ using namespace tessera::testing;
 
 // Tiny but real: ResNet18 at width 8 with 32-d embeddings.
 std::vector<std::string> train_args(const std::string& data, const std::string& run, int epochs) {
-  return {"train", "-c", std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
-          "--set", "dcase_dataset_path=" + data, "--set", "epochs=" + std::to_string(epochs),
-          "--set", "batch_size=16", "--set", "log_level=warning", "--run-dir", run, "--threads", "2"};
+  return {"train",
+          "-c",
+          std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
+          "--set",
+          "dcase_dataset_path=" + data,
+          "--set",
+          "epochs=" + std::to_string(epochs),
+          "--set",
+          "batch_size=16",
+          "--set",
+          "log_level=warning",
+          "--run-dir",
+          run,
+          "--threads",
+          "2"};
 }
 
-int train(const std::string& data, const std::string& run, int epochs, std::vector<std::string> extra = {}) {
+int train(const std::string& data, const std::string& run, int epochs,
+          std::vector<std::string> extra = {}) {
   auto args = train_args(data, run, epochs);
   args.insert(args.end(), extra.begin(), extra.end());
   return wait_exit(spawn_tessera(args, run + ".log"));
 }
 
-std::vector<std::vector<double>> csv(const std::string& path) { return train::CsvLog::read(path); }
+std::vector<std::vector<double>> csv(const std::string& path) {
+  return train::CsvLog::read(path);
+}
 
 // Every column but the wall-clock seconds.
 void expect_same_steps(const std::string& a, const std::string& b) {
@@ -42,9 +57,10 @@ TEST(CliTrainTest, WritesTheRunDirectoryContractAndLearns) {
   const std::string data = shared_synth_dataset(4);
   const std::string run = fresh_dir() + "/run";
   ASSERT_EQ(train(data, run, 3), 0) << read_text(run + ".log");
-  for (const char* f : {"config.json", "metrics/train_steps.csv", "metrics/epochs.csv", "metrics/timing.json",
-                        "eval/epoch_3/centroid_distances.csv", "eval/epoch_3/embeddings.tsv",
-                        "eval/epoch_3/labels.tsv", "eval/epoch_3/names.tsv", "checkpoints/epoch_0003.pt"}) {
+  for (const char* f :
+       {"config.json", "metrics/train_steps.csv", "metrics/epochs.csv", "metrics/timing.json",
+        "eval/epoch_3/centroid_distances.csv", "eval/epoch_3/embeddings.tsv",
+        "eval/epoch_3/labels.tsv", "eval/epoch_3/names.tsv", "checkpoints/epoch_0003.pt"}) {
     EXPECT_TRUE(std::filesystem::exists(run + "/" + f)) << f;
   }
   std::vector<std::string> header;
@@ -91,7 +107,8 @@ TEST(CliTrainTest, RandomKillsNeverCorruptTheRun) {
     auto args = train_args(data, run, 3);
     args.push_back("--resume");
     const pid_t pid = spawn_tessera(args, run + ".log");
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 2500)(rng)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(200, 2500)(rng)));
     if (::kill(pid, SIGKILL) == 0) ++kills;
     wait_exit(pid);
   }
@@ -136,8 +153,9 @@ TEST(CliTrainTest, BadConfigValuesAreClearErrors) {
   for (const Case& c : {Case{"margin=-1", "margin (-1) must be > 0"},
                         Case{"model=ResNet99", "model 'ResNet99' must be one of"},
                         Case{"batch_size=100000", "exceeds the"}}) {
-    auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json --set dcase_dataset_path=" +
-                         data + " --set " + c.set + " --run-dir " + dir + "/r");
+    auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
+                         "/configs/demo.json --set dcase_dataset_path=" + data + " --set " + c.set +
+                         " --run-dir " + dir + "/r");
     EXPECT_NE(r.exit_code, 0) << c.set;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << r.output;
   }

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 #include <sndfile.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <cmath>
 #include <limits>
 
 #include "tessera/audio/encode.h"
@@ -82,7 +82,8 @@ TEST(DecodeTest, FloatAndFlacDecode) {
   sf_close(s);
   const AudioBuffer fl = decode_file(dir + "/a.flac");
   ASSERT_EQ(fl.frames(), a.frames());
-  for (std::size_t i = 0; i < a.frames(); ++i) EXPECT_NEAR(fl.samples[i], a.samples[i], 1.0 / 32768);
+  for (std::size_t i = 0; i < a.frames(); ++i)
+    EXPECT_NEAR(fl.samples[i], a.samples[i], 1.0 / 32768);
 }
 
 // 24- and 32-bit PCM scale by 1/2^(bits-1); OGG Vorbis is lossy but close.
@@ -108,7 +109,8 @@ TEST(DecodeTest, Pcm24Pcm32AndOggDecode) {
     const AudioBuffer a = decode_file(dir + "/" + c.name);
     ASSERT_EQ(a.frames(), x.size()) << c.name;
     double worst = 0;
-    for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, double(std::fabs(a.samples[i] - x[i])));
+    for (std::size_t i = 0; i < x.size(); ++i)
+      worst = std::max(worst, double(std::fabs(a.samples[i] - x[i])));
     EXPECT_LE(worst, c.tolerance) << c.name;
   }
 }

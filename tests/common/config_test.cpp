@@ -13,7 +13,8 @@ using nlohmann::json;
 
 // Table 1 of the study (../shared/study/margin_experiment.txt).
 TEST(ConfigTest, DcaseConfigHoldsTable1) {
-  const Config c = Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/margin_experiment_dcase.json");
+  const Config c =
+      Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/margin_experiment_dcase.json");
   c.validate();
   EXPECT_EQ(c.dataset, "DCASEDataset");
   EXPECT_EQ(c.model, "ResNet18");
@@ -56,16 +57,44 @@ TEST(ConfigTest, MusicConfigDiffersOnlyInDataset) {
 }
 
 TEST(ConfigTest, EveryOriginalParamsKeyIsAccepted) {
-  const std::vector<std::string> original = {
-      "experiment_name", "dcase_dataset_path", "dcase_dataset_fold", "dcase_eval_dataset_path",
-      "music_dataset_path", "log_level", "model", "dataset", "saved_model_path", "save_model",
-      "save_frequency", "use_profiler", "epochs", "batch_size", "prefetch_batches",
-      "random_selection_buffer_size", "learning_rate", "l2_amount", "random_seed",
-      "shuffle_dataset", "train_test_split", "gen_count", "num_parallel_calls",
-      "opposite_sample_buffer_size", "sample_rate", "sample_size", "sample_tile_size",
-      "sample_tile_neighbourhood", "stereo_channels", "to_mono", "feature_extractor",
-      "frame_length", "frame_step", "fft_size", "n_mel_bin", "n_mfcc_bin", "margin",
-      "embedding_size"};
+  const std::vector<std::string> original = {"experiment_name",
+                                             "dcase_dataset_path",
+                                             "dcase_dataset_fold",
+                                             "dcase_eval_dataset_path",
+                                             "music_dataset_path",
+                                             "log_level",
+                                             "model",
+                                             "dataset",
+                                             "saved_model_path",
+                                             "save_model",
+                                             "save_frequency",
+                                             "use_profiler",
+                                             "epochs",
+                                             "batch_size",
+                                             "prefetch_batches",
+                                             "random_selection_buffer_size",
+                                             "learning_rate",
+                                             "l2_amount",
+                                             "random_seed",
+                                             "shuffle_dataset",
+                                             "train_test_split",
+                                             "gen_count",
+                                             "num_parallel_calls",
+                                             "opposite_sample_buffer_size",
+                                             "sample_rate",
+                                             "sample_size",
+                                             "sample_tile_size",
+                                             "sample_tile_neighbourhood",
+                                             "stereo_channels",
+                                             "to_mono",
+                                             "feature_extractor",
+                                             "frame_length",
+                                             "frame_step",
+                                             "fft_size",
+                                             "n_mel_bin",
+                                             "n_mfcc_bin",
+                                             "margin",
+                                             "embedding_size"};
   const auto keys = Config::known_keys();
   for (const auto& k : original) {
     EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
@@ -77,7 +106,8 @@ TEST(ConfigTest, UnknownKeyIsNamed) {
     Config::from_json(json{{"epochs", 3}, {"lerning_rate", 0.1}}, "test");
     FAIL() << "no error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown key 'lerning_rate'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("unknown key 'lerning_rate'"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -86,7 +116,8 @@ TEST(ConfigTest, WrongTypeIsNamed) {
     Config::from_json(json{{"epochs", "ten"}}, "test");
     FAIL() << "no error";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("'epochs' must be an integer"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'epochs' must be an integer"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -150,7 +181,8 @@ TEST(ConfigTest, InvalidUtf8ValueIsAnOrdinaryError) {
     c.apply_override("epochs={\xd2\xd1 not json");
     FAIL();
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("'epochs' must be an integer"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'epochs' must be an integer"), std::string::npos)
+        << e.what();
   }
   c.apply_override("experiment_name=bad\xff");
   const std::string dir = tessera::testing::fresh_dir();

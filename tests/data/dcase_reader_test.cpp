@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tessera/data/dataset_loader.h"
 #include "tessera/common/config.h"
+#include "tessera/data/dataset_loader.h"
 #include "test_util.h"
 
 namespace tessera::data {
@@ -26,8 +26,9 @@ std::string make_layout(const std::string& train, const std::string& evaluate,
 }
 
 TEST(DcaseReaderTest, ReadsFoldListsWithLabelsAndSessions) {
-  const std::string root = make_layout("audio/a.wav\tcooking\ts1\naudio/b.wav\tworking\ts2\n\n",
-                                       "audio/c.wav\tabsence\n", {"audio/a.wav", "audio/b.wav", "audio/c.wav"});
+  const std::string root =
+      make_layout("audio/a.wav\tcooking\ts1\naudio/b.wav\tworking\ts2\n\n",
+                  "audio/c.wav\tabsence\n", {"audio/a.wav", "audio/b.wav", "audio/c.wav"});
   DcaseOptions o;
   o.root = root;
   const Dataset d = read_dcase(o);
@@ -55,7 +56,8 @@ TEST(DcaseReaderTest, MissingFilesAreSkippedAndCounted) {
 }
 
 TEST(DcaseReaderTest, UnknownLabelNamesFileAndLine) {
-  const std::string root = make_layout("audio/a.wav\tcooking\ts1\naudio/a.wav\tjuggling\ts1\n", "", {"audio/a.wav"});
+  const std::string root =
+      make_layout("audio/a.wav\tcooking\ts1\naudio/a.wav\tjuggling\ts1\n", "", {"audio/a.wav"});
   DcaseOptions o;
   o.root = root;
   try {
@@ -76,7 +78,8 @@ TEST(DcaseReaderTest, MalformedLineNamesFileAndLine) {
     read_dcase(o);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("line 1: expected 'file<TAB>label'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("line 1: expected 'file<TAB>label'"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -16,7 +16,8 @@ std::string make_music(int per_label) {
   const std::string root = fresh_dir();
   for (const char* label : {"rock", "jazz", "blues"}) {
     std::filesystem::create_directories(root + "/" + label);
-    for (int i = 0; i < per_label; ++i) write_text(root + "/" + label + "/t" + std::to_string(i) + ".wav", "x");
+    for (int i = 0; i < per_label; ++i)
+      write_text(root + "/" + label + "/t" + std::to_string(i) + ".wav", "x");
     write_text(root + "/" + label + "/notes.txt", "not audio");
   }
   return root;

@@ -82,7 +82,8 @@ TEST(SynthTest, ClassesDifferBySpectralShapeNotLevel) {
     const auto a = synth_session(SynthLayout::kDcase, label, 1, seed);
     const auto m = fx.compute(a.channel(0), a.frames());
     std::vector<double> p(m.bins, 0.0);
-    for (long f = 0; f < m.frames; ++f) for (int b = 0; b < m.bins; ++b) p[b] += m.frame(0, f)[b] / m.frames;
+    for (long f = 0; f < m.frames; ++f)
+      for (int b = 0; b < m.bins; ++b) p[b] += m.frame(0, f)[b] / m.frames;
     double mean = 0;
     for (double v : p) mean += v / p.size();
     for (double& v : p) v -= mean;
@@ -92,7 +93,8 @@ TEST(SynthTest, ClassesDifferBySpectralShapeNotLevel) {
   for (int c = 0; c < 9; ++c) {
     centroid[c] = profile(c, 100 + c);
     const auto second = profile(c, 200 + c);
-    for (std::size_t b = 0; b < second.size(); ++b) centroid[c][b] = 0.5 * (centroid[c][b] + second[b]);
+    for (std::size_t b = 0; b < second.size(); ++b)
+      centroid[c][b] = 0.5 * (centroid[c][b] + second[b]);
   }
   int correct = 0;
   for (int c = 0; c < 9; ++c) {
@@ -102,7 +104,8 @@ TEST(SynthTest, ClassesDifferBySpectralShapeNotLevel) {
       double best_d = 1e30;
       for (int j = 0; j < 9; ++j) {
         double d = 0;
-        for (std::size_t b = 0; b < p.size(); ++b) d += (p[b] - centroid[j][b]) * (p[b] - centroid[j][b]);
+        for (std::size_t b = 0; b < p.size(); ++b)
+          d += (p[b] - centroid[j][b]) * (p[b] - centroid[j][b]);
         if (d < best_d) best_d = d, best = j;
       }
       correct += best == c;

@@ -45,7 +45,8 @@ TEST(EmbeddingMetricsTest, EquidistantCentroidsHaveZeroCv) {
   EXPECT_NEAR(mean_centroid_distance(d), 1.0, 1e-9);
   // Distances 1, 1, 2 (points 0, 1, 2 on a line): mean 4/3, std sqrt(2)/3.
   const torch::Tensor line = torch::tensor({0.0, 1.0, 2.0}, torch::kFloat64).reshape({3, 1});
-  EXPECT_NEAR(centroid_cv(centroid_distances(line, {0, 1, 2}, 3)), (std::sqrt(2.0) / 3) / (4.0 / 3), 1e-9);
+  EXPECT_NEAR(centroid_cv(centroid_distances(line, {0, 1, 2}, 3)), (std::sqrt(2.0) / 3) / (4.0 / 3),
+              1e-9);
 }
 
 TEST(EmbeddingMetricsTest, MissingLabelIsNaNAndIgnored) {

@@ -8,7 +8,8 @@ namespace tessera::eval {
 namespace {
 
 TEST(RetrievalMetricsTest, PerfectClustersScoreOne) {
-  const torch::Tensor x = torch::tensor({0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 20.0, 20.1}, torch::kFloat32).reshape({8, 1});
+  const torch::Tensor x =
+      torch::tensor({0.0, 0.1, 0.2, 10.0, 10.1, 10.2, 20.0, 20.1}, torch::kFloat32).reshape({8, 1});
   const std::vector<int> y = {0, 0, 0, 1, 1, 1, 2, 2};
   const RetrievalMetrics m = retrieval_metrics(x, y);
   EXPECT_DOUBLE_EQ(m.precision_at_1, 1.0);
@@ -21,7 +22,8 @@ TEST(RetrievalMetricsTest, PerfectClustersScoreOne) {
 // Top-2 relevance per query: 0:[A,B] 1.1:[B,A] 5:[B,B] 2:[A,B] 3:[B,A] 10:[A,B].
 // P@1 = 2/6; R-precision = (5 * 1/2) / 6; MAP@R = (.5 + .25 + 0 + .25 + .5 + .25) / 6.
 TEST(RetrievalMetricsTest, MatchesHandComputedExample) {
-  const torch::Tensor x = torch::tensor({0.0, 1.1, 5.0, 2.0, 3.0, 10.0}, torch::kFloat32).reshape({6, 1});
+  const torch::Tensor x =
+      torch::tensor({0.0, 1.1, 5.0, 2.0, 3.0, 10.0}, torch::kFloat32).reshape({6, 1});
   const RetrievalMetrics m = retrieval_metrics(x, {0, 0, 0, 1, 1, 1});
   EXPECT_NEAR(m.precision_at_1, 2.0 / 6, 1e-12);
   EXPECT_NEAR(m.r_precision, 2.5 / 6, 1e-12);

@@ -16,19 +16,23 @@ MarginRun run(double margin, double active, double cv, double silhouette) {
 
 TEST(RecommendationTest, ExcludesUnsatisfiableAndCollapsedMargins) {
   // 0.3 has the lowest cv but learned nothing; 10 can never be satisfied.
-  const std::vector<MarginRun> runs = {run(0.3, 0.001, 0.05, 0.5), run(0.5, 0.2, 0.30, 0.5), run(1.0, 0.3, 0.12, 0.4),
-                                       run(2.0, 0.6, 0.20, 0.6), run(10.0, 1.0, 0.01, 0.9)};
+  const std::vector<MarginRun> runs = {run(0.3, 0.001, 0.05, 0.5), run(0.5, 0.2, 0.30, 0.5),
+                                       run(1.0, 0.3, 0.12, 0.4), run(2.0, 0.6, 0.20, 0.6),
+                                       run(10.0, 1.0, 0.01, 0.9)};
   const Recommendation rec = recommend(runs, RecommendationRule{});
   ASSERT_TRUE(rec.found);
   EXPECT_EQ(rec.margin, 1.0);
   ASSERT_EQ(rec.excluded.size(), 2u);
-  EXPECT_NE(rec.excluded[0].find("margin 0.3: active fraction"), std::string::npos) << rec.excluded[0];
-  EXPECT_NE(rec.excluded[1].find("margin 10: cannot be satisfied"), std::string::npos) << rec.excluded[1];
+  EXPECT_NE(rec.excluded[0].find("margin 0.3: active fraction"), std::string::npos)
+      << rec.excluded[0];
+  EXPECT_NE(rec.excluded[1].find("margin 10: cannot be satisfied"), std::string::npos)
+      << rec.excluded[1];
   EXPECT_NE(rec.reason.find("margin 1 spreads"), std::string::npos) << rec.reason;
 }
 
 TEST(RecommendationTest, SilhouetteBreaksCvTies) {
-  const std::vector<MarginRun> runs = {run(0.5, 0.2, 0.200, 0.40), run(0.7, 0.3, 0.205, 0.55), run(1.0, 0.3, 0.30, 0.9)};
+  const std::vector<MarginRun> runs = {run(0.5, 0.2, 0.200, 0.40), run(0.7, 0.3, 0.205, 0.55),
+                                       run(1.0, 0.3, 0.30, 0.9)};
   EXPECT_EQ(recommend(runs, RecommendationRule{}).margin, 0.7);
   RecommendationRule strict;
   strict.cv_tie_tolerance = 0.0;

@@ -22,7 +22,8 @@ TEST(FastLogTest, MatchesLibmOverTheLogMelRange) {
     const double ulp = std::nextafter(float(std::fabs(ref)), INFINITY) - float(std::fabs(ref));
     const double err = std::fabs(y[i] - ref);
     if (std::fabs(ref) > 1e-3) worst_ulps = std::max(worst_ulps, err / ulp);
-    ASSERT_TRUE(err <= 3 * ulp || err <= 2e-7) << "x=" << x[i] << " got " << y[i] << " want " << ref;
+    ASSERT_TRUE(err <= 3 * ulp || err <= 2e-7)
+        << "x=" << x[i] << " got " << y[i] << " want " << ref;
   }
   RecordProperty("worst_ulps", std::to_string(worst_ulps));
 }

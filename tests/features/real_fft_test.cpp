@@ -63,7 +63,8 @@ TEST_P(RealFftSizes, LanesMatchSingleTransforms) {
   for (int l = 0; l < L; ++l) {
     fft.magnitude(frames.data() + l * n, mag.data(), s);
     for (int k = 0; k < fft.bins(); ++k) {
-      ASSERT_NEAR(lanes[k * L + l], mag[k], 1e-5 * std::sqrt(double(n))) << "lane " << l << " bin " << k;
+      ASSERT_NEAR(lanes[k * L + l], mag[k], 1e-5 * std::sqrt(double(n)))
+          << "lane " << l << " bin " << k;
     }
   }
 }

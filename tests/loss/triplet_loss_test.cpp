@@ -48,7 +48,8 @@ TEST(TripletLossTest, ReductionsDifferAsTheyShould) {
 TEST(TripletLossTest, GradientMatchesFiniteDifference) {
   torch::manual_seed(3);
   auto opts = torch::TensorOptions().dtype(torch::kFloat64);
-  torch::Tensor a = torch::randn({4, 3}, opts), n = torch::randn({4, 3}, opts), o = torch::randn({4, 3}, opts);
+  torch::Tensor a = torch::randn({4, 3}, opts), n = torch::randn({4, 3}, opts),
+                o = torch::randn({4, 3}, opts);
   const auto loss = make(0.7, Reduction::kMean);
   torch::Tensor a_req = a.clone().requires_grad_(true);
   loss.compute(a_req, n, o).loss.backward();

@@ -24,8 +24,9 @@ class BatchPipelineTest : public ::testing::Test {
       audio::write_wav(path, a);
       recs_.push_back({path, "r" + std::to_string(i) + ".wav", i % 2, ""});
     }
-    cache_ = std::make_unique<features::FeatureCache>(dir_ + "/cache", audio::AudioOptions::from_config(config_),
-                                                      features::FeatureOptions::from_config(config_));
+    cache_ = std::make_unique<features::FeatureCache>(
+        dir_ + "/cache", audio::AudioOptions::from_config(config_),
+        features::FeatureOptions::from_config(config_));
     data::SkipReport skipped;
     store_ = std::make_unique<TileStore>(
         TileStore::build(recs_, *cache_, TileGeometry::from_config(config_), 2, 2, skipped));

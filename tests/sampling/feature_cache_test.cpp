@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "tessera/audio/encode.h"
-#include "tessera/sampling/tile_store.h"
 #include "tessera/common/config.h"
+#include "tessera/sampling/tile_store.h"
 #include "test_util.h"
 
 namespace tessera::features {
@@ -25,7 +25,9 @@ std::string write_noise(const std::string& path, double seconds, unsigned seed) 
   return path;
 }
 
-audio::AudioOptions dcase_audio() { return audio::AudioOptions{}; }
+audio::AudioOptions dcase_audio() {
+  return audio::AudioOptions{};
+}
 
 TEST(FeatureCacheTest, MissThenHitAcrossInstances) {
   const std::string dir = fresh_dir();
@@ -53,7 +55,8 @@ TEST(FeatureCacheTest, CachedTileEqualsDirectTile) {
   FeatureExtractor fx{FeatureOptions{}};
   for (int tile = 0; tile < 5; ++tile) {
     const auto direct = fx.compute(audio.samples.data() + tile * 32000, 32000);
-    EXPECT_EQ(std::memcmp(direct.data.data(), f->frame(0, tile * 200), direct.data.size() * 4), 0) << tile;
+    EXPECT_EQ(std::memcmp(direct.data.data(), f->frame(0, tile * 200), direct.data.size() * 4), 0)
+        << tile;
   }
 }
 
@@ -114,7 +117,8 @@ TEST(TileStoreTest, UnusableRecordingsAreSkippedAndCounted) {
   c.dataset = "MusicDataset";  // keep each file's own length
   FeatureCache cache(dir + "/cache", audio::AudioOptions::from_config(c), FeatureOptions{});
   data::SkipReport skipped;
-  const auto store = sampling::TileStore::build(recs, cache, sampling::TileGeometry::from_config(c), 2, 2, skipped);
+  const auto store = sampling::TileStore::build(recs, cache, sampling::TileGeometry::from_config(c),
+                                                2, 2, skipped);
   ASSERT_EQ(store.size(), 1u);
   EXPECT_EQ(store.tiles(0), 5);
   EXPECT_EQ(skipped.count(), 3u);

@@ -32,7 +32,8 @@ TEST(CheckpointTest, RoundTripIsBitExact) {
   torch::manual_seed(99);
   model::ResNet other(tiny());
   torch::optim::Adam other_adam(other->parameters(), 1e-3);
-  const CheckpointState back = load_checkpoint(path, other.get(), &other_adam, {{"model", "ResNet18"}});
+  const CheckpointState back =
+      load_checkpoint(path, other.get(), &other_adam, {{"model", "ResNet18"}});
   EXPECT_EQ(back.epoch, 2);
   EXPECT_EQ(back.step, 17);
   const auto p = net->named_parameters(), q = other->named_parameters();
@@ -49,7 +50,8 @@ TEST(CheckpointTest, RoundTripIsBitExact) {
   other->forward(x).sum().backward();
   adam.step();
   other_adam.step();
-  for (const auto& kv : net->named_parameters()) EXPECT_TRUE(torch::equal(kv.value(), other->named_parameters()[kv.key()]));
+  for (const auto& kv : net->named_parameters())
+    EXPECT_TRUE(torch::equal(kv.value(), other->named_parameters()[kv.key()]));
 }
 
 TEST(CheckpointTest, MismatchIsRefusedNamingTheKey) {
@@ -63,7 +65,8 @@ TEST(CheckpointTest, MismatchIsRefusedNamingTheKey) {
     load_checkpoint(path, nullptr, nullptr, {{"model_width", 64}});
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("model_width = 4, but this run has model_width = 64"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("model_width = 4, but this run has model_width = 64"),
+              std::string::npos)
         << e.what();
   }
 }

@@ -96,7 +96,8 @@ TEST(DistributedTest, RanksEndWithIdenticalParameters) {
   torch::load(a, dir + "/rank0.pt");
   torch::load(b, dir + "/rank1.pt");
   ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
 }
 
 // Without batch norm the sync is exact: the average of two half-batch
@@ -105,7 +106,8 @@ TEST(DistributedTest, AveragedGradientsEqualWholeBatchGradients) {
   const std::string dir = tessera::testing::fresh_dir();
   auto make_net = [] {
     torch::manual_seed(7);
-    return torch::nn::Sequential(torch::nn::Linear(5, 16), torch::nn::Tanh(), torch::nn::Linear(16, 3));
+    return torch::nn::Sequential(torch::nn::Linear(5, 16), torch::nn::Tanh(),
+                                 torch::nn::Linear(16, 3));
   };
   torch::manual_seed(8);
   const torch::Tensor x = torch::randn({8, 5}), y = torch::randn({8, 3});
@@ -115,7 +117,8 @@ TEST(DistributedTest, AveragedGradientsEqualWholeBatchGradients) {
     o.bucket_bytes = 64;  // force several buckets
     DistributedContext ctx(env, o, torch::kCPU);
     auto net = make_net();
-    const torch::Tensor xs = x.slice(0, 4 * env.rank, 4 * env.rank + 4), ys = y.slice(0, 4 * env.rank, 4 * env.rank + 4);
+    const torch::Tensor xs = x.slice(0, 4 * env.rank, 4 * env.rank + 4),
+                        ys = y.slice(0, 4 * env.rank, 4 * env.rank + 4);
     (net->forward(xs) - ys).pow(2).mean().backward();
     ctx.all_reduce_gradients(*net);
     std::vector<torch::Tensor> g;

@@ -58,7 +58,8 @@ void check_truncation(SNDFILE* f, const std::string& path) {
   const char* p = std::strstr(log, "\ndata : ");
   if (!p) return;
   long long claimed = 0, actual = 0;
-  if (std::sscanf(p, "\ndata : %lld (should be %lld)", &claimed, &actual) == 2 && claimed > actual) {
+  if (std::sscanf(p, "\ndata : %lld (should be %lld)", &claimed, &actual) == 2 &&
+      claimed > actual) {
     fail(path, "truncated: the header claims " + std::to_string(claimed) +
                    " data bytes but the file holds " + std::to_string(actual));
   }
@@ -93,8 +94,8 @@ AudioBuffer decode_file(const std::string& path) {
   const sf_count_t got = sf_readf_float(f.get(), interleaved.data(), info.frames);
   if (got < 0) fail(path, std::string("read error: ") + sf_strerror(f.get()));
   if (got != info.frames) {
-    fail(path, "truncated: the header says " + std::to_string(info.frames) +
-                   " frames but only " + std::to_string(got) + " could be read");
+    fail(path, "truncated: the header says " + std::to_string(info.frames) + " frames but only " +
+                   std::to_string(got) + " could be read");
   }
   AudioBuffer out;
   out.sample_rate_hz = info.samplerate;
@@ -104,8 +105,8 @@ AudioBuffer decode_file(const std::string& path) {
     for (int c = 0; c < ch; ++c) {
       const float v = interleaved[i * ch + c];
       if (!std::isfinite(v)) {
-        fail(path, "sample " + std::to_string(i) + " of channel " + std::to_string(c) +
-                       " is NaN or Inf");
+        fail(path,
+             "sample " + std::to_string(i) + " of channel " + std::to_string(c) + " is NaN or Inf");
       }
       out.samples[c * frames + i] = v;
     }

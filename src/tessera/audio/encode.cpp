@@ -14,12 +14,13 @@ void write_wav(const std::string& path, const AudioBuffer& audio, SampleFormat f
     throw std::invalid_argument("encode: '" + path + "': no channels or no sample rate");
   }
   static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." +
-                          std::to_string(counter++) + ".wav";
+  const std::string tmp =
+      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".wav";
   SF_INFO info{};
   info.samplerate = audio.sample_rate_hz;
   info.channels = audio.channels;
-  info.format = SF_FORMAT_WAV | (format == SampleFormat::kPcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT);
+  info.format =
+      SF_FORMAT_WAV | (format == SampleFormat::kPcm16 ? SF_FORMAT_PCM_16 : SF_FORMAT_FLOAT);
   SNDFILE* f = sf_open(tmp.c_str(), SFM_WRITE, &info);
   if (!f) {
     throw std::runtime_error("encode: '" + path + "': cannot create: " + sf_strerror(nullptr));

@@ -14,7 +14,9 @@
 namespace tessera::common {
 namespace {
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 [[noreturn]] void fail(const std::string& path, const std::string& what, int err) {
   throw std::runtime_error("write '" + path + "': " + what + ": " + errno_text(err));

@@ -200,7 +200,9 @@ json Config::to_json() const {
   return j;
 }
 
-void Config::save(const std::string& path) const { write_file_atomic(path, dump_json(to_json(), 2) + "\n"); }
+void Config::save(const std::string& path) const {
+  write_file_atomic(path, dump_json(to_json(), 2) + "\n");
+}
 
 void Config::apply_override(const std::string& assignment) {
   const auto eq = assignment.find('=');
@@ -251,7 +253,8 @@ void Config::validate() const {
           "feature_extractor '" + feature_extractor + "' must be one of " + list(kExtractors));
   require(loss_reduction == "zero_filtered" || loss_reduction == "mean",
           "loss_reduction '" + loss_reduction + "' must be zero_filtered or mean");
-  require(dcase_dataset_fold >= 1, "dcase_dataset_fold (" + num(dcase_dataset_fold) + ") must be >= 1");
+  require(dcase_dataset_fold >= 1,
+          "dcase_dataset_fold (" + num(dcase_dataset_fold) + ") must be >= 1");
   require(save_frequency >= 1, "save_frequency (" + num(save_frequency) + ") must be >= 1");
   require(epochs >= 1, "epochs (" + num(epochs) + ") must be >= 1");
   require(batch_size >= 1, "batch_size (" + num(batch_size) + ") must be >= 1");
@@ -265,7 +268,8 @@ void Config::validate() const {
   require(train_test_split > 0 && train_test_split < 1,
           "train_test_split (" + num(train_test_split) + ") must lie in (0, 1)");
   require(gen_count >= 1, "gen_count (" + num(gen_count) + ") must be >= 1");
-  require(num_parallel_calls >= 1, "num_parallel_calls (" + num(num_parallel_calls) + ") must be >= 1");
+  require(num_parallel_calls >= 1,
+          "num_parallel_calls (" + num(num_parallel_calls) + ") must be >= 1");
   require(opposite_sample_buffer_size >= 1,
           "opposite_sample_buffer_size (" + num(opposite_sample_buffer_size) + ") must be >= 1");
   require(sample_rate >= 1000 && sample_rate <= 384000,
@@ -286,8 +290,9 @@ void Config::validate() const {
   require(frame_length <= fft_size, "frame_length (" + num(frame_length) +
                                         ") must not exceed fft_size (" + num(fft_size) + ")");
   require(n_mel_bin >= 1, "n_mel_bin (" + num(n_mel_bin) + ") must be >= 1");
-  require(n_mfcc_bin >= 1 && n_mfcc_bin <= n_mel_bin,
-          "n_mfcc_bin (" + num(n_mfcc_bin) + ") must lie in [1, n_mel_bin (" + num(n_mel_bin) + ")]");
+  require(
+      n_mfcc_bin >= 1 && n_mfcc_bin <= n_mel_bin,
+      "n_mfcc_bin (" + num(n_mfcc_bin) + ") must lie in [1, n_mel_bin (" + num(n_mel_bin) + ")]");
   require(mel_lower_edge_hz >= 0 && mel_lower_edge_hz < sample_rate / 2.0,
           "mel_lower_edge_hz (" + num(mel_lower_edge_hz) + ") must lie in [0, sample_rate/2)");
   require(tile_samples() >= frame_length,
@@ -303,18 +308,22 @@ void Config::validate() const {
   require(lr_decay_steps >= 1, "lr_decay_steps (" + num(lr_decay_steps) + ") must be >= 1");
   require(log_every >= 1, "log_every (" + num(log_every) + ") must be >= 1");
   require(trim_top_db > 0, "trim_top_db (" + num(trim_top_db) + ") must be > 0");
-  require(prefetch_memory_mb > 0, "prefetch_memory_mb (" + num(prefetch_memory_mb) + ") must be > 0");
+  require(prefetch_memory_mb > 0,
+          "prefetch_memory_mb (" + num(prefetch_memory_mb) + ") must be > 0");
   require(max_eval_anchors >= 0, "max_eval_anchors (" + num(max_eval_anchors) + ") must be >= 0");
   require(min_active_fraction >= 0 && min_active_fraction < 1,
           "min_active_fraction (" + num(min_active_fraction) + ") must lie in [0, 1)");
-  require(max_satisfiable_margin > 0, "max_satisfiable_margin (" + num(max_satisfiable_margin) + ") must be > 0");
+  require(max_satisfiable_margin > 0,
+          "max_satisfiable_margin (" + num(max_satisfiable_margin) + ") must be > 0");
   require(cv_tie_tolerance >= 0, "cv_tie_tolerance (" + num(cv_tie_tolerance) + ") must be >= 0");
 }
 
 int Config::tile_samples() const {
   return static_cast<int>(std::lround(sample_tile_size * sample_rate));
 }
-int Config::clip_samples() const { return static_cast<int>(std::lround(sample_size * sample_rate)); }
+int Config::clip_samples() const {
+  return static_cast<int>(std::lround(sample_size * sample_rate));
+}
 int Config::tile_frames() const {
   const int n = tile_samples();
   return n < frame_length ? 0 : 1 + (n - frame_length) / frame_step;

@@ -27,7 +27,7 @@ struct Config {
   std::string dataset = "DCASEDataset";
   std::string saved_model_path;  // where `train` writes when --run-dir is not given
   bool save_model = true;
-  int save_frequency = 1;  // epochs between checkpoints
+  int save_frequency = 1;     // epochs between checkpoints
   bool use_profiler = false;  // accepted for compatibility; Tessera has no profiler hook
   int epochs = 10;
   int batch_size = 256;
@@ -41,11 +41,11 @@ struct Config {
   int gen_count = 16;
   int num_parallel_calls = 16;
   int opposite_sample_buffer_size = 5;
-  int sample_rate = 16000;           // Hz
-  double sample_size = 10.0;         // seconds per recording (DCASE mode)
-  double sample_tile_size = 2.0;     // seconds per tile
+  int sample_rate = 16000;                 // Hz
+  double sample_size = 10.0;               // seconds per recording (DCASE mode)
+  double sample_tile_size = 2.0;           // seconds per tile
   double sample_tile_neighbourhood = 4.0;  // seconds a neighbour may lie from its anchor
-  int stereo_channels = 4;           // channels kept when to_mono is false
+  int stereo_channels = 4;                 // channels kept when to_mono is false
   bool to_mono = true;
   std::string feature_extractor = "LogMelExtractor";
   int frame_length = 480;  // samples
@@ -58,20 +58,20 @@ struct Config {
 
   // ---- added by Tessera ----
   std::vector<double> margins = {0.3, 0.5, 0.7, 1.0, 2.0, 10.0};
-  std::vector<std::string> labels;  // empty: the dataset's default label list
-  int model_width = 64;             // filters of the first ResNet stage
+  std::vector<std::string> labels;               // empty: the dataset's default label list
+  int model_width = 64;                          // filters of the first ResNet stage
   std::string loss_reduction = "zero_filtered";  // or "mean"
   double lr_decay_rate = 0.95;
   int lr_decay_steps = 7500;
   int log_every = 10;  // steps between log lines
   double mel_lower_edge_hz = 50.0;
-  double trim_top_db = 60.0;  // music layout silence trimming
-  std::string cache_dir;      // empty: <run dir>/../cache or the sweep's shared cache
-  double prefetch_memory_mb = 2048.0;  // cap on the memory the prefetch queue may hold
-  int max_eval_anchors = 0;   // 0: every eval anchor
-  double min_active_fraction = 0.02;  // recommendation: below this a margin learned nothing
+  double trim_top_db = 60.0;            // music layout silence trimming
+  std::string cache_dir;                // empty: <run dir>/../cache or the sweep's shared cache
+  double prefetch_memory_mb = 2048.0;   // cap on the memory the prefetch queue may hold
+  int max_eval_anchors = 0;             // 0: every eval anchor
+  double min_active_fraction = 0.02;    // recommendation: below this a margin learned nothing
   double max_satisfiable_margin = 4.0;  // recommendation: unit vectors give d(a,n) - d(a,o) >= -4
-  double cv_tie_tolerance = 0.01;     // recommendation: centroid_cv this close is a tie
+  double cv_tie_tolerance = 0.01;       // recommendation: centroid_cv this close is a tie
 
   static Config load(const std::string& path);
   static Config from_json(const nlohmann::json& j, const std::string& origin);

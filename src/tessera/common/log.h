@@ -23,10 +23,16 @@ void log_at(LogLevel level, const Args&... args) {
   log_line(level, s.str());
 }
 template <typename... Args>
-void log_info(const Args&... args) { log_at(LogLevel::kInfo, args...); }
+void log_info(const Args&... args) {
+  log_at(LogLevel::kInfo, args...);
+}
 template <typename... Args>
-void log_warning(const Args&... args) { log_at(LogLevel::kWarning, args...); }
+void log_warning(const Args&... args) {
+  log_at(LogLevel::kWarning, args...);
+}
 template <typename... Args>
-void log_debug(const Args&... args) { log_at(LogLevel::kDebug, args...); }
+void log_debug(const Args&... args) {
+  log_at(LogLevel::kDebug, args...);
+}
 
 }  // namespace tessera::common

@@ -45,7 +45,8 @@ NpyArray read_npy(const std::string& path) {
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) throw bad("truncated header");
     header_len = 0;
-    for (int i = 0; i < 4; ++i) header_len |= std::size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    for (int i = 0; i < 4; ++i)
+      header_len |= std::size_t(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
     start = 12;
   } else {
     throw bad("unsupported version " + std::to_string(major));
@@ -53,7 +54,8 @@ NpyArray read_npy(const std::string& path) {
   if (start + header_len > bytes.size()) throw bad("truncated header");
   const std::string header = bytes.substr(start, header_len);
   if (header.find("'<f4'") == std::string::npos) throw bad("dtype is not little-endian float32");
-  if (header.find("'fortran_order': True") != std::string::npos) throw bad("Fortran order is not supported");
+  if (header.find("'fortran_order': True") != std::string::npos)
+    throw bad("Fortran order is not supported");
   const auto open = header.find('(');
   const auto close = header.find(')', open);
   if (open == std::string::npos || close == std::string::npos) throw bad("no shape in header");
@@ -71,7 +73,8 @@ NpyArray read_npy(const std::string& path) {
     pos += used;
   }
   const std::size_t data_start = start + header_len;
-  if (bytes.size() - data_start != count * sizeof(float)) throw bad("data size does not match shape");
+  if (bytes.size() - data_start != count * sizeof(float))
+    throw bad("data size does not match shape");
   a.data.resize(count);
   if (count) std::memcpy(a.data.data(), bytes.data() + data_start, count * sizeof(float));
   return a;

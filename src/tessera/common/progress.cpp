@@ -6,14 +6,18 @@
 
 namespace tessera::common {
 
-bool Progress::enabled() { return ::isatty(2) == 1; }
+bool Progress::enabled() {
+  return ::isatty(2) == 1;
+}
 
 Progress::Progress(std::string label, std::size_t total)
     : label_(std::move(label)), total_(total), active_(enabled()) {
   start_ = last_ = std::chrono::steady_clock::now();
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::update(std::size_t done, const std::string& extra) {
   if (!active_ || finished_) return;

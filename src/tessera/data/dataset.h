@@ -22,7 +22,9 @@ struct Split {
 // Files that were listed but could not be used. Runs go on without them.
 struct SkipReport {
   std::vector<std::string> entries;  // "name: reason"
-  void add(const std::string& name, const std::string& reason) { entries.push_back(name + ": " + reason); }
+  void add(const std::string& name, const std::string& reason) {
+    entries.push_back(name + ": " + reason);
+  }
   std::size_t count() const { return entries.size(); }
   // "3 files skipped: a.wav: missing; b.wav: ...; (and 1 more)"
   std::string summary(std::size_t first = 5) const;

@@ -28,7 +28,7 @@ std::vector<std::string> split_fields(const std::string& line) {
 
 const std::vector<std::string>& dcase_labels() {
   static const std::vector<std::string> kLabels = {
-      "absence", "cooking",         "dishwashing", "eating",  "other",
+      "absence",         "cooking",        "dishwashing", "eating", "other",
       "social_activity", "vacuum_cleaner", "watching_tv", "working"};
   return kLabels;
 }
@@ -52,7 +52,8 @@ std::vector<Recording> read_fold_list(const std::string& list_path, const std::s
     if (f.empty()) continue;
     const std::string where = "'" + list_path + "' line " + std::to_string(line_no);
     if (labelled && f.size() < 2) {
-      throw std::runtime_error("dcase: " + where + ": expected 'file<TAB>label', got '" + line + "'");
+      throw std::runtime_error("dcase: " + where + ": expected 'file<TAB>label', got '" + line +
+                               "'");
     }
     Recording r;
     r.name = f[0];
@@ -84,11 +85,12 @@ Dataset read_dcase(const DcaseOptions& o) {
   const std::string fold = "fold" + std::to_string(o.fold);
   d.train.recordings =
       read_fold_list((setup / (fold + "_train.txt")).string(), o.root, d.labels, true, d.skipped);
-  d.eval.recordings =
-      read_fold_list((setup / (fold + "_evaluate.txt")).string(), o.root, d.labels, true, d.skipped);
+  d.eval.recordings = read_fold_list((setup / (fold + "_evaluate.txt")).string(), o.root, d.labels,
+                                     true, d.skipped);
   if (!o.eval_root.empty()) {
     const std::filesystem::path eval_list = std::filesystem::path(o.eval_root) / "evaluate.txt";
-    const std::filesystem::path alt = std::filesystem::path(o.eval_root) / "evaluation_setup" / "evaluate.txt";
+    const std::filesystem::path alt =
+        std::filesystem::path(o.eval_root) / "evaluation_setup" / "evaluate.txt";
     const std::string list = std::filesystem::exists(eval_list) ? eval_list.string() : alt.string();
     d.test.recordings = read_fold_list(list, o.eval_root, d.labels, true, d.skipped);
   }

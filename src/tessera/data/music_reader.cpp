@@ -27,7 +27,8 @@ bool is_audio(const fs::path& p) {
 
 void MusicOptions::validate() const {
   if (root.empty()) throw std::invalid_argument("music: music_dataset_path is empty");
-  if (!(held_out > 0 && held_out < 1)) throw std::invalid_argument("music: train_test_split must lie in (0, 1)");
+  if (!(held_out > 0 && held_out < 1))
+    throw std::invalid_argument("music: train_test_split must lie in (0, 1)");
 }
 
 Dataset read_music(const MusicOptions& o) {
@@ -68,8 +69,10 @@ Dataset read_music(const MusicOptions& o) {
       }
     }
     // Sort first so the shuffle does not depend on directory order.
-    std::sort(files.begin(), files.end(), [](const Recording& a, const Recording& b) { return a.name < b.name; });
-    std::mt19937_64 rng(common::derive_seed({std::uint64_t(o.seed), 0x5e1171ULL, std::uint64_t(label)}));
+    std::sort(files.begin(), files.end(),
+              [](const Recording& a, const Recording& b) { return a.name < b.name; });
+    std::mt19937_64 rng(
+        common::derive_seed({std::uint64_t(o.seed), 0x5e1171ULL, std::uint64_t(label)}));
     std::shuffle(files.begin(), files.end(), rng);
     const std::size_t n = files.size();
     std::size_t held = n >= 3 ? std::max<std::size_t>(2, std::lround(n * o.held_out)) : 0;

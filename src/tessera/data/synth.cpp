@@ -25,7 +25,9 @@ constexpr double kTwoPi = 2.0 * M_PI;
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) : g_(seed), state_(common::mix64(seed)) {}
-  double uniform(double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(g_); }
+  double uniform(double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(g_);
+  }
   // Approximately standard normal noise: the sum of four 16-bit uniforms
   // (Irwin-Hall), rescaled. Noise textures need the spectrum, not the tails,
   // and this is ~20x cheaper than std::normal_distribution.
@@ -109,8 +111,12 @@ class SineTable {
   double t_[kSize + 1];
 };
 const SineTable kSin;
-double fsin(double x) { return kSin(x); }
-double fcos(double x) { return kSin(x + M_PI / 2); }
+double fsin(double x) {
+  return kSin(x);
+}
+double fcos(double x) {
+  return kSin(x + M_PI / 2);
+}
 
 void add_noise_texture(Signal& s, Rng& rng, double rate, double centre, double q, double level,
                        double mod_hz, double mod_depth) {
@@ -149,8 +155,9 @@ void add_impulses(Signal& s, Rng& rng, double rate, double per_second, double f_
 // The fundamental is a rotating phasor whose step is refreshed every 16
 // samples (vibrato is slow), and sin(h x) follows by the Chebyshev
 // recurrence, so a sample costs a few multiplies per partial and no trig.
-void add_harmonic(Signal& s, double rate, std::size_t from, std::size_t to, double f0, int harmonics,
-                  double tilt, double level, double vibrato_hz, double attack_s, double release_s) {
+void add_harmonic(Signal& s, double rate, std::size_t from, std::size_t to, double f0,
+                  int harmonics, double tilt, double level, double vibrato_hz, double attack_s,
+                  double release_s) {
   const std::size_t len = to - from;
   std::vector<double> weight(harmonics + 1);
   for (int h = 1; h <= harmonics; ++h) weight[h] = 1.0 / std::pow(h, tilt);
@@ -185,7 +192,8 @@ void add_harmonic(Signal& s, double rate, std::size_t from, std::size_t to, doub
 
 // Formant "speech": a glottal pulse train with intonation through three
 // resonators whose centres glide between vowel targets, syllable-modulated.
-void add_speech(Signal& s, Rng& rng, double rate, double pitch_hz, double level, double talk_fraction) {
+void add_speech(Signal& s, Rng& rng, double rate, double pitch_hz, double level,
+                double talk_fraction) {
   static const double kVowels[5][3] = {
       {730, 1090, 2440}, {270, 2290, 3010}, {300, 870, 2240}, {530, 1840, 2480}, {570, 840, 2410}};
   BandPass f1(500, 8, rate), f2(1500, 10, rate), f3(2500, 12, rate);
@@ -204,7 +212,8 @@ void add_speech(Signal& s, Rng& rng, double rate, double pitch_hz, double level,
     }
     if ((talk_left -= 1 / rate) <= 0) {
       talking = !talking;
-      talk_left = talking ? rng.uniform(0.5, 3.0) * talk_fraction * 2 : rng.uniform(0.3, 2.0) * (1 - talk_fraction) * 2;
+      talk_left = talking ? rng.uniform(0.5, 3.0) * talk_fraction * 2
+                          : rng.uniform(0.3, 2.0) * (1 - talk_fraction) * 2;
     }
     if (i % 64 == 0) {  // formants glide slowly; redesigning filters is costly
       const double a = 1 - seg_left / seg_len;
@@ -212,7 +221,8 @@ void add_speech(Signal& s, Rng& rng, double rate, double pitch_hz, double level,
       f2.set(kVowels[from][1] * (1 - a) + kVowels[to][1] * a, 10, rate);
       f3.set(kVowels[from][2] * (1 - a) + kVowels[to][2] * a, 12, rate);
     }
-    const double f0 = pitch_hz * (1 + 0.15 * fsin(kTwoPi * 0.7 * u) + 0.05 * fsin(kTwoPi * 2.3 * u));
+    const double f0 =
+        pitch_hz * (1 + 0.15 * fsin(kTwoPi * 0.7 * u) + 0.05 * fsin(kTwoPi * 2.3 * u));
     phase += f0 / rate;
     double pulse = 0;
     if (phase >= 1) {
@@ -234,12 +244,14 @@ void dcase_source(Signal& s, int label, Rng& rng, double rate) {
       add_impulses(s, rng, rate, 0.1, 200, 400, 0.05, 0.002);
       break;
     case 1:  // cooking: sizzle plus crackle and the odd pot clank
-      add_noise_texture(s, rng, rate, rng.uniform(3500, 5000) * variant, 1.5, 0.05, rng.uniform(0.2, 0.6), 0.6);
+      add_noise_texture(s, rng, rate, rng.uniform(3500, 5000) * variant, 1.5, 0.05,
+                        rng.uniform(0.2, 0.6), 0.6);
       add_impulses(s, rng, rate, rng.uniform(8, 15), 2500, 6000, 0.003, 0.05);
       add_impulses(s, rng, rate, 0.3, 400, 800, 0.2, 0.08);
       break;
     case 2:  // dishwashing: running water and ringing clinks
-      add_noise_texture(s, rng, rate, rng.uniform(1200, 2200) * variant, 2.0, 0.06, rng.uniform(3, 7), 0.8);
+      add_noise_texture(s, rng, rate, rng.uniform(1200, 2200) * variant, 2.0, 0.06,
+                        rng.uniform(3, 7), 0.8);
       add_impulses(s, rng, rate, rng.uniform(1.5, 3.0), 2000, 5000, rng.uniform(0.05, 0.15), 0.15);
       break;
     case 3:  // eating: cutlery taps, chewing, a few words
@@ -250,10 +262,12 @@ void dcase_source(Signal& s, int label, Rng& rng, double rate) {
     case 4:  // other: footsteps, a door, a beep
       add_impulses(s, rng, rate, rng.uniform(1.5, 2.2), 60, 120, 0.04, 0.3);
       add_impulses(s, rng, rate, 0.2, 80, 150, 0.15, 0.4);
-      add_harmonic(s, rate, s.size() / 3, s.size() / 3 + std::size_t(0.3 * rate), 1000 * variant, 1, 1, 0.05, 0, 0.01, 0.01);
+      add_harmonic(s, rate, s.size() / 3, s.size() / 3 + std::size_t(0.3 * rate), 1000 * variant, 1,
+                   1, 0.05, 0, 0.01, 0.01);
       break;
     case 5:  // social activity: two or three overlapping voices
-      for (int v = rng.integer(2, 3); v > 0; --v) add_speech(s, rng, rate, rng.uniform(100, 250) * variant, 0.12, 0.6);
+      for (int v = rng.integer(2, 3); v > 0; --v)
+        add_speech(s, rng, rate, rng.uniform(100, 250) * variant, 0.12, 0.6);
       break;
     case 6: {  // vacuum cleaner: motor harmonics over broadband noise
       const double f0 = rng.uniform(120, 250) * variant;
@@ -266,7 +280,9 @@ void dcase_source(Signal& s, int label, Rng& rng, double rate) {
       const double root = rng.uniform(180, 300);
       for (std::size_t at = 0; at < s.size(); at += std::size_t(2 * rate)) {
         const double r = root * std::pow(2.0, rng.integer(0, 7) / 12.0);
-        for (double ratio : {1.0, 1.26, 1.5}) add_harmonic(s, rate, at, at + std::size_t(2 * rate), r * ratio, 6, 1.5, 0.02, 5, 0.05, 0.2);
+        for (double ratio : {1.0, 1.26, 1.5})
+          add_harmonic(s, rate, at, at + std::size_t(2 * rate), r * ratio, 6, 1.5, 0.02, 5, 0.05,
+                       0.2);
       }
       break;
     }
@@ -275,7 +291,8 @@ void dcase_source(Signal& s, int label, Rng& rng, double rate) {
       while (t < s.size() / rate) {  // bursts of keystrokes
         const double burst = rng.uniform(0.5, 2.0);
         Signal keys(std::size_t(burst * rate), 0.0f);
-        add_impulses(keys, rng, rate, rng.uniform(5, 9), 3000 * variant, 6000 * variant, 0.004, 0.12);
+        add_impulses(keys, rng, rate, rng.uniform(5, 9), 3000 * variant, 6000 * variant, 0.004,
+                     0.12);
         const std::size_t at = std::size_t(t * rate);
         for (std::size_t i = 0; i < keys.size() && at + i < s.size(); ++i) s[at + i] += keys[i];
         t += burst + rng.uniform(0.3, 1.5);
@@ -294,13 +311,15 @@ void music_source(Signal& s, int label, Rng& rng, double rate, std::size_t from,
   const double tilt = style.uniform(0.5, 2.5);
   const int harmonics = style.integer(2, 12);
   const int notes_per_beat = style.integer(1, 4);
-  const double kick = style.uniform(0, 1), hat = style.uniform(0, 1), noise = style.uniform(0, 0.05);
+  const double kick = style.uniform(0, 1), hat = style.uniform(0, 1),
+               noise = style.uniform(0, 0.05);
   static const int kScale[7] = {0, 2, 4, 5, 7, 9, 11};
   const double beat = 60.0 / bpm;
   const double note = beat / notes_per_beat;
   for (double t = 0; from + std::size_t((t + note) * rate) < to; t += note) {
     const std::size_t a = from + std::size_t(t * rate), b = from + std::size_t((t + note) * rate);
-    const double f = root * std::pow(2.0, (kScale[rng.integer(0, 6)] + 12 * rng.integer(0, 1)) / 12.0);
+    const double f =
+        root * std::pow(2.0, (kScale[rng.integer(0, 6)] + 12 * rng.integer(0, 1)) / 12.0);
     add_harmonic(s, rate, a, b, f, harmonics, tilt, 0.08, 5, 0.01, note * 0.3);
   }
   Signal drums(to - from, 0.0f);
@@ -337,13 +356,14 @@ void SynthOptions::validate() const {
   if (classes < 2) throw std::invalid_argument("synth: classes must be >= 2");
   if (clips_per_class < 2) throw std::invalid_argument("synth: clips_per_class must be >= 2");
   if (clips_per_session < 1) throw std::invalid_argument("synth: clips_per_session must be >= 1");
-  if (!(eval_fraction > 0 && eval_fraction < 1)) throw std::invalid_argument("synth: eval_fraction must lie in (0, 1)");
+  if (!(eval_fraction > 0 && eval_fraction < 1))
+    throw std::invalid_argument("synth: eval_fraction must lie in (0, 1)");
   if (threads < 1) throw std::invalid_argument("synth: threads must be >= 1");
 }
 
 std::vector<std::string> synth_labels(SynthLayout layout, int classes) {
-  static const std::vector<std::string> kGenres = {"blues", "classical", "country", "disco", "hiphop",
-                                                   "jazz", "metal", "pop", "reggae", "rock"};
+  static const std::vector<std::string> kGenres = {
+      "blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"};
   std::vector<std::string> out;
   for (int c = 0; c < classes; ++c) {
     if (layout == SynthLayout::kDcase) {
@@ -384,7 +404,8 @@ audio::AudioBuffer synth_session(SynthLayout layout, int label, int clips, std::
       noise_state = common::mix64(noise_state);
       for (int c = 0; c < 4; ++c) {
         const float src = i >= std::size_t(delay[c]) ? s[i - delay[c]] : 0.0f;
-        const double own = (double((noise_state >> (16 * c)) & 0xffff) - 32767.5) * (1e-4 / 18918.0);
+        const double own =
+            (double((noise_state >> (16 * c)) & 0xffff) - 32767.5) * (1e-4 / 18918.0);
         out.channel(c)[i] = float(std::clamp(gain[c] * src + room[i] + own, -0.99, 0.99));
       }
     }
@@ -435,7 +456,9 @@ SynthReport write_synth_dataset(const SynthOptions& o) {
     for (int c = 0; c < o.classes; ++c) {
       common::make_dirs(o.output_dir + "/" + report.labels[c]);
       for (int k = 0; k < o.clips_per_class; ++k) {
-        jobs.push_back({c, c * o.clips_per_class + k, 1,
+        jobs.push_back({c,
+                        c * o.clips_per_class + k,
+                        1,
                         {report.labels[c] + "/track_" + padded(k, 3) + ".wav"}});
       }
     }
@@ -447,8 +470,9 @@ SynthReport write_synth_dataset(const SynthOptions& o) {
     try {
       for (std::size_t i = next++; i < jobs.size(); i = next++) {
         const Job& j = jobs[i];
-        const audio::AudioBuffer a = synth_session(
-            o.layout, j.label, j.clips, common::derive_seed({std::uint64_t(o.seed), std::uint64_t(j.session)}));
+        const audio::AudioBuffer a =
+            synth_session(o.layout, j.label, j.clips,
+                          common::derive_seed({std::uint64_t(o.seed), std::uint64_t(j.session)}));
         const std::size_t per_clip = a.frames() / j.clips;
         for (int k = 0; k < j.clips; ++k) {
           audio::AudioBuffer clip;
@@ -456,7 +480,8 @@ SynthReport write_synth_dataset(const SynthOptions& o) {
           clip.channels = a.channels;
           clip.samples.resize(per_clip * a.channels);
           for (int ch = 0; ch < a.channels; ++ch) {
-            std::copy(a.channel(ch) + k * per_clip, a.channel(ch) + (k + 1) * per_clip, clip.channel(ch));
+            std::copy(a.channel(ch) + k * per_clip, a.channel(ch) + (k + 1) * per_clip,
+                      clip.channel(ch));
           }
           audio::write_wav(o.output_dir + "/" + j.names[k], clip);
         }
@@ -489,7 +514,8 @@ SynthReport write_synth_dataset(const SynthOptions& o) {
             evaluate += name + "\t" + report.labels[c] + "\n";
             test += name + "\n";
           } else {
-            train += name + "\t" + report.labels[c] + "\tsession" + padded(mine[s]->session, 3) + "\n";
+            train +=
+                name + "\t" + report.labels[c] + "\tsession" + padded(mine[s]->session, 3) + "\n";
           }
         }
       }

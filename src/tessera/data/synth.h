@@ -25,8 +25,8 @@ struct SynthOptions {
   int classes = 9;
   int clips_per_class = 12;
   int seed = 1;
-  int clips_per_session = 3;     // DCASE: contiguous clips share a session
-  double eval_fraction = 0.3;    // DCASE: sessions held out for evaluate
+  int clips_per_session = 3;   // DCASE: contiguous clips share a session
+  double eval_fraction = 0.3;  // DCASE: sessions held out for evaluate
   int threads = 1;
   void validate() const;
 };

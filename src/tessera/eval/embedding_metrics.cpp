@@ -10,7 +10,8 @@ namespace tessera::eval {
 double silhouette_score(const torch::Tensor& x_in, const std::vector<int>& labels) {
   const torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat64);
   const std::int64_t n = x.size(0);
-  if (n != std::int64_t(labels.size())) throw std::invalid_argument("silhouette: one label per row needed");
+  if (n != std::int64_t(labels.size()))
+    throw std::invalid_argument("silhouette: one label per row needed");
   std::set<int> present(labels.begin(), labels.end());
   if (present.size() < 2) return 0.0;
   const int k = *present.rbegin() + 1;
@@ -40,7 +41,8 @@ double silhouette_score(const torch::Tensor& x_in, const std::vector<int>& label
   return total / n;
 }
 
-torch::Tensor centroid_distances(const torch::Tensor& x_in, const std::vector<int>& labels, int n_labels) {
+torch::Tensor centroid_distances(const torch::Tensor& x_in, const std::vector<int>& labels,
+                                 int n_labels) {
   const torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat64);
   torch::Tensor centroids = torch::zeros({n_labels, x.size(1)}, torch::kFloat64);
   std::vector<double> count(n_labels, 0.0);

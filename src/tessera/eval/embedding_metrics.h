@@ -15,7 +15,8 @@ double silhouette_score(const torch::Tensor& embeddings, const std::vector<int>&
 
 // [K, K] Euclidean distances between the mean embedding of each label;
 // rows and columns of labels without samples are NaN.
-torch::Tensor centroid_distances(const torch::Tensor& embeddings, const std::vector<int>& labels, int n_labels);
+torch::Tensor centroid_distances(const torch::Tensor& embeddings, const std::vector<int>& labels,
+                                 int n_labels);
 
 // Coefficient of variation (population std / mean) of the finite
 // off-diagonal entries i < j: 0 when all centroids are equally far apart.

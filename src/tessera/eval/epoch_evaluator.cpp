@@ -26,9 +26,15 @@ std::string fmt(double v) {
 }  // namespace
 
 EpochEvaluator::EpochEvaluator(const common::Config& config, const sampling::TileStore& eval,
-                               std::vector<std::string> labels, std::string run_dir, torch::Device device)
-    : config_(config), store_(eval), labels_(std::move(labels)), run_dir_(std::move(run_dir)), device_(device) {
-  specs_ = sampling::TripletSampler(sampling::SamplerOptions::from_config(config_)).sample(store_.tile_counts(), kEvalEpoch);
+                               std::vector<std::string> labels, std::string run_dir,
+                               torch::Device device)
+    : config_(config),
+      store_(eval),
+      labels_(std::move(labels)),
+      run_dir_(std::move(run_dir)),
+      device_(device) {
+  specs_ = sampling::TripletSampler(sampling::SamplerOptions::from_config(config_))
+               .sample(store_.tile_counts(), kEvalEpoch);
   if (config_.max_eval_anchors > 0 && specs_.size() > std::size_t(config_.max_eval_anchors)) {
     specs_.resize(std::size_t(config_.max_eval_anchors));
   }
@@ -43,7 +49,8 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   lo.margin = config_.margin;
   lo.reduction = loss::Reduction::kMean;
   const loss::TripletLoss loss(lo);
-  const bool zero_filtered = loss::parse_reduction(config_.loss_reduction) == loss::Reduction::kZeroFiltered;
+  const bool zero_filtered =
+      loss::parse_reduction(config_.loss_reduction) == loss::Reduction::kZeroFiltered;
   sampling::PipelineOptions po = sampling::PipelineOptions::from_config(config_);
   po.workers = std::min(po.workers, 4);
   sampling::BatchPipeline pipeline(store_, specs_, po);
@@ -56,7 +63,8 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   while (pipeline.next(b)) {
     const std::int64_t n = b.size;
     const auto shape = std::vector<std::int64_t>{n, g.channels, g.tile_frames, g.bins};
-    torch::Tensor tiles = torch::cat({torch::from_blob(b.anchor.data(), shape), torch::from_blob(b.neighbour.data(), shape),
+    torch::Tensor tiles = torch::cat({torch::from_blob(b.anchor.data(), shape),
+                                      torch::from_blob(b.neighbour.data(), shape),
                                       torch::from_blob(b.opposite.data(), shape)})
                               .to(device_);
     const torch::Tensor e = net->forward(tiles).to(torch::kCPU, torch::kFloat32);
@@ -84,10 +92,12 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   const auto idx = even_subsample(last_.embeddings.size(0), kMaxSilhouettePoints);
   std::vector<int> sub_labels;
   for (auto i : idx) sub_labels.push_back(last_.labels[i]);
-  out.silhouette = silhouette_score(last_.embeddings.index_select(0, torch::tensor(idx)), sub_labels);
+  out.silhouette =
+      silhouette_score(last_.embeddings.index_select(0, torch::tensor(idx)), sub_labels);
   // Anchors, not recordings, are the retrieval units here: tiles of one
   // recording count as relevant to each other, as their labels agree.
-  const torch::Tensor centroids = centroid_distances(last_.embeddings, last_.labels, int(labels_.size()));
+  const torch::Tensor centroids =
+      centroid_distances(last_.embeddings, last_.labels, int(labels_.size()));
   out.centroid_cv = centroid_cv(centroids);
   const torch::Tensor sub = last_.embeddings.index_select(0, torch::tensor(idx));
   const RetrievalMetrics rm = retrieval_metrics(sub, sub_labels);
@@ -95,12 +105,13 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   out.r_precision = rm.r_precision;
   out.map_at_r = rm.map_at_r;
   out.nmi = clustering_nmi(sub, sub_labels, std::uint64_t(config_.random_seed));
-  write_embedding_files(run_dir_ + "/eval/epoch_" + std::to_string(epoch), last_, labels_, centroids);
+  write_embedding_files(run_dir_ + "/eval/epoch_" + std::to_string(epoch), last_, labels_,
+                        centroids);
   return out;
 }
 
-void write_embedding_files(const std::string& dir, const EmbeddedSet& set, const std::vector<std::string>& labels,
-                           const torch::Tensor& centroids) {
+void write_embedding_files(const std::string& dir, const EmbeddedSet& set,
+                           const std::vector<std::string>& labels, const torch::Tensor& centroids) {
   common::make_dirs(dir);
   std::ostringstream csv;
   csv << "label";

@@ -26,8 +26,8 @@ struct EmbeddedSet {
 
 class EpochEvaluator {
  public:
-  EpochEvaluator(const common::Config& config, const sampling::TileStore& eval, std::vector<std::string> labels,
-                 std::string run_dir, torch::Device device);
+  EpochEvaluator(const common::Config& config, const sampling::TileStore& eval,
+                 std::vector<std::string> labels, std::string run_dir, torch::Device device);
   train::EpochEval operator()(model::ResNet& net, int epoch);
   // The anchors' embeddings of the last evaluation.
   const EmbeddedSet& last() const { return last_; }
@@ -43,7 +43,7 @@ class EpochEvaluator {
 };
 
 // Writes the projector files and the centroid matrix of a set into `dir`.
-void write_embedding_files(const std::string& dir, const EmbeddedSet& set, const std::vector<std::string>& labels,
-                           const torch::Tensor& centroids);
+void write_embedding_files(const std::string& dir, const EmbeddedSet& set,
+                           const std::vector<std::string>& labels, const torch::Tensor& centroids);
 
 }  // namespace tessera::eval

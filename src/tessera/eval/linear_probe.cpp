@@ -5,12 +5,14 @@
 namespace tessera::eval {
 
 void ProbeOptions::validate() const {
-  if (kind != "logistic" && kind != "dense") throw std::invalid_argument("classify: --classifier must be logistic or dense");
+  if (kind != "logistic" && kind != "dense")
+    throw std::invalid_argument("classify: --classifier must be logistic or dense");
   if (epochs < 1) throw std::invalid_argument("classify: --epochs must be >= 1");
   if (!(learning_rate > 0)) throw std::invalid_argument("classify: learning rate must be > 0");
 }
 
-LinearProbe::LinearProbe(const ProbeOptions& options, int input_dim, int classes) : options_(options) {
+LinearProbe::LinearProbe(const ProbeOptions& options, int input_dim, int classes)
+    : options_(options) {
   options_.validate();
   torch::manual_seed(options_.seed);
   net_ = torch::nn::Sequential();
@@ -33,7 +35,8 @@ void LinearProbe::fit(const torch::Tensor& x_in, const std::vector<int>& y_in) {
     adam.zero_grad();
     torch::Tensor loss = torch::nn::functional::cross_entropy(net_->forward(x), y);
     for (const auto& p : net_->named_parameters()) {
-      if (p.key().find("weight") != std::string::npos) loss = loss + options_.l2 * p.value().pow(2).sum();
+      if (p.key().find("weight") != std::string::npos)
+        loss = loss + options_.l2 * p.value().pow(2).sum();
     }
     loss.backward();
     adam.step();
@@ -51,7 +54,8 @@ std::vector<int> LinearProbe::predict(const torch::Tensor& x) {
 }
 
 ClassScores score(const std::vector<int>& t, const std::vector<int>& p, int classes) {
-  if (t.size() != p.size()) throw std::invalid_argument("score: prediction and truth differ in length");
+  if (t.size() != p.size())
+    throw std::invalid_argument("score: prediction and truth differ in length");
   ClassScores s;
   s.confusion.assign(classes, std::vector<int>(classes, 0));
   int correct = 0;
@@ -81,9 +85,11 @@ ClassScores score(const std::vector<int>& t, const std::vector<int>& p, int clas
 nlohmann::json ClassScores::to_json(const std::vector<std::string>& labels) const {
   nlohmann::json per = nlohmann::json::object();
   for (std::size_t c = 0; c < labels.size() && c < f1.size(); ++c) {
-    per[labels[c]] = {{"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}, {"support", support[c]}};
+    per[labels[c]] = {
+        {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}, {"support", support[c]}};
   }
-  return {{"accuracy", accuracy}, {"macro_f1", macro_f1}, {"per_class", per}, {"confusion", confusion}};
+  return {
+      {"accuracy", accuracy}, {"macro_f1", macro_f1}, {"per_class", per}, {"confusion", confusion}};
 }
 
 }  // namespace tessera::eval

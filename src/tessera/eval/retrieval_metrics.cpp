@@ -28,7 +28,8 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& x_in, const std::vector<
     const torch::Tensor q = x.slice(0, start, end);
     torch::Tensor d = sq.slice(0, start, end).unsqueeze(1) + sq.unsqueeze(0) - 2 * q.matmul(x.t());
     // Exclude each query itself.
-    d.index_put_({torch::arange(end - start), torch::arange(start, end)}, std::numeric_limits<float>::infinity());
+    d.index_put_({torch::arange(end - start), torch::arange(start, end)},
+                 std::numeric_limits<float>::infinity());
     const torch::Tensor idx = std::get<1>(d.topk(k, 1, /*largest=*/false, /*sorted=*/true));
     const torch::Tensor rel = lab.index_select(0, idx.flatten()).reshape(idx.sizes()) ==
                               lab.slice(0, start, end).unsqueeze(1);
@@ -57,7 +58,8 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& x_in, const std::vector<
   return m;
 }
 
-std::vector<int> kmeans(const torch::Tensor& x_in, int k, std::uint64_t seed, int restarts, int iterations) {
+std::vector<int> kmeans(const torch::Tensor& x_in, int k, std::uint64_t seed, int restarts,
+                        int iterations) {
   const torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat64).contiguous();
   const std::int64_t n = x.size(0);
   if (k < 1 || n < k) throw std::invalid_argument("kmeans: need at least k points");
@@ -67,7 +69,8 @@ std::vector<int> kmeans(const torch::Tensor& x_in, int k, std::uint64_t seed, in
   double best_inertia = std::numeric_limits<double>::infinity();
   for (int r = 0; r < restarts; ++r) {
     // k-means++ seeding (Arthur & Vassilvitskii 2007).
-    std::vector<std::int64_t> chosen = {std::int64_t(std::uniform_int_distribution<std::int64_t>(0, n - 1)(rng))};
+    std::vector<std::int64_t> chosen = {
+        std::int64_t(std::uniform_int_distribution<std::int64_t>(0, n - 1)(rng))};
     torch::Tensor dmin = (x - x[chosen[0]]).pow(2).sum(1);
     while (int(chosen.size()) < k) {
       const auto acc = dmin.accessor<double, 1>();

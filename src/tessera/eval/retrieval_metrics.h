@@ -22,11 +22,13 @@ struct RetrievalMetrics {
 RetrievalMetrics retrieval_metrics(const torch::Tensor& embeddings, const std::vector<int>& labels);
 
 // Lloyd's k-means with k-means++ seeding; the best of `restarts` by inertia.
-std::vector<int> kmeans(const torch::Tensor& x, int k, std::uint64_t seed, int restarts = 4, int iterations = 100);
+std::vector<int> kmeans(const torch::Tensor& x, int k, std::uint64_t seed, int restarts = 4,
+                        int iterations = 100);
 
 double normalized_mutual_info(const std::vector<int>& a, const std::vector<int>& b);
 
 // NMI of kmeans(k = distinct labels) against the labels.
-double clustering_nmi(const torch::Tensor& embeddings, const std::vector<int>& labels, std::uint64_t seed);
+double clustering_nmi(const torch::Tensor& embeddings, const std::vector<int>& labels,
+                      std::uint64_t seed);
 
 }  // namespace tessera::eval

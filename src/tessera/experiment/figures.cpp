@@ -18,9 +18,9 @@ namespace {
 std::mutex g_plplot_mutex;  // PLplot keeps global state
 
 // Distinct colours for up to 12 series (Tableau-like), indices into cmap0.
-const int kPalette[][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 44},  {214, 39, 40},
-                           {148, 103, 189}, {140, 86, 75}, {227, 119, 194}, {127, 127, 127},
-                           {188, 189, 34},  {23, 190, 207}, {0, 0, 0},     {120, 60, 0}};
+const int kPalette[][3] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
+                           {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
+                           {188, 189, 34},  {23, 190, 207}, {0, 0, 0},       {120, 60, 0}};
 constexpr int kPaletteSize = 12;
 constexpr int kFirstSeriesColour = 3;  // cmap0 0..2 are background, black, grid grey
 
@@ -34,7 +34,8 @@ class Stream {
     plscolbg(255, 255, 255);
     plscol0(1, 0, 0, 0);
     plscol0(2, 200, 200, 200);
-    for (int i = 0; i < kPaletteSize; ++i) plscol0(kFirstSeriesColour + i, kPalette[i][0], kPalette[i][1], kPalette[i][2]);
+    for (int i = 0; i < kPaletteSize; ++i)
+      plscol0(kFirstSeriesColour + i, kPalette[i][0], kPalette[i][1], kPalette[i][2]);
     plinit();
     plfontld(1);
   }
@@ -102,7 +103,8 @@ void draw_lines(const LinePlot& p, const std::string& base) {
     plbox("bcnst", 0, 0, p.log_y ? "bcnstvl" : "bcnstv", 0, 0);
     pllab(p.x_label.c_str(), p.y_label.c_str(), p.title.c_str());
     const int n = int(p.series.size());
-    std::vector<PLINT> opt(n, PL_LEGEND_LINE | PL_LEGEND_SYMBOL), colours(n), styles(n, 1), sym_n(n, 1);
+    std::vector<PLINT> opt(n, PL_LEGEND_LINE | PL_LEGEND_SYMBOL), colours(n), styles(n, 1),
+        sym_n(n, 1);
     std::vector<PLFLT> widths(n, 2.0), sym_scales(n, 1.0);
     std::vector<const char*> texts(n), symbols(n, "#(728)");
     for (int i = 0; i < n; ++i) {
@@ -120,10 +122,11 @@ void draw_lines(const LinePlot& p, const std::string& base) {
     }
     plwidth(1.0);
     PLFLT lw, lh;
-    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_OUTSIDE | PL_POSITION_RIGHT,
-             0.02, 0.0, 0.06, 0, 1, 1, 0, 0, n, opt.data(), 1.0, 0.9, 1.8, 0.0, colours.data(), texts.data(),
-             nullptr, nullptr, nullptr, nullptr, colours.data(), styles.data(), widths.data(), colours.data(),
-             sym_scales.data(), sym_n.data(), symbols.data());
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             PL_POSITION_OUTSIDE | PL_POSITION_RIGHT, 0.02, 0.0, 0.06, 0, 1, 1, 0, 0, n, opt.data(),
+             1.0, 0.9, 1.8, 0.0, colours.data(), texts.data(), nullptr, nullptr, nullptr, nullptr,
+             colours.data(), styles.data(), widths.data(), colours.data(), sym_scales.data(),
+             sym_n.data(), symbols.data());
   });
 }
 
@@ -132,7 +135,8 @@ void draw_heatmap(const Heatmap& m, const std::string& base) {
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (int i = 0; i < k; ++i)
     for (int j = 0; j < k; ++j)
-      if (i != j && std::isfinite(m.values[i][j])) lo = std::min(lo, m.values[i][j]), hi = std::max(hi, m.values[i][j]);
+      if (i != j && std::isfinite(m.values[i][j]))
+        lo = std::min(lo, m.values[i][j]), hi = std::max(hi, m.values[i][j]);
   if (!std::isfinite(lo)) lo = 0, hi = 1;
   if (!(hi > lo)) hi = lo + 1e-9;
   render(base, 900, 800, [&] {
@@ -165,8 +169,8 @@ void draw_heatmap(const Heatmap& m, const std::string& base) {
     plbox("bc", 0, 0, "bc", 0, 0);
     for (int i = 0; i < k; ++i) {
       const double at = (i + 0.5) / k;
-      plmtex("bv", 0.8, at, 1.0, m.labels[i].c_str());         // columns, vertical text
-      plmtex("lv", 0.8, 1.0 - at, 1.0, m.labels[i].c_str());   // rows
+      plmtex("bv", 0.8, at, 1.0, m.labels[i].c_str());        // columns, vertical text
+      plmtex("lv", 0.8, 1.0 - at, 1.0, m.labels[i].c_str());  // rows
     }
     plschr(0, 1.0);
     plmtex("t", 1.5, 0.5, 0.5, m.title.c_str());
@@ -206,10 +210,11 @@ void draw_scatter(const ScatterPlot& p, const std::string& base) {
       texts[c] = p.class_names[c].c_str();
     }
     PLFLT lw, lh;
-    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_OUTSIDE | PL_POSITION_RIGHT,
-             0.02, 0.0, 0.06, 0, 1, 1, 0, 0, n, opt.data(), 1.0, 0.9, 1.8, 0.0, colours.data(), texts.data(),
-             nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, colours.data(), sym_scales.data(),
-             sym_n.data(), symbols.data());
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
+             PL_POSITION_OUTSIDE | PL_POSITION_RIGHT, 0.02, 0.0, 0.06, 0, 1, 1, 0, 0, n, opt.data(),
+             1.0, 0.9, 1.8, 0.0, colours.data(), texts.data(), nullptr, nullptr, nullptr, nullptr,
+             nullptr, nullptr, nullptr, colours.data(), sym_scales.data(), sym_n.data(),
+             symbols.data());
   });
 }
 

@@ -23,7 +23,7 @@ struct LinePlot {
 
 struct Heatmap {
   std::string title;
-  std::vector<std::string> labels;     // rows and columns
+  std::vector<std::string> labels;          // rows and columns
   std::vector<std::vector<double>> values;  // square; NaN cells are left blank
 };
 

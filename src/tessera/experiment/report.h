@@ -17,7 +17,8 @@ struct ReportOptions {
 
 // figures/loss_all_margins, loss_selected, active_fraction,
 // centroid_distances_margin_<m>, embedding_margin_<m> (.png and .svg).
-void make_figures(const std::string& sweep_dir, const std::vector<MarginRun>& runs, const ReportOptions& options);
+void make_figures(const std::string& sweep_dir, const std::vector<MarginRun>& runs,
+                  const ReportOptions& options);
 
 // Reads the sweep, writes figures, summary.{csv,json} and report.{html,md};
 // returns the recommendation.

@@ -60,7 +60,8 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
   pid_t pid = -1;
   const int err = posix_spawn(&pid, a[0].c_str(), &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  if (err != 0) throw std::runtime_error("sweep: cannot start '" + a[0] + "': " + std::strerror(err));
+  if (err != 0)
+    throw std::runtime_error("sweep: cannot start '" + a[0] + "': " + std::strerror(err));
   return pid;
 }
 
@@ -71,7 +72,8 @@ void SweepOptions::validate() const {
   for (double m : margins) {
     if (!(m > 0)) throw std::invalid_argument("sweep: every margin must be > 0");
   }
-  if (world < 1 || rank < 0 || rank >= world) throw std::invalid_argument("sweep: bad RANK/WORLD_SIZE");
+  if (world < 1 || rank < 0 || rank >= world)
+    throw std::invalid_argument("sweep: bad RANK/WORLD_SIZE");
 }
 
 std::string self_executable() {
@@ -81,7 +83,8 @@ std::string self_executable() {
   return p.string();
 }
 
-Recommendation run_sweep(const common::Config& config, const std::string& out_dir_in, const SweepOptions& o) {
+Recommendation run_sweep(const common::Config& config, const std::string& out_dir_in,
+                         const SweepOptions& o) {
   o.validate();
   const std::string out_dir = fs::absolute(out_dir_in).string();
   common::make_dirs(out_dir);
@@ -90,15 +93,17 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
   common::Config base = config;
   if (base.cache_dir.empty()) base.cache_dir = out_dir + "/cache";
   base.save(out_dir + "/sweep_config.json");
-  const int total_threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int total_threads =
+      o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
 
   // Fill the cache once (and fix the music split), so no margin computes features.
   {
     const auto t0 = std::chrono::steady_clock::now();
-    train::RunData data = train::RunData::load(base, out_dir, std::min(total_threads * 2, base.num_parallel_calls));
+    train::RunData data =
+        train::RunData::load(base, out_dir, std::min(total_threads * 2, base.num_parallel_calls));
     common::log_info("sweep: feature cache ready in ", base.cache_dir, " (",
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), " s; ",
-                     data.train->size(), " training recordings)");
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                     " s; ", data.train->size(), " training recordings)");
   }
 
   std::vector<std::pair<double, std::string>> todo;
@@ -130,8 +135,8 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
       if (ok) {
         common::log_info("sweep: margin ", it->margin, " done");
       } else {
-        failures.push_back("margin " + std::to_string(it->margin) + " failed (see " + it->dir + "/train.log):\n" +
-                           tail(it->dir + "/train.log", 600));
+        failures.push_back("margin " + std::to_string(it->margin) + " failed (see " + it->dir +
+                           "/train.log):\n" + tail(it->dir + "/train.log", 600));
       }
       it = running.erase(it);
       if (block) return;
@@ -144,12 +149,16 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
       common::Config c = base;
       c.margin = m;
       c.save(dir + "/sweep_margin_config.json");
-      if (fs::exists(out_dir + "/split.json")) fs::copy_file(out_dir + "/split.json", dir + "/split.json", fs::copy_options::overwrite_existing);
-      std::vector<std::string> args = {exe, "train", "--config", dir + "/sweep_margin_config.json", "--run-dir", dir,
-                                       "--resume", "--threads", std::to_string(threads_each), "--device", o.device,
-                                       "--precision", o.precision};
+      if (fs::exists(out_dir + "/split.json"))
+        fs::copy_file(out_dir + "/split.json", dir + "/split.json",
+                      fs::copy_options::overwrite_existing);
+      std::vector<std::string> args = {
+          exe,      "train",       "--config",  dir + "/sweep_margin_config.json", "--run-dir",
+          dir,      "--resume",    "--threads", std::to_string(threads_each),      "--device",
+          o.device, "--precision", o.precision};
       args.insert(args.end(), o.child_args.begin(), o.child_args.end());
-      common::log_info("sweep: training margin ", m, " with ", threads_each, " thread(s); log: ", dir, "/train.log");
+      common::log_info("sweep: training margin ", m, " with ", threads_each,
+                       " thread(s); log: ", dir, "/train.log");
       running.push_back({spawn(args, dir + "/train.log"), m, dir});
     }
     reap(true);
@@ -166,24 +175,28 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
       const std::string dir = out_dir + "/" + margin_dir_name(m);
       if (fs::exists(dir + "/classify/report.json")) continue;
       common::log_info("sweep: classifying margin ", m);
-      const pid_t pid = spawn({exe, "classify", "--run-dir", dir, "--threads", std::to_string(total_threads),
-                               "--device", o.device}, dir + "/classify.log");
+      const pid_t pid = spawn({exe, "classify", "--run-dir", dir, "--threads",
+                               std::to_string(total_threads), "--device", o.device},
+                              dir + "/classify.log");
       int status = 0;
       ::waitpid(pid, &status, 0);
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw std::runtime_error("sweep: classify failed for margin " + std::to_string(m) + " (see " + dir + "/classify.log):\n" +
+        throw std::runtime_error("sweep: classify failed for margin " + std::to_string(m) +
+                                 " (see " + dir + "/classify.log):\n" +
                                  tail(dir + "/classify.log", 600));
       }
     }
   }
   if (o.rank != 0) return {};
   if (o.distribute_margins && o.world > 1) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(o.wait_timeout_s);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(o.wait_timeout_s);
     for (double m : margins) {
       const std::string dir = out_dir + "/" + margin_dir_name(m);
       while (!margin_complete(dir, base.epochs)) {
         if (std::chrono::steady_clock::now() > deadline) {
-          throw std::runtime_error("sweep: timed out waiting for margin " + std::to_string(m) + " from another rank");
+          throw std::runtime_error("sweep: timed out waiting for margin " + std::to_string(m) +
+                                   " from another rank");
         }
         std::this_thread::sleep_for(std::chrono::seconds(2));
       }

@@ -30,13 +30,14 @@ struct SweepOptions {
   bool classify = false;  // also run `tessera classify` on every margin
   int rank = 0, world = 1;
   double wait_timeout_s = 7 * 24 * 3600.0;  // rank 0 waiting for the others' margins
-  std::vector<std::string> child_args;       // extra arguments for each `tessera train`
+  std::vector<std::string> child_args;      // extra arguments for each `tessera train`
   void validate() const;
 };
 
 // The path of the running tessera binary, to start children with.
 std::string self_executable();
 
-Recommendation run_sweep(const common::Config& config, const std::string& out_dir, const SweepOptions& options);
+Recommendation run_sweep(const common::Config& config, const std::string& out_dir,
+                         const SweepOptions& options);
 
 }  // namespace tessera::experiment

@@ -40,9 +40,9 @@ MarginRun read_margin_run(const std::string& dir, double margin);
 std::vector<MarginRun> read_sweep(const std::string& sweep_dir);
 
 struct RecommendationRule {
-  double min_active_fraction = 0.02;   // below: nothing left to learn
+  double min_active_fraction = 0.02;    // below: nothing left to learn
   double max_satisfiable_margin = 4.0;  // d(a,n) - d(a,o) >= -4 for unit vectors
-  double cv_tie_tolerance = 0.01;      // centroid_cv this close counts as a tie
+  double cv_tie_tolerance = 0.01;       // centroid_cv this close counts as a tie
 };
 
 struct Recommendation {
@@ -55,7 +55,7 @@ struct Recommendation {
 Recommendation recommend(const std::vector<MarginRun>& runs, const RecommendationRule& rule);
 
 // summary.csv and summary.json in `sweep_dir`.
-void write_summary(const std::string& sweep_dir, const std::vector<MarginRun>& runs, const Recommendation& rec,
-                   const RecommendationRule& rule);
+void write_summary(const std::string& sweep_dir, const std::vector<MarginRun>& runs,
+                   const Recommendation& rec, const RecommendationRule& rule);
 
 }  // namespace tessera::experiment

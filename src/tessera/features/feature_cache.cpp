@@ -56,9 +56,12 @@ FeatureCache::FeatureCache(std::string dir, audio::AudioOptions audio, FeatureOp
   audio_.validate();
   nlohmann::json j;
   j["features"] = extractor_.options().to_json();
-  j["audio"] = {{"rate", audio_.sample_rate_hz},     {"mono", audio_.to_mono},
-                {"channels", audio_.out_channels()}, {"fixed_s", audio_.fixed_length_s},
-                {"trim", audio_.trim},               {"top_db", audio_.trim_options.top_db}};
+  j["audio"] = {{"rate", audio_.sample_rate_hz},
+                {"mono", audio_.to_mono},
+                {"channels", audio_.out_channels()},
+                {"fixed_s", audio_.fixed_length_s},
+                {"trim", audio_.trim},
+                {"top_db", audio_.trim_options.top_db}};
   j["format"] = 1;
   options_fingerprint_ = common::dump_json(j);
   if (!dir_.empty()) common::make_dirs(dir_);
@@ -69,7 +72,8 @@ std::uint64_t FeatureCache::key_of(const std::string& path) const {
   if (::stat(path.c_str(), &st) != 0) {
     throw std::runtime_error("decode: '" + path + "': " + std::strerror(errno));
   }
-  const long long mtime_ns = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+  const long long mtime_ns =
+      static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
   return fnv1a(path + "|" + std::to_string(st.st_size) + "|" + std::to_string(mtime_ns) + "|" +
                options_fingerprint_);
 }
@@ -78,7 +82,8 @@ std::string FeatureCache::entry_path(const std::string& path) const {
   return dir_ + "/" + hex(key_of(path)) + ".feat";
 }
 
-std::shared_ptr<const CachedFeatures> FeatureCache::map_entry(const std::string& file, std::uint64_t key) {
+std::shared_ptr<const CachedFeatures> FeatureCache::map_entry(const std::string& file,
+                                                              std::uint64_t key) {
   const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return nullptr;
   struct stat st {};
@@ -91,9 +96,10 @@ std::shared_ptr<const CachedFeatures> FeatureCache::map_entry(const std::string&
   if (map == MAP_FAILED) return nullptr;
   Header h;
   std::memcpy(&h, map, sizeof h);
-  const bool valid = std::memcmp(h.magic, kMagic, 8) == 0 && h.key == key &&
-                     h.payload_bytes == std::uint64_t(h.channels) * h.frames * h.bins * sizeof(float) &&
-                     std::uint64_t(st.st_size) == sizeof(Header) + h.payload_bytes;
+  const bool valid =
+      std::memcmp(h.magic, kMagic, 8) == 0 && h.key == key &&
+      h.payload_bytes == std::uint64_t(h.channels) * h.frames * h.bins * sizeof(float) &&
+      std::uint64_t(st.st_size) == sizeof(Header) + h.payload_bytes;
   if (!valid) {
     ::munmap(map, st.st_size);
     std::lock_guard<std::mutex> lock(mutex_);
@@ -110,7 +116,8 @@ std::shared_ptr<const CachedFeatures> FeatureCache::map_entry(const std::string&
   return f;
 }
 
-std::shared_ptr<const CachedFeatures> FeatureCache::compute(const std::string& path, std::uint64_t key) {
+std::shared_ptr<const CachedFeatures> FeatureCache::compute(const std::string& path,
+                                                            std::uint64_t key) {
   const audio::AudioBuffer a = audio::load_audio(path, audio_);
   FeatureMatrix m = extractor_.compute(a);
   if (!dir_.empty()) {
@@ -127,7 +134,8 @@ std::shared_ptr<const CachedFeatures> FeatureCache::compute(const std::string& p
     try {
       common::write_file_atomic(dir_ + "/" + hex(key) + ".feat", bytes);
     } catch (const std::runtime_error& e) {
-      throw CacheWriteError(std::string("cache: cannot store the features of '") + path + "': " + e.what());
+      throw CacheWriteError(std::string("cache: cannot store the features of '") + path +
+                            "': " + e.what());
     }
     if (auto mapped = map_entry(dir_ + "/" + hex(key) + ".feat", key)) return mapped;
   }

@@ -110,7 +110,8 @@ FeatureMatrix FeatureExtractor::compute(const audio::AudioBuffer& audio) const {
   m.bins = options_.out_bins();
   m.data.resize(std::size_t(m.channels) * m.frames * m.bins);
   for (int c = 0; c < audio.channels; ++c) {
-    compute_into(audio.channel(c), audio.frames(), m.data.data() + std::size_t(c) * m.frames * m.bins);
+    compute_into(audio.channel(c), audio.frames(),
+                 m.data.data() + std::size_t(c) * m.frames * m.bins);
   }
   return m;
 }

@@ -22,7 +22,8 @@ void FeatureOptions::validate() const {
   if (kind == FeatureKind::kMfcc && (n_mfcc < 1 || n_mfcc > n_mel_bins)) {
     bad("n_mfcc_bin must lie in [1, n_mel_bin]");
   }
-  if (lower_edge_hz < 0 || lower_edge_hz >= upper_edge()) bad("lower edge must lie below the upper edge");
+  if (lower_edge_hz < 0 || lower_edge_hz >= upper_edge())
+    bad("lower edge must lie below the upper edge");
   if (upper_edge() > sample_rate_hz / 2.0) bad("upper edge must not exceed the Nyquist frequency");
   if (!(log_offset > 0)) bad("log_offset must be > 0");
 }
@@ -58,7 +59,9 @@ FeatureOptions FeatureOptions::from_config(const common::Config& c) {
   return o;
 }
 
-std::string to_string(FeatureKind kind) { return kind == FeatureKind::kMfcc ? "mfcc" : "logmel"; }
+std::string to_string(FeatureKind kind) {
+  return kind == FeatureKind::kMfcc ? "mfcc" : "logmel";
+}
 
 FeatureKind parse_feature_kind(const std::string& name) {
   if (name == "logmel" || name == "LogMelExtractor") return FeatureKind::kLogMel;

@@ -6,8 +6,12 @@
 
 namespace tessera::features {
 
-double hertz_to_mel(double hz) { return 1127.0 * std::log(1.0 + hz / 700.0); }
-double mel_to_hertz(double mel) { return 700.0 * (std::exp(mel / 1127.0) - 1.0); }
+double hertz_to_mel(double hz) {
+  return 1127.0 * std::log(1.0 + hz / 700.0);
+}
+double mel_to_hertz(double mel) {
+  return 700.0 * (std::exp(mel / 1127.0) - 1.0);
+}
 
 MelFilterbank::MelFilterbank(int n_mel_bins, int spectrum_bins, int sample_rate_hz,
                              double lower_edge_hz, double upper_edge_hz)

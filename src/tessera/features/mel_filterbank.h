@@ -41,7 +41,7 @@ class MelFilterbank {
 
  private:
   int spectrum_bins_;
-  std::vector<int> first_;                  // first non-zero bin per band
+  std::vector<int> first_;                   // first non-zero bin per band
   std::vector<std::vector<float>> weights_;  // contiguous weights per band
 };
 

@@ -11,10 +11,13 @@ Reduction parse_reduction(const std::string& name) {
 }
 
 void TripletLossOptions::validate() const {
-  if (!(margin > 0)) throw std::invalid_argument("loss: margin (" + std::to_string(margin) + ") must be > 0");
+  if (!(margin > 0))
+    throw std::invalid_argument("loss: margin (" + std::to_string(margin) + ") must be > 0");
 }
 
-TripletLoss::TripletLoss(const TripletLossOptions& options) : options_(options) { options_.validate(); }
+TripletLoss::TripletLoss(const TripletLossOptions& options) : options_(options) {
+  options_.validate();
+}
 
 TripletLossResult TripletLoss::compute(const torch::Tensor& a, const torch::Tensor& n,
                                        const torch::Tensor& o) const {
@@ -40,7 +43,8 @@ TripletLossResult TripletLoss::compute(const torch::Tensor& a, const torch::Tens
 
 torch::Tensor l2_penalty(torch::nn::Module& module, double amount) {
   const auto params = module.parameters();
-  torch::Tensor sum = torch::zeros({}, params.empty() ? torch::TensorOptions() : params[0].options());
+  torch::Tensor sum =
+      torch::zeros({}, params.empty() ? torch::TensorOptions() : params[0].options());
   if (amount == 0) return sum;
   for (auto& m : module.modules()) {
     if (m->as<torch::nn::Conv2d>() || m->as<torch::nn::Linear>()) {

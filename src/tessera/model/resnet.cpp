@@ -37,10 +37,15 @@ void ResNetOptions::validate() const {
 
 ResNetOptions ResNetOptions::from_config(const common::Config& c) {
   ResNetOptions o;
-  if (c.model == "ResNet18") o.depth = 18;
-  else if (c.model == "ResNet34") o.depth = 34;
-  else if (c.model == "ResNet50") o.depth = 50;
-  else throw std::invalid_argument("config: model '" + c.model + "' must be ResNet18, ResNet34 or ResNet50");
+  if (c.model == "ResNet18")
+    o.depth = 18;
+  else if (c.model == "ResNet34")
+    o.depth = 34;
+  else if (c.model == "ResNet50")
+    o.depth = 50;
+  else
+    throw std::invalid_argument("config: model '" + c.model +
+                                "' must be ResNet18, ResNet34 or ResNet50");
   o.width = c.model_width;
   o.embedding_size = c.embedding_size;
   return o;
@@ -118,11 +123,13 @@ torch::Tensor ResNetImpl::embed_one_channel(const torch::Tensor& x) {
   y = stages_->forward(y);
   y = torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
   y = head_(dropout_(y));
-  return torch::nn::functional::normalize(y, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1).eps(1e-12));
+  return torch::nn::functional::normalize(
+      y, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1).eps(1e-12));
 }
 
 torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
-  if (x.dim() != 4) throw std::invalid_argument("ResNet: input must be [batch, channels, frames, mels]");
+  if (x.dim() != 4)
+    throw std::invalid_argument("ResNet: input must be [batch, channels, frames, mels]");
   const int64_t b = x.size(0), c = x.size(1);
   if (c == 1) return embed_one_channel(x);
   const torch::Tensor per_channel = embed_one_channel(x.reshape({b * c, 1, x.size(2), x.size(3)}));

@@ -13,7 +13,8 @@ void PipelineOptions::validate() const {
   if (batch_size < 1) throw std::invalid_argument("pipeline: batch_size must be >= 1");
   if (workers < 1) throw std::invalid_argument("pipeline: gen_count must be >= 1");
   if (prefetch_batches < 1) throw std::invalid_argument("pipeline: prefetch_batches must be >= 1");
-  if (!(memory_budget_mb > 0)) throw std::invalid_argument("pipeline: prefetch_memory_mb must be > 0");
+  if (!(memory_budget_mb > 0))
+    throw std::invalid_argument("pipeline: prefetch_memory_mb must be > 0");
 }
 
 PipelineOptions PipelineOptions::from_config(const common::Config& c) {
@@ -48,7 +49,8 @@ BatchPipeline::BatchPipeline(const TileStore& store, std::vector<TripletSpec> sp
                           "); prefetching ", prefetch_, " batches instead");
     }
   }
-  const int workers = int(std::min<std::size_t>(std::size_t(options_.workers), std::max<std::size_t>(1, n_batches_)));
+  const int workers = int(
+      std::min<std::size_t>(std::size_t(options_.workers), std::max<std::size_t>(1, n_batches_)));
   for (int t = 0; t < workers; ++t) threads_.emplace_back([this] { work(); });
 }
 
@@ -86,7 +88,8 @@ void BatchPipeline::work() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       space_cv_.wait(lock, [&] {
-        return stop_ || next_to_build_ >= n_batches_ || next_to_build_ < next_to_return_ + std::size_t(prefetch_);
+        return stop_ || next_to_build_ >= n_batches_ ||
+               next_to_build_ < next_to_return_ + std::size_t(prefetch_);
       });
       if (stop_ || next_to_build_ >= n_batches_) return;
       index = next_to_build_++;

@@ -34,7 +34,7 @@ struct TripletBatch {
 
 struct PipelineOptions {
   int batch_size = 256;
-  int workers = 16;          // gen_count
+  int workers = 16;  // gen_count
   int prefetch_batches = 2048;
   double memory_budget_mb = 2048;  // caps prefetch_batches
   bool drop_last = false;
@@ -47,7 +47,8 @@ struct PipelineOptions {
 
 class BatchPipeline {
  public:
-  BatchPipeline(const TileStore& store, std::vector<TripletSpec> specs, const PipelineOptions& options);
+  BatchPipeline(const TileStore& store, std::vector<TripletSpec> specs,
+                const PipelineOptions& options);
   ~BatchPipeline();
   BatchPipeline(const BatchPipeline&) = delete;
   BatchPipeline& operator=(const BatchPipeline&) = delete;

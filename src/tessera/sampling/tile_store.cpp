@@ -18,8 +18,8 @@ TileGeometry TileGeometry::from_config(const common::Config& c) {
   const long tile_samples = c.tile_samples();
   if (tile_samples % c.frame_step != 0) {
     throw std::invalid_argument(
-        "config: sample_tile_size (" + std::to_string(c.sample_tile_size) + " s = " +
-        std::to_string(tile_samples) + " samples) must be a multiple of frame_step (" +
+        "config: sample_tile_size (" + std::to_string(c.sample_tile_size) +
+        " s = " + std::to_string(tile_samples) + " samples) must be a multiple of frame_step (" +
         std::to_string(c.frame_step) + ") so that tiles are slices of the cached features");
   }
   g.tile_frames = c.tile_frames();
@@ -30,15 +30,17 @@ TileGeometry TileGeometry::from_config(const common::Config& c) {
   return g;
 }
 
-TileStore TileStore::build(const std::vector<data::Recording>& recordings, features::FeatureCache& cache,
-                           const TileGeometry& geometry, int threads, int min_tiles,
-                           data::SkipReport& skipped, const std::string& progress_label) {
+TileStore TileStore::build(const std::vector<data::Recording>& recordings,
+                           features::FeatureCache& cache, const TileGeometry& geometry, int threads,
+                           int min_tiles, data::SkipReport& skipped,
+                           const std::string& progress_label) {
   std::vector<std::shared_ptr<const features::CachedFeatures>> feats(recordings.size());
   std::vector<std::string> errors(recordings.size());
   std::atomic<std::size_t> next{0}, done{0};
   std::exception_ptr fatal;
   std::mutex fatal_mutex;
-  common::Progress progress(progress_label.empty() ? "features" : progress_label, recordings.size());
+  common::Progress progress(progress_label.empty() ? "features" : progress_label,
+                            recordings.size());
   std::mutex progress_mutex;
   auto worker = [&] {
     for (std::size_t i = next++; i < recordings.size(); i = next++) {
@@ -73,8 +75,9 @@ TileStore TileStore::build(const std::vector<data::Recording>& recordings, featu
     }
     if (feats[i]->bins() != geometry.bins || feats[i]->channels() != geometry.channels) {
       throw std::runtime_error("cache: entry for '" + recordings[i].path + "' has shape [" +
-                               std::to_string(feats[i]->channels()) + ", *, " + std::to_string(feats[i]->bins()) +
-                               "], expected [" + std::to_string(geometry.channels) + ", *, " +
+                               std::to_string(feats[i]->channels()) + ", *, " +
+                               std::to_string(feats[i]->bins()) + "], expected [" +
+                               std::to_string(geometry.channels) + ", *, " +
                                std::to_string(geometry.bins) + "]");
     }
     const int n = geometry.tiles_in(feats[i]->frames());

@@ -35,9 +35,10 @@ class TileStore {
   // Loads (or computes into the cache) every recording with `threads`
   // workers. A recording that cannot be decoded or holds fewer than
   // `min_tiles` tiles is dropped and recorded in `skipped`.
-  static TileStore build(const std::vector<data::Recording>& recordings, features::FeatureCache& cache,
-                         const TileGeometry& geometry, int threads, int min_tiles,
-                         data::SkipReport& skipped, const std::string& progress_label = "");
+  static TileStore build(const std::vector<data::Recording>& recordings,
+                         features::FeatureCache& cache, const TileGeometry& geometry, int threads,
+                         int min_tiles, data::SkipReport& skipped,
+                         const std::string& progress_label = "");
 
   std::size_t size() const { return recordings_.size(); }
   const data::Recording& recording(std::size_t i) const { return recordings_[i]; }

@@ -16,8 +16,10 @@ void SamplerOptions::validate() const {
   if (max_neighbour_offset() < 1) {
     throw std::invalid_argument("sampler: sample_tile_neighbourhood must be >= sample_tile_size");
   }
-  if (opposite_buffer < 1) throw std::invalid_argument("sampler: opposite_sample_buffer_size must be >= 1");
-  if (shuffle_buffer < 1) throw std::invalid_argument("sampler: random_selection_buffer_size must be >= 1");
+  if (opposite_buffer < 1)
+    throw std::invalid_argument("sampler: opposite_sample_buffer_size must be >= 1");
+  if (shuffle_buffer < 1)
+    throw std::invalid_argument("sampler: random_selection_buffer_size must be >= 1");
 }
 
 int SamplerOptions::max_neighbour_offset() const {
@@ -36,7 +38,9 @@ SamplerOptions SamplerOptions::from_config(const common::Config& c) {
   return o;
 }
 
-TripletSampler::TripletSampler(const SamplerOptions& options) : options_(options) { options_.validate(); }
+TripletSampler::TripletSampler(const SamplerOptions& options) : options_(options) {
+  options_.validate();
+}
 
 std::vector<TripletSpec> TripletSampler::sample(const std::vector<int>& tiles, int epoch) const {
   std::vector<std::uint32_t> usable;
@@ -58,8 +62,10 @@ std::vector<TripletSpec> TripletSampler::sample(const std::vector<int>& tiles, i
     // The opposite buffer: distinct recordings other than this one.
     std::vector<std::uint32_t> opposites;
     while (int(opposites.size()) < buffer) {
-      const std::uint32_t o = usable[std::uniform_int_distribution<std::size_t>(0, usable.size() - 1)(rng)];
-      if (o != rec && std::find(opposites.begin(), opposites.end(), o) == opposites.end()) opposites.push_back(o);
+      const std::uint32_t o =
+          usable[std::uniform_int_distribution<std::size_t>(0, usable.size() - 1)(rng)];
+      if (o != rec && std::find(opposites.begin(), opposites.end(), o) == opposites.end())
+        opposites.push_back(o);
     }
     const int n = tiles[rec];
     for (int a = 0; a < n; ++a) {
@@ -67,7 +73,8 @@ std::vector<TripletSpec> TripletSampler::sample(const std::vector<int>& tiles, i
       const int lo = std::max(0, a - max_off), hi = std::min(n - 1, a + max_off);
       int j = std::uniform_int_distribution<int>(lo, hi - 1)(rng);
       if (j >= a) ++j;  // skip the anchor itself
-      const std::uint32_t o = opposites[std::uniform_int_distribution<std::size_t>(0, opposites.size() - 1)(rng)];
+      const std::uint32_t o =
+          opposites[std::uniform_int_distribution<std::size_t>(0, opposites.size() - 1)(rng)];
       const int ot = std::uniform_int_distribution<int>(0, tiles[o] - 1)(rng);
       TripletSpec s;
       s.anchor_rec = rec;
@@ -103,7 +110,8 @@ std::vector<TripletSpec> TripletSampler::sample(const std::vector<int>& tiles, i
 std::vector<TripletSpec> shard(const std::vector<TripletSpec>& specs, int rank, int world) {
   if (world < 1 || rank < 0 || rank >= world) throw std::invalid_argument("shard: bad rank/world");
   std::vector<TripletSpec> out;
-  for (std::size_t i = std::size_t(rank); i < specs.size(); i += std::size_t(world)) out.push_back(specs[i]);
+  for (std::size_t i = std::size_t(rank); i < specs.size(); i += std::size_t(world))
+    out.push_back(specs[i]);
   return out;
 }
 

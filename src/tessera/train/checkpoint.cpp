@@ -23,8 +23,9 @@ std::string checkpoint_name(int epoch) {
 
 }  // namespace
 
-std::string save_checkpoint(const std::string& dir, const CheckpointState& state, torch::nn::Module& model,
-                            torch::optim::Optimizer& optimizer, int keep) {
+std::string save_checkpoint(const std::string& dir, const CheckpointState& state,
+                            torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                            int keep) {
   common::make_dirs(dir);
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive model_archive, optim_archive;
@@ -60,19 +61,22 @@ std::vector<std::string> list_checkpoints(const std::string& dir) {
   if (!fs::is_directory(dir, ec)) return out;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind("epoch_", 0) == 0 && e.path().extension() == ".pt") out.push_back(e.path().string());
+    if (name.rfind("epoch_", 0) == 0 && e.path().extension() == ".pt")
+      out.push_back(e.path().string());
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* model,
-                                torch::optim::Optimizer* optimizer, const nlohmann::json& expected) {
+                                torch::optim::Optimizer* optimizer,
+                                const nlohmann::json& expected) {
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path);
   } catch (const c10::Error& e) {
-    throw std::runtime_error("checkpoint '" + path + "': cannot be read: " + e.what_without_backtrace());
+    throw std::runtime_error("checkpoint '" + path +
+                             "': cannot be read: " + e.what_without_backtrace());
   }
   c10::IValue meta_value;
   if (!archive.try_read("meta", meta_value) || !meta_value.isString()) {
@@ -88,9 +92,10 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* mode
   }
   for (const auto& [key, want] : expected.items()) {
     if (!state.meta.contains(key) || state.meta[key] != want) {
-      throw std::runtime_error("checkpoint '" + path + "' was made with " + key + " = " +
-                               (state.meta.contains(key) ? common::dump_json(state.meta[key]) : "(none)") +
-                               ", but this run has " + key + " = " + common::dump_json(want));
+      throw std::runtime_error(
+          "checkpoint '" + path + "' was made with " + key + " = " +
+          (state.meta.contains(key) ? common::dump_json(state.meta[key]) : "(none)") +
+          ", but this run has " + key + " = " + common::dump_json(want));
     }
   }
   try {
@@ -111,7 +116,8 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* mode
       gen.set_state(rng);
     }
   } catch (const c10::Error& e) {
-    throw std::runtime_error("checkpoint '" + path + "': does not fit this model: " + e.what_without_backtrace());
+    throw std::runtime_error("checkpoint '" + path +
+                             "': does not fit this model: " + e.what_without_backtrace());
   }
   return state;
 }

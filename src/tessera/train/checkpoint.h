@@ -9,20 +9,21 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 namespace tessera::train {
 
 struct CheckpointState {
-  int epoch = 0;           // epochs completed
-  std::int64_t step = 0;   // optimiser steps completed
-  nlohmann::json meta;     // model fingerprint and anything else to check on load
+  int epoch = 0;          // epochs completed
+  std::int64_t step = 0;  // optimiser steps completed
+  nlohmann::json meta;    // model fingerprint and anything else to check on load
 };
 
 // Writes <dir>/epoch_<NNNN>.pt and prunes all but the newest `keep`.
-std::string save_checkpoint(const std::string& dir, const CheckpointState& state, torch::nn::Module& model,
-                            torch::optim::Optimizer& optimizer, int keep = 3);
+std::string save_checkpoint(const std::string& dir, const CheckpointState& state,
+                            torch::nn::Module& model, torch::optim::Optimizer& optimizer,
+                            int keep = 3);
 
 // Paths of the checkpoints in `dir`, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& dir);
@@ -31,6 +32,7 @@ std::vector<std::string> list_checkpoints(const std::string& dir);
 // them it compares `expected_meta`'s keys with the stored meta and throws
 // std::runtime_error naming the first mismatch.
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* model,
-                                torch::optim::Optimizer* optimizer, const nlohmann::json& expected_meta);
+                                torch::optim::Optimizer* optimizer,
+                                const nlohmann::json& expected_meta);
 
 }  // namespace tessera::train

@@ -14,9 +14,11 @@ namespace tessera::train {
 CsvLog::CsvLog(const std::string& path, const std::vector<std::string>& columns)
     : path_(path), columns_(columns.size()) {
   std::error_code ec;
-  const bool fresh = !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
+  const bool fresh =
+      !std::filesystem::exists(path, ec) || std::filesystem::file_size(path, ec) == 0;
   file_ = std::fopen(path.c_str(), "a");
-  if (!file_) throw std::runtime_error("metrics: cannot open '" + path + "': " + std::strerror(errno));
+  if (!file_)
+    throw std::runtime_error("metrics: cannot open '" + path + "': " + std::strerror(errno));
   if (fresh) {
     std::string h;
     for (std::size_t i = 0; i < columns.size(); ++i) h += (i ? "," : "") + columns[i];
@@ -29,7 +31,8 @@ CsvLog::~CsvLog() {
   if (file_) std::fclose(file_);
 }
 
-CsvLog::CsvLog(CsvLog&& o) noexcept : path_(std::move(o.path_)), file_(o.file_), columns_(o.columns_) {
+CsvLog::CsvLog(CsvLog&& o) noexcept
+    : path_(std::move(o.path_)), file_(o.file_), columns_(o.columns_) {
   o.file_ = nullptr;
 }
 
@@ -46,7 +49,8 @@ CsvLog& CsvLog::operator=(CsvLog&& o) noexcept {
 
 void CsvLog::row(const std::vector<double>& values) {
   if (!file_) return;
-  if (values.size() != columns_) throw std::logic_error("metrics: row width does not match header of " + path_);
+  if (values.size() != columns_)
+    throw std::logic_error("metrics: row width does not match header of " + path_);
   std::string line;
   char buf[64];
   for (std::size_t i = 0; i < values.size(); ++i) {
@@ -80,7 +84,8 @@ void CsvLog::truncate(const std::string& path, double max_key) {
   common::write_file_atomic(path, out);
 }
 
-std::vector<std::vector<double>> CsvLog::read(const std::string& path, std::vector<std::string>* header) {
+std::vector<std::vector<double>> CsvLog::read(const std::string& path,
+                                              std::vector<std::string>* header) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("metrics: cannot open '" + path + "'");
   std::vector<std::vector<double>> rows;

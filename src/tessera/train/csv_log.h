@@ -25,7 +25,8 @@ class CsvLog {
   // rewrites the file atomically.
   static void truncate(const std::string& path, double max_key);
   // Rows as numbers, header skipped (for tests, reports and the sweep).
-  static std::vector<std::vector<double>> read(const std::string& path, std::vector<std::string>* header = nullptr);
+  static std::vector<std::vector<double>> read(const std::string& path,
+                                               std::vector<std::string>* header = nullptr);
 
  private:
   std::string path_;

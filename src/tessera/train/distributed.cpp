@@ -28,8 +28,9 @@ int env_int(const char* name, int fallback, int lo, int hi) {
   char* end = nullptr;
   const long x = std::strtol(v, &end, 10);
   if (*end != '\0' || x < lo || x > hi) {
-    throw std::invalid_argument(std::string("distributed: environment variable ") + name + "='" + v +
-                                "' must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    throw std::invalid_argument(std::string("distributed: environment variable ") + name + "='" +
+                                v + "' must be an integer in [" + std::to_string(lo) + ", " +
+                                std::to_string(hi) + "]");
   }
   return int(x);
 }
@@ -59,15 +60,18 @@ bool DistributedContext::nccl_available() {
 #endif
 }
 
-DistributedContext::DistributedContext(const DistEnv& env, const DistOptions& options, torch::Device device)
+DistributedContext::DistributedContext(const DistEnv& env, const DistOptions& options,
+                                       torch::Device device)
     : env_(env), options_(options), device_(device), impl_(std::make_unique<Impl>()) {
   backend_ = options_.backend;
   if (backend_ == "auto") backend_ = device_.is_cuda() && nccl_available() ? "nccl" : "gloo";
   if (backend_ != "gloo" && backend_ != "nccl") {
-    throw std::invalid_argument("distributed: --dist-backend '" + backend_ + "' must be gloo, nccl or auto");
+    throw std::invalid_argument("distributed: --dist-backend '" + backend_ +
+                                "' must be gloo, nccl or auto");
   }
   if (backend_ == "nccl" && !nccl_available()) {
-    throw std::invalid_argument("distributed: this LibTorch was built without NCCL; use --dist-backend gloo");
+    throw std::invalid_argument(
+        "distributed: this LibTorch was built without NCCL; use --dist-backend gloo");
   }
   const auto timeout = std::chrono::milliseconds(std::int64_t(options_.timeout_s * 1000));
   c10d::TCPStoreOptions so;
@@ -81,18 +85,20 @@ DistributedContext::DistributedContext(const DistEnv& env, const DistOptions& op
     if (backend_ == "gloo") {
       auto go = c10d::ProcessGroupGloo::Options::create(timeout);
       go->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-      impl_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env_.rank, env_.world, go);
+      impl_->pg =
+          c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env_.rank, env_.world, go);
     } else {
 #ifdef TESSERA_WITH_NCCL
       auto no = c10d::ProcessGroupNCCL::Options::create();
       no->timeout = timeout;
-      impl_->pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env_.rank, env_.world, no);
+      impl_->pg =
+          c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env_.rank, env_.world, no);
 #endif
     }
   } catch (const std::exception& e) {
-    throw std::runtime_error("distributed: rank " + std::to_string(env_.rank) + " of " + std::to_string(env_.world) +
-                             " could not join " + env_.master_addr + ":" + std::to_string(env_.master_port) + ": " +
-                             e.what());
+    throw std::runtime_error("distributed: rank " + std::to_string(env_.rank) + " of " +
+                             std::to_string(env_.world) + " could not join " + env_.master_addr +
+                             ":" + std::to_string(env_.master_port) + ": " + e.what());
   }
 }
 
@@ -104,8 +110,9 @@ void DistributedContext::run(const char* what, const std::function<void()>& f) {
   } catch (const std::exception& e) {
     std::string msg = e.what();
     if (msg.size() > 400) msg = msg.substr(0, 400) + "...";
-    throw std::runtime_error(std::string("distributed: ") + what + " failed on rank " + std::to_string(env_.rank) +
-                             " (a peer was lost or timed out after " + std::to_string(options_.timeout_s) + " s): " + msg);
+    throw std::runtime_error(std::string("distributed: ") + what + " failed on rank " +
+                             std::to_string(env_.rank) + " (a peer was lost or timed out after " +
+                             std::to_string(options_.timeout_s) + " s): " + msg);
   }
 }
 
@@ -141,7 +148,8 @@ void DistributedContext::all_reduce_gradients(torch::nn::Module& module) {
     while (i < grads.size()) {
       std::size_t bytes = 0, j = i;
       std::vector<torch::Tensor> flat;
-      while (j < grads.size() && (j == i || bytes + grads[j].numel() * grads[j].element_size() <= options_.bucket_bytes)) {
+      while (j < grads.size() && (j == i || bytes + grads[j].numel() * grads[j].element_size() <=
+                                                options_.bucket_bytes)) {
         bytes += grads[j].numel() * grads[j].element_size();
         flat.push_back(grads[j].reshape({-1}));
         ++j;

@@ -14,8 +14,9 @@ Precision parse_precision(const std::string& name) {
   throw std::invalid_argument("precision '" + name + "' must be fp32 or bf16");
 }
 
-StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss,
-                       double l2_amount, torch::Device device, Precision precision, bool channels_last)
+StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer,
+                       loss::TripletLoss loss, double l2_amount, torch::Device device,
+                       Precision precision, bool channels_last)
     : net_(std::move(net)),
       optimizer_(optimizer),
       loss_(std::move(loss)),
@@ -33,8 +34,8 @@ void to_channels_last(torch::nn::Module& module) {
   }
 }
 
-StepResult StepRunner::step(const float* a, const float* n, const float* o, int batch, int channels, int frames,
-                            int bins) {
+StepResult StepRunner::step(const float* a, const float* n, const float* o, int batch, int channels,
+                            int frames, int bins) {
   const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
   const std::int64_t per = std::int64_t(batch) * channels * frames * bins;
   torch::Tensor tiles = torch::empty({3 * std::int64_t(batch), channels, frames, bins}, opts);

@@ -22,11 +22,12 @@ struct StepResult {
 
 class StepRunner {
  public:
-  StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss, double l2_amount,
-             torch::Device device, Precision precision = Precision::kFp32, bool channels_last = false);
+  StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss,
+             double l2_amount, torch::Device device, Precision precision = Precision::kFp32,
+             bool channels_last = false);
   // Tiles as [batch, channels, frames, bins] float buffers.
-  StepResult step(const float* anchor, const float* neighbour, const float* opposite, int batch, int channels,
-                  int frames, int bins);
+  StepResult step(const float* anchor, const float* neighbour, const float* opposite, int batch,
+                  int channels, int frames, int bins);
   // The same on tensors already shaped [3B, C, T, F] (anchors first).
   StepResult step(const torch::Tensor& tiles);
   // Hooked between backward() and the optimiser step: the distributed

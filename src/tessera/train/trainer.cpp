@@ -1,8 +1,8 @@
 #include "tessera/train/trainer.h"
 
-#include <csignal>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <thread>
 
@@ -18,15 +18,26 @@ namespace tessera::train {
 namespace fs = std::filesystem;
 namespace {
 
-const std::vector<std::string> kStepColumns = {"step", "epoch", "loss", "triplet_loss", "reg_loss",
-                                               "dist_neighbour", "dist_opposite", "active_fraction",
-                                               "lr", "seconds"};
-const std::vector<std::string> kEpochColumns = {
-    "epoch", "train_loss", "train_triplet_loss", "eval_triplet_loss", "eval_dist_neighbour",
-    "eval_dist_opposite", "eval_active_fraction", "silhouette", "centroid_cv", "precision_at_1", "r_precision",
-    "map_at_r", "nmi"};
+const std::vector<std::string> kStepColumns = {
+    "step",          "epoch",           "loss", "triplet_loss", "reg_loss", "dist_neighbour",
+    "dist_opposite", "active_fraction", "lr",   "seconds"};
+const std::vector<std::string> kEpochColumns = {"epoch",
+                                                "train_loss",
+                                                "train_triplet_loss",
+                                                "eval_triplet_loss",
+                                                "eval_dist_neighbour",
+                                                "eval_dist_opposite",
+                                                "eval_active_fraction",
+                                                "silhouette",
+                                                "centroid_cv",
+                                                "precision_at_1",
+                                                "r_precision",
+                                                "map_at_r",
+                                                "nmi"};
 
-void on_signal(int) { Trainer::stop_requested() = true; }
+void on_signal(int) {
+  Trainer::stop_requested() = true;
+}
 
 double staircase_lr(const common::Config& c, std::int64_t step) {
   return c.learning_rate * std::pow(c.lr_decay_rate, double(step / c.lr_decay_steps));
@@ -52,16 +63,24 @@ void Trainer::install_signal_handlers() {
 
 Trainer::Trainer(common::Config config, std::string run_dir, TrainerOptions options, RunData& data,
                  EpochEvalFn eval)
-    : config_(std::move(config)), run_dir_(std::move(run_dir)), options_(std::move(options)), data_(data),
+    : config_(std::move(config)),
+      run_dir_(std::move(run_dir)),
+      options_(std::move(options)),
+      data_(data),
       eval_(std::move(eval)) {}
 
 nlohmann::json Trainer::fingerprint() const {
   // What must match for a checkpoint to continue this run.
-  return {{"model", config_.model},          {"model_width", config_.model_width},
-          {"embedding_size", config_.embedding_size}, {"margin", config_.margin},
-          {"batch_size", config_.batch_size}, {"random_seed", config_.random_seed},
-          {"feature_extractor", config_.feature_extractor}, {"n_mel_bin", config_.n_mel_bin},
-          {"to_mono", config_.to_mono},      {"world_size", options_.world}};
+  return {{"model", config_.model},
+          {"model_width", config_.model_width},
+          {"embedding_size", config_.embedding_size},
+          {"margin", config_.margin},
+          {"batch_size", config_.batch_size},
+          {"random_seed", config_.random_seed},
+          {"feature_extractor", config_.feature_extractor},
+          {"n_mel_bin", config_.n_mel_bin},
+          {"to_mono", config_.to_mono},
+          {"world_size", options_.world}};
 }
 
 TrainSummary Trainer::run() {
@@ -72,11 +91,13 @@ TrainSummary Trainer::run() {
     common::make_dirs(metrics_dir);
     config_.save(run_dir_ + "/config.json");
   }
-  const int threads = options_.threads > 0 ? options_.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = options_.threads > 0 ? options_.threads
+                                           : int(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   const torch::Device device(options_.device);
   if (device.is_cuda() && !torch::cuda::is_available()) {
-    throw std::runtime_error("train: --device cuda was given, but this LibTorch has no CUDA or sees no GPU");
+    throw std::runtime_error(
+        "train: --device cuda was given, but this LibTorch has no CUDA or sees no GPU");
   }
 
   // The same seed gives every margin of a sweep the same initial weights.
@@ -87,7 +108,8 @@ TrainSummary Trainer::run() {
   loss::TripletLossOptions lo;
   lo.margin = config_.margin;
   lo.reduction = loss::parse_reduction(config_.loss_reduction);
-  StepRunner runner(net, adam, loss::TripletLoss(lo), config_.l2_amount, device, parse_precision(options_.precision));
+  StepRunner runner(net, adam, loss::TripletLoss(lo), config_.l2_amount, device,
+                    parse_precision(options_.precision));
   if (options_.sync_gradients) runner.after_backward = [&] { options_.sync_gradients(net); };
 
   int start_epoch = 1;
@@ -111,10 +133,13 @@ TrainSummary Trainer::run() {
       CsvLog::truncate(metrics_dir + "/train_steps.csv", double(step));
       CsvLog::truncate(metrics_dir + "/epochs.csv", double(st.epoch));
     }
-    common::log_info("resuming from ", checkpoints.back(), " (epoch ", st.epoch, " done, step ", step,
-                     in_epoch ? ", " + std::to_string(in_epoch) + " batches into the next epoch" : std::string(), ")");
+    common::log_info(
+        "resuming from ", checkpoints.back(), " (epoch ", st.epoch, " done, step ", step,
+        in_epoch ? ", " + std::to_string(in_epoch) + " batches into the next epoch" : std::string(),
+        ")");
   } else if (!checkpoints.empty()) {
-    throw std::runtime_error("train: '" + run_dir_ + "' already holds checkpoints; pass --resume to continue it "
+    throw std::runtime_error("train: '" + run_dir_ +
+                             "' already holds checkpoints; pass --resume to continue it "
                              "or choose another --run-dir");
   } else if (writer) {
     // A fresh run starts fresh metrics.
@@ -133,7 +158,8 @@ TrainSummary Trainer::run() {
   sampling::PipelineOptions popts = sampling::PipelineOptions::from_config(config_);
   if (config_.batch_size % options_.world != 0) {
     throw std::invalid_argument("train: batch_size (" + std::to_string(config_.batch_size) +
-                                ") must divide evenly over " + std::to_string(options_.world) + " processes");
+                                ") must divide evenly over " + std::to_string(options_.world) +
+                                " processes");
   }
   popts.batch_size = config_.batch_size / options_.world;
   // Every rank must run the same number of steps: drop a ragged last batch.
@@ -176,10 +202,12 @@ TrainSummary Trainer::run() {
       specs.resize(specs.size() - specs.size() % global);
       specs = sampling::shard(specs, options_.rank, options_.world);
     }
-    const std::size_t skip_triplets = std::min(specs.size(), skip_batches * std::size_t(popts.batch_size));
+    const std::size_t skip_triplets =
+        std::min(specs.size(), skip_batches * std::size_t(popts.batch_size));
     specs.erase(specs.begin(), specs.begin() + skip_triplets);
     sampling::BatchPipeline pipeline(*data_.train, std::move(specs), popts);
-    common::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs), pipeline.batches());
+    common::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs),
+                         pipeline.batches());
     double sum_loss = resumed_loss, sum_triplet = resumed_triplet;
     std::size_t batches_in_epoch = skip_batches, counted = resumed_counted;
     resumed_loss = resumed_triplet = 0;
@@ -191,12 +219,13 @@ TrainSummary Trainer::run() {
       const double lr = staircase_lr(config_, step);
       set_lr(adam, lr);
       const auto t0 = std::chrono::steady_clock::now();
-      StepResult r = runner.step(batch.anchor.data(), batch.neighbour.data(), batch.opposite.data(), batch.size,
-                                 g.channels, g.tile_frames, g.bins);
+      StepResult r = runner.step(batch.anchor.data(), batch.neighbour.data(), batch.opposite.data(),
+                                 batch.size, g.channels, g.tile_frames, g.bins);
       if (options_.all_reduce_sum) {
         // Sums over ranks, then means of the global batch.
-        std::vector<double> v = {r.loss * r.count, r.triplet_loss * r.count, r.dist_neighbour * r.count,
-                                 r.dist_opposite * r.count, double(r.active), double(r.count)};
+        std::vector<double> v = {r.loss * r.count,           r.triplet_loss * r.count,
+                                 r.dist_neighbour * r.count, r.dist_opposite * r.count,
+                                 double(r.active),           double(r.count)};
         options_.all_reduce_sum(v);
         r.loss = v[0] / v[5];
         r.triplet_loss = v[1] / v[5];
@@ -205,7 +234,8 @@ TrainSummary Trainer::run() {
         r.active_fraction = v[4] / v[5];
         r.count = std::int64_t(v[5]);
       }
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (!std::isfinite(r.loss)) {
         const auto cks = list_checkpoints(ckpt_dir);
         throw NonFiniteLoss("train: the loss became " + std::to_string(r.loss) + " at step " +
@@ -220,14 +250,16 @@ TrainSummary Trainer::run() {
       sum_loss += r.loss;
       sum_triplet += r.triplet_loss;
       if (writer) {
-        steps_csv.row({double(step), double(epoch), r.loss, r.triplet_loss, r.reg_loss, r.dist_neighbour,
-                       r.dist_opposite, r.active_fraction, lr, secs});
+        steps_csv.row({double(step), double(epoch), r.loss, r.triplet_loss, r.reg_loss,
+                       r.dist_neighbour, r.dist_opposite, r.active_fraction, lr, secs});
       }
       char extra[160];
-      std::snprintf(extra, sizeof extra, "loss %.4f active %.2f %.1f triplets/s", r.loss, r.active_fraction,
-                    r.count / std::max(secs, 1e-9));
-      if (progress_bar) bar.update(batches_in_epoch - skip_batches, extra);
-      else if (writer && step % config_.log_every == 0) common::log_info("epoch ", epoch, " step ", step, " ", extra);
+      std::snprintf(extra, sizeof extra, "loss %.4f active %.2f %.1f triplets/s", r.loss,
+                    r.active_fraction, r.count / std::max(secs, 1e-9));
+      if (progress_bar)
+        bar.update(batches_in_epoch - skip_batches, extra);
+      else if (writer && step % config_.log_every == 0)
+        common::log_info("epoch ", epoch, " step ", step, " ", extra);
       if (stop_requested()) {
         stopped = true;
         break;
@@ -245,24 +277,34 @@ TrainSummary Trainer::run() {
     const EpochEval ev = eval_ ? eval_(net, epoch) : EpochEval{};
     const double n = std::max<std::size_t>(counted, 1);
     if (writer) {
-      epochs_csv.row({double(epoch), sum_loss / n, sum_triplet / n, ev.triplet_loss, ev.dist_neighbour,
-                      ev.dist_opposite, ev.active_fraction, ev.silhouette, ev.centroid_cv, ev.precision_at_1,
-                      ev.r_precision, ev.map_at_r, ev.nmi});
-      common::log_info("epoch ", epoch, ": train loss ", sum_loss / n, ", eval loss ", ev.triplet_loss,
-                       ", active ", ev.active_fraction, ", silhouette ", ev.silhouette, ", centroid_cv ",
-                       ev.centroid_cv, " (", std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count(), " s)");
+      epochs_csv.row({double(epoch), sum_loss / n, sum_triplet / n, ev.triplet_loss,
+                      ev.dist_neighbour, ev.dist_opposite, ev.active_fraction, ev.silhouette,
+                      ev.centroid_cv, ev.precision_at_1, ev.r_precision, ev.map_at_r, ev.nmi});
+      common::log_info(
+          "epoch ", epoch, ": train loss ", sum_loss / n, ", eval loss ", ev.triplet_loss,
+          ", active ", ev.active_fraction, ", silhouette ", ev.silhouette, ", centroid_cv ",
+          ev.centroid_cv, " (",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count(),
+          " s)");
     }
-    if (epoch % config_.save_frequency == 0 || epoch == config_.epochs) checkpoint(epoch, 0, 0, 0, 0);
+    if (epoch % config_.save_frequency == 0 || epoch == config_.epochs)
+      checkpoint(epoch, 0, 0, 0, 0);
     ++summary.epochs_run;
   }
   summary.steps = step;
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
   summary.triplets_per_second = triplets / std::max(summary.seconds, 1e-9);
   if (writer) {
-    nlohmann::json t = {{"seconds", summary.seconds}, {"steps", summary.steps},
-                        {"epochs_run", summary.epochs_run}, {"triplets_per_second", summary.triplets_per_second},
-                        {"data_wait_seconds", summary.data_wait_seconds}, {"threads", threads},
-                        {"device", options_.device}, {"precision", options_.precision}, {"world", options_.world},
+    nlohmann::json t = {{"seconds", summary.seconds},
+                        {"steps", summary.steps},
+                        {"epochs_run", summary.epochs_run},
+                        {"triplets_per_second", summary.triplets_per_second},
+                        {"data_wait_seconds", summary.data_wait_seconds},
+                        {"threads", threads},
+                        {"device", options_.device},
+                        {"precision", options_.precision},
+                        {"world", options_.world},
                         {"interrupted", summary.interrupted}};
     common::write_file_atomic(metrics_dir + "/timing.json", common::dump_json(t, 2) + "\n");
   }

@@ -54,7 +54,8 @@ struct TrainSummary {
 
 class Trainer {
  public:
-  Trainer(common::Config config, std::string run_dir, TrainerOptions options, RunData& data, EpochEvalFn eval);
+  Trainer(common::Config config, std::string run_dir, TrainerOptions options, RunData& data,
+          EpochEvalFn eval);
   TrainSummary run();
 
   // Set by SIGINT/SIGTERM: the trainer finishes the step, checkpoints and stops.
