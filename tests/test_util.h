@@ -61,8 +61,10 @@ inline std::vector<float> sine(double hz, double amplitude, int rate, std::size_
 }  // namespace tessera::testing
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -132,6 +134,20 @@ inline std::string shared_synth_dataset(int clips = 4) {
     if (ec) std::filesystem::remove_all(tmp);
   }
   return dir;
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago (for c10d rendezvous).
+inline int free_port() {
+  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  ::close(s);
+  return port;
 }
 
 inline std::string read_text(const std::string& path) {

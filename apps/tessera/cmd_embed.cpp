@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/format.h"
 #include "tessera/common/npy.h"
 #include "tessera/common/progress.h"
 #include "tessera/eval/embedder.h"
@@ -36,9 +37,7 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
 }
 
 std::string fmt_seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", s);
-  return buf;
+  return common::format_number(s, "%g");
 }
 
 struct EmbedArgs {

@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
 #include "tessera/experiment/figures.h"
@@ -17,11 +18,8 @@ namespace tessera::experiment {
 namespace fs = std::filesystem;
 namespace {
 
-std::string fmt(double v, const char* f = "%.4g") {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+using common::format_number;
+constexpr auto fmt = [](double v, const char* f = "%.4g") { return format_number(v, f); };
 
 std::string base64(const std::string& in) {
   static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

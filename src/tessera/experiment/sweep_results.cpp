@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
 #include "tessera/train/csv_log.h"
 
@@ -16,11 +17,8 @@ namespace tessera::experiment {
 namespace fs = std::filesystem;
 namespace {
 
-std::string fmt(double v, const char* f = "%.4g") {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+using common::format_number;
+constexpr auto fmt = [](double v, const char* f = "%.4g") { return format_number(v, f); };
 
 int column(const std::vector<std::string>& header, const std::string& name,
            const std::string& file) {
