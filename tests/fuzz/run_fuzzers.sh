@@ -61,7 +61,8 @@ for t in config:fuzz_config fold:fuzz_fold_list cache:fuzz_cache_entry audio:fuz
     limit=(-max_total_time="$mode")
     echo "running $name for ${mode}s"
   fi
-  if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 "./$name" "${limit[@]}" -max_len=8192 \
+  # -timeout: an input that takes over 10 s is a failure (a hang), not a wait.
+  if ! (cd "$work" && ASAN_OPTIONS=detect_leaks=0 "./$name" "${limit[@]}" -timeout=10 -max_len=8192 \
         -rss_limit_mb=2048 -print_final_stats=1 "corpus/$corpus" > "$name.log" 2>&1); then
     echo "FAILED: $name (see $work/$name.log)"; tail -n 30 "$work/$name.log"; status=1
   else

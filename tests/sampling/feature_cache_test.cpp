@@ -92,6 +92,29 @@ TEST(FeatureCacheTest, PartialEntryIsNeverValid) {
   EXPECT_EQ(again.stats().misses, 1u);
 }
 
+// Found by fuzz_cache_entry: frames = 2^62 + 4 makes frames * 4 bytes wrap
+// to 16, which matched a 16-byte payload; such a header must be refused.
+TEST(FeatureCacheTest, HeaderWhoseSizeOverflowsIsRefused) {
+  const std::string dir = fresh_dir();
+  const std::string wav = write_noise(dir + "/a.wav", 1, 9);
+  FeatureCache cache(dir + "/cache", dcase_audio(), FeatureOptions{});
+  const std::string entry = cache.entry_path(wav);
+  const std::string name = std::filesystem::path(entry).stem().string();
+  const std::uint64_t key = std::stoull(name, nullptr, 16);
+  std::string bytes(64 + 16, '\0');
+  const std::uint32_t one = 1;
+  const std::uint64_t frames = (std::uint64_t(1) << 62) + 4, payload = 16;
+  std::memcpy(&bytes[0], "TSRFEAT1", 8);
+  std::memcpy(&bytes[8], &key, 8);
+  std::memcpy(&bytes[16], &one, 4);  // channels
+  std::memcpy(&bytes[20], &one, 4);  // bins
+  std::memcpy(&bytes[24], &frames, 8);
+  std::memcpy(&bytes[32], &payload, 8);
+  tessera::testing::write_text(entry, bytes);
+  EXPECT_EQ(cache.lookup(wav), nullptr);
+  EXPECT_EQ(cache.stats().invalid, 1u);
+}
+
 TEST(FeatureCacheTest, ConcurrentRequestsComputeOnce) {
   const std::string dir = fresh_dir();
   const std::string wav = write_noise(dir + "/a.wav", 10, 6);

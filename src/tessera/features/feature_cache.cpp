@@ -96,8 +96,13 @@ std::shared_ptr<const CachedFeatures> FeatureCache::map_entry(const std::string&
   if (map == MAP_FAILED) return nullptr;
   Header h;
   std::memcpy(&h, map, sizeof h);
+  // Bound each dimension before multiplying: found by fuzz_cache_entry, a
+  // header whose product wrapped around 2^64 matched a small file and was
+  // taken as a matrix of ~2^40 floats.
+  const bool dims_sane = h.channels >= 1 && h.channels <= 1024 && h.bins >= 1 &&
+                         h.bins <= (1u << 20) && h.frames <= (std::uint64_t(1) << 32);
   const bool valid =
-      std::memcmp(h.magic, kMagic, 8) == 0 && h.key == key &&
+      std::memcmp(h.magic, kMagic, 8) == 0 && h.key == key && dims_sane &&
       h.payload_bytes == std::uint64_t(h.channels) * h.frames * h.bins * sizeof(float) &&
       std::uint64_t(st.st_size) == sizeof(Header) + h.payload_bytes;
   if (!valid) {
