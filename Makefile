@@ -25,6 +25,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
+	@bash scripts/setup.sh bench
 	@bash bench/run_all.sh $(BUILD_DIR)
 
 test-asan: setup

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tessera needs, and only those that are missing,
 # so a second run touches nothing. Works as root on a fresh Debian 12.
+# Usage: scripts/setup.sh [bench]
 set -euo pipefail
 
 packages=(
@@ -15,9 +16,11 @@ packages=(
   # Debian's libtorch calls libblas.so.3; the reference BLAS behind it is ~50x
   # slower than OpenBLAS on a 2048^2 matmul, so a fast one must be installed.
   libopenblas0-openmp
-  # The peers that bench/ measures Tessera against.
-  python3-torch python3-torchaudio
 )
+# `make bench` also needs the peers it measures Tessera against.
+if [[ ${1:-} == bench ]]; then
+  packages+=(python3-torch python3-torchaudio)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
