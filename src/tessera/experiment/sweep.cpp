@@ -48,7 +48,20 @@ struct Child {
   std::string dir;
 };
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+// With strip_dist, the torchrun variables are removed from the child's
+// environment: a margin trained on one rank of `--distribute margins` is a
+// single-process training, not a member of a process group.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log, bool strip_dist = false) {
+  static const char* kDistVars[] = {
+      "RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "MASTER_ADDR=", "MASTER_PORT="};
+  std::vector<char*> envp;
+  for (char** e = environ; *e; ++e) {
+    bool drop = false;
+    for (const char* v : kDistVars)
+      drop = drop || (strip_dist && std::strncmp(*e, v, std::strlen(v)) == 0);
+    if (!drop) envp.push_back(*e);
+  }
+  envp.push_back(nullptr);
   std::vector<std::string> a = args;
   std::vector<char*> argv;
   for (auto& s : a) argv.push_back(s.data());
@@ -58,7 +71,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
   posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   pid_t pid = -1;
-  const int err = posix_spawn(&pid, a[0].c_str(), &fa, nullptr, argv.data(), environ);
+  const int err = posix_spawn(&pid, a[0].c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (err != 0)
     throw std::runtime_error("sweep: cannot start '" + a[0] + "': " + std::strerror(err));
@@ -159,7 +172,7 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
       args.insert(args.end(), o.child_args.begin(), o.child_args.end());
       common::log_info("sweep: training margin ", m, " with ", threads_each,
                        " thread(s); log: ", dir, "/train.log");
-      running.push_back({spawn(args, dir + "/train.log"), m, dir});
+      running.push_back({spawn(args, dir + "/train.log", o.distribute_margins), m, dir});
     }
     reap(true);
   }
@@ -177,7 +190,7 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
       common::log_info("sweep: classifying margin ", m);
       const pid_t pid = spawn({exe, "classify", "--run-dir", dir, "--threads",
                                std::to_string(total_threads), "--device", o.device},
-                              dir + "/classify.log");
+                              dir + "/classify.log", o.distribute_margins);
       int status = 0;
       ::waitpid(pid, &status, 0);
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
