@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "config_args.h"
+#include "tessera/common/threads.h"
 #include "tessera/data/dataset_loader.h"
 #include "tessera/sampling/tile_store.h"
 
@@ -25,8 +26,7 @@ int run_cache_build(const CacheArgs& a) {
   features::FeatureCache cache(dir, audio::AudioOptions::from_config(cfg),
                                features::FeatureOptions::from_config(cfg));
   const auto geometry = sampling::TileGeometry::from_config(cfg);
-  const int threads =
-      a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = common::resolve_threads(a.threads);
   std::size_t usable = 0;
   // Entries are written one by one and atomically, so an interrupted build
   // keeps what it finished and a re-run computes only the rest.

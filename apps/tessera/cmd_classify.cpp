@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/log.h"
+#include "tessera/common/threads.h"
 #include "tessera/eval/embedder.h"
 #include "tessera/eval/linear_probe.h"
 #include "tessera/experiment/figures.h"
@@ -20,8 +21,7 @@ struct ClassifyArgs {
 };
 
 int run_classify(const ClassifyArgs& a) {
-  const int threads =
-      a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = common::resolve_threads(a.threads);
   torch::set_num_threads(threads);
   eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
   train::RunData data = train::RunData::load(model.config, a.run_dir, threads, /*with_test=*/true);

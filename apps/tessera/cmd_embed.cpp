@@ -8,6 +8,7 @@
 #include "tessera/common/format.h"
 #include "tessera/common/npy.h"
 #include "tessera/common/progress.h"
+#include "tessera/common/threads.h"
 #include "tessera/eval/embedder.h"
 #include "tessera/train/run_data.h"
 
@@ -48,8 +49,7 @@ struct EmbedArgs {
 };
 
 int run_embed(const EmbedArgs& a) {
-  torch::set_num_threads(a.threads > 0 ? a.threads
-                                       : int(std::max(1u, std::thread::hardware_concurrency())));
+  torch::set_num_threads(common::resolve_threads(a.threads));
   eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
   const auto geometry = sampling::TileGeometry::from_config(model.config);
   // Files outside the dataset are not cached: an in-memory cache.
@@ -97,8 +97,7 @@ struct NeighbourArgs {
 };
 
 int run_neighbours(const NeighbourArgs& a) {
-  const int threads =
-      a.threads > 0 ? a.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = common::resolve_threads(a.threads);
   torch::set_num_threads(threads);
   eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
   std::string file = a.query;

@@ -2,6 +2,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "tessera/common/threads.h"
 #include "tessera/data/synth.h"
 
 namespace tessera::app {
@@ -29,7 +30,7 @@ int run_synth(SynthArgs a) {
 
 Command add_synth_command(CLI::App& app) {
   auto a = std::make_shared<SynthArgs>();
-  a->options.threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  a->options.threads = common::resolve_threads(0);
   CLI::App* cmd = app.add_subcommand("synth", "write a synthetic dataset (DCASE or music layout)");
   cmd->add_option("--output,-o", a->options.output_dir, "output directory")->required();
   cmd->add_option("--layout", a->layout, "dcase or music")

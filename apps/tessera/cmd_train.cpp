@@ -7,6 +7,7 @@
 #include "run_lock.h"
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/log.h"
+#include "tessera/common/threads.h"
 #include "tessera/eval/epoch_evaluator.h"
 #include "tessera/train/distributed.h"
 #include "tessera/train/trainer.h"
@@ -45,9 +46,7 @@ int run_train(TrainArgs& a) {
   std::unique_ptr<RunLock> lock;
   if (env.rank == 0) lock = std::make_unique<RunLock>(a.run_dir);
   train::Trainer::install_signal_handlers();
-  const int threads = a.options.threads > 0
-                          ? a.options.threads
-                          : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = common::resolve_threads(a.options.threads);
   const int feature_threads = std::min(threads * 2, cfg.num_parallel_calls);
   // Rank 0 fills the feature cache; the others then map it.
   if (ctx && env.rank != 0) ctx->barrier();

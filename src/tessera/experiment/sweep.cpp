@@ -1,4 +1,5 @@
 #include "tessera/experiment/sweep.h"
+#include "tessera/common/threads.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -106,8 +107,7 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
   common::Config base = config;
   if (base.cache_dir.empty()) base.cache_dir = out_dir + "/cache";
   base.save(out_dir + "/sweep_config.json");
-  const int total_threads =
-      o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int total_threads = common::resolve_threads(o.threads);
 
   // Fill the cache once (and fix the music split), so no margin computes features.
   {

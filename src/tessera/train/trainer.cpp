@@ -1,4 +1,5 @@
 #include "tessera/train/trainer.h"
+#include "tessera/common/threads.h"
 
 #include <chrono>
 #include <cmath>
@@ -91,8 +92,7 @@ TrainSummary Trainer::run() {
     common::make_dirs(metrics_dir);
     config_.save(run_dir_ + "/config.json");
   }
-  const int threads = options_.threads > 0 ? options_.threads
-                                           : int(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = common::resolve_threads(options_.threads);
   torch::set_num_threads(threads);
   const torch::Device device(options_.device);
   if (device.is_cuda() && !torch::cuda::is_available()) {
