@@ -119,14 +119,16 @@ inline bool wait_for_file(const std::string& path, double seconds) {
 
 // A small synthetic DCASE dataset shared by the tests of one binary:
 // 9 classes x `clips` clips, generated once per build tree.
-inline std::string shared_synth_dataset(int clips = 4) {
-  const std::string dir = std::string(TESSERA_TEST_TMP) + "/shared_synth_" + std::to_string(clips);
+inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3) {
+  const std::string dir = std::string(TESSERA_TEST_TMP) + "/shared_synth_" + std::to_string(clips) +
+                          (clips_per_session == 3 ? "" : "_s" + std::to_string(clips_per_session));
   if (!std::filesystem::exists(dir + "/evaluation_setup/fold1_test.txt")) {
     const std::string tmp = dir + ".tmp" + std::to_string(::getpid());
     std::filesystem::remove_all(tmp);
     data::SynthOptions o;
     o.output_dir = tmp;
     o.clips_per_class = clips;
+    o.clips_per_session = clips_per_session;
     o.threads = 2;
     data::write_synth_dataset(o);
     std::error_code ec;

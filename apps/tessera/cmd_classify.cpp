@@ -8,6 +8,7 @@
 #include "tessera/common/threads.h"
 #include "tessera/eval/embedder.h"
 #include "tessera/eval/linear_probe.h"
+#include "tessera/eval/retrieval_metrics.h"
 #include "tessera/experiment/figures.h"
 #include "tessera/train/run_data.h"
 
@@ -18,13 +19,16 @@ struct ClassifyArgs {
   std::string run_dir, device = "cpu";
   eval::ProbeOptions probe;
   int threads = 0;
+  bool random_weights = false;
 };
 
 int run_classify(const ClassifyArgs& a) {
   const int threads = common::resolve_threads(a.threads);
   torch::set_num_threads(threads);
-  eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
+  eval::TrainedModel model = a.random_weights ? eval::random_weights_model(a.run_dir, a.device)
+                                              : eval::load_trained_model(a.run_dir, a.device);
   train::RunData data = train::RunData::load(model.config, a.run_dir, threads, /*with_test=*/true);
+  if (a.random_weights) eval::recalibrate_batch_norm(model, *data.train);
   eval::Embedder embedder(model);
   const auto& labels = data.dataset.labels;
   const int k = int(labels.size());
@@ -32,12 +36,13 @@ int run_classify(const ClassifyArgs& a) {
   eval::LinearProbe probe(a.probe, int(train.vectors.size(1)), k);
   probe.fit(train.vectors, train.labels);
   nlohmann::json report = {{"run_dir", a.run_dir},
+                           {"weights", a.random_weights ? "random" : "trained"},
                            {"checkpoint", model.checkpoint},
                            {"classifier", a.probe.kind},
                            {"epochs", a.probe.epochs},
                            {"train_recordings", train.labels.size()},
                            {"labels", labels}};
-  const std::string out = a.run_dir + "/classify";
+  const std::string out = a.run_dir + (a.random_weights ? "/classify_random" : "/classify");
   common::make_dirs(out);
   for (const auto& [name, store] :
        {std::pair<std::string, const sampling::TileStore*>{"eval", data.eval.get()},
@@ -50,6 +55,12 @@ int run_classify(const ClassifyArgs& a) {
     }
     const eval::ClassScores s = eval::score(e.labels, probe.predict(e.vectors), k);
     report[name] = s.to_json(labels);
+    // Tile retrieval across recordings: what `neighbours` shows a listener.
+    const eval::RetrievalMetrics rm = eval::retrieval_metrics(e.tiles, e.tile_labels, e.tile_recording);
+    report[name]["tile_retrieval"] = {{"precision_at_1", rm.precision_at_1},
+                                      {"r_precision", rm.r_precision},
+                                      {"map_at_r", rm.map_at_r},
+                                      {"tiles", e.tile_labels.size()}};
     std::string csv = "true\\predicted";
     for (const auto& l : labels) csv += "," + l;
     csv += "\n";
@@ -65,8 +76,8 @@ int run_classify(const ClassifyArgs& a) {
                                   std::to_string(s.macro_f1).substr(0, 5),
                               labels, m},
                              out + "/confusion_" + name);
-    std::printf("%s: accuracy %.4f, macro-F1 %.4f (%zu recordings)\n", name.c_str(), s.accuracy,
-                s.macro_f1, e.labels.size());
+    std::printf("%s: accuracy %.4f, macro-F1 %.4f (%zu recordings), tile MAP@R %.4f\n",
+                name.c_str(), s.accuracy, s.macro_f1, e.labels.size(), rm.map_at_r);
   }
   common::write_file_atomic(out + "/report.json", report.dump(2) + "\n");
   std::printf("%s/report.json\n", out.c_str());
@@ -86,6 +97,9 @@ Command add_classify_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "intra-op threads");
   cmd->add_option("--device", a->device, "cpu or cuda");
+  cmd->add_flag("--random-weights", a->random_weights,
+                "score the baseline instead: the run's initial (untrained) weights, batch norm "
+                "statistics re-estimated on the train split; writes classify_random/");
   return {cmd, [a] { return run_classify(*a); }};
 }
 

@@ -38,6 +38,9 @@ Command add_synth_command(CLI::App& app) {
   cmd->add_option("--classes", a->options.classes, "number of classes")->check(CLI::Range(2, 99));
   cmd->add_option("--clips-per-class", a->options.clips_per_class, "clips per class")
       ->check(CLI::Range(2, 100000));
+  cmd->add_option("--clips-per-session", a->options.clips_per_session,
+                  "DCASE: contiguous clips per recording session (eval holds whole sessions)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", a->options.seed, "random seed");
   cmd->add_option("--threads", a->options.threads, "writer threads")->check(CLI::PositiveNumber);
   return {cmd, [a] { return run_synth(*a); }};

@@ -35,16 +35,50 @@ class CliClassifyTest : public ::testing::Test {
 };
 std::string CliClassifyTest::data_, CliClassifyTest::dir_;
 
-double macro_f1(const std::string& run) {
-  const auto r = run_tessera("classify --run-dir " + run + " --threads 2");
+nlohmann::json classify(const std::string& run, const std::string& flags = "") {
+  const auto r = run_tessera("classify --run-dir " + run + " --threads 2 " + flags);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  return nlohmann::json::parse(common::read_file(run + "/classify/report.json"))["eval"]["macro_f1"]
-      .get<double>();
+  const std::string dir = flags.find("--random-weights") != std::string::npos ? "/classify_random"
+                                                                             : "/classify";
+  return nlohmann::json::parse(common::read_file(run + dir + "/report.json"));
 }
 
-// The report's numbers agree with its own confusion matrix. (Whether the
-// trained model beats random weights on this tiny synthetic set is measured
-// in the issue notes; today it does not on macro-F1, so no test claims it.)
+double macro_f1(const std::string& run) {
+  return classify(run)["eval"]["macro_f1"].get<double>();
+}
+
+// The training is worth something: against the weights it started from
+// (batch norms re-estimated on the train split), the trained model ranks
+// tiles of other recordings by class far better. 12 clips per class, each
+// its own session, so no eval tile shares a session with another.
+// Measured when written: tile MAP@R 0.40 trained vs 0.30 random.
+// Macro-F1 of the standardised logistic probe is NOT asserted: on this
+// synthetic set random convolutional features already reach 0.91, against
+// 0.88 trained (see the issue notes).
+TEST(CliClassifyBaselineTest, TrainedModelBeatsRandomWeightsOnRetrieval) {
+  const std::string data = shared_synth_dataset(12, 1);
+  const std::string run = std::string(TESSERA_TEST_TMP) + "/CliClassifyBaselineTest";
+  std::filesystem::remove_all(run);
+  std::filesystem::create_directories(run);
+  const auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
+                             "/configs/demo.json --set dcase_dataset_path=" + data +
+                             " --set epochs=4 --set batch_size=16 --set input_normalisation=tile_mean"
+                             " --set log_level=warning --threads 2 --run-dir " +
+                             run);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto trained = classify(run), random = classify(run, "--random-weights");
+  EXPECT_EQ(trained["weights"], "trained");
+  EXPECT_EQ(random["weights"], "random");
+  EXPECT_EQ(trained["eval"]["tile_retrieval"]["tiles"], 180);  // 36 recordings x 5 tiles
+  const double map_trained = trained["eval"]["tile_retrieval"]["map_at_r"].get<double>();
+  const double map_random = random["eval"]["tile_retrieval"]["map_at_r"].get<double>();
+  EXPECT_GT(map_trained, map_random + 0.05) << map_trained << " vs " << map_random;
+  // Chance for 9 balanced classes is ~1/9; both are well above it.
+  EXPECT_GT(trained["eval"]["macro_f1"].get<double>(), 0.5);
+  EXPECT_GT(random["eval"]["macro_f1"].get<double>(), 0.5);
+}
+
+// The report's numbers agree with its own confusion matrix.
 TEST_F(CliClassifyTest, ClassifyReportIsConsistent) {
   const std::string run = dir_ + "/trained";
   const double f1 = macro_f1(run);

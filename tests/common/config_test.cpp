@@ -153,6 +153,7 @@ TEST(ConfigTest, OutOfRangeValuesAreRejected) {
   rejects("learning_rate=0");
   rejects("sample_tile_size=6");
   rejects("n_mfcc_bin=200");
+  rejects("input_normalisation=per_bin");
 }
 
 TEST(ConfigTest, OverridesParseTypes) {

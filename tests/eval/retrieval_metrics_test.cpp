@@ -30,6 +30,24 @@ TEST(RetrievalMetricsTest, MatchesHandComputedExample) {
   EXPECT_NEAR(m.map_at_r, 1.75 / 6, 1e-12);
 }
 
+// By hand (1-D), recordings r0 = {0, 0.1} and r1 = {5} labelled A,
+// r2 = {1, 1.1} and r3 = {6} labelled B. Leaving out the query's recording:
+// R = 1, 1, 2, 1, 1, 2; the nearest other-recording sample of 0, 0.1, 1, 1.1
+// and 5 has the other label, and 6's top two are [5: A, 1.1: B].
+// P@1 = 0; R-precision = (1/2) / 6; MAP@R = (1/2 * 1/2) / 6. Without groups
+// 0, 0.1, 1 and 1.1 find their own recording's other tile: P@1 = 4/6.
+TEST(RetrievalMetricsTest, SameRecordingTilesAreLeftOut) {
+  const torch::Tensor x =
+      torch::tensor({0.0, 0.1, 5.0, 1.0, 1.1, 6.0}, torch::kFloat32).reshape({6, 1});
+  const std::vector<int> labels = {0, 0, 0, 1, 1, 1}, recordings = {0, 0, 1, 2, 2, 3};
+  const RetrievalMetrics m = retrieval_metrics(x, labels, recordings);
+  EXPECT_NEAR(m.precision_at_1, 0.0, 1e-12);
+  EXPECT_NEAR(m.r_precision, 0.5 / 6, 1e-12);
+  EXPECT_NEAR(m.map_at_r, 0.25 / 6, 1e-12);
+  EXPECT_NEAR(retrieval_metrics(x, labels).precision_at_1, 4.0 / 6, 1e-12);
+  EXPECT_THROW(retrieval_metrics(x, labels, {0, 1}), std::invalid_argument);
+}
+
 TEST(RetrievalMetricsTest, NmiOfIndependentPartitionsIsZero) {
   EXPECT_NEAR(normalized_mutual_info({0, 0, 1, 1}, {0, 1, 0, 1}), 0.0, 1e-12);
   EXPECT_NEAR(normalized_mutual_info({0, 0, 1, 1}, {5, 5, 7, 7}), 1.0, 1e-12);

@@ -52,9 +52,31 @@ TEST(ResNetTest, EvalModeIsDeterministic) {
   EXPECT_TRUE(torch::equal(net->forward(x), net->forward(x)));
 }
 
+// A gain of g is a constant offset log(g) of a log-mel tile: with tile_mean
+// normalisation the embedding ignores it, without it the embedding moves.
+TEST(ResNetTest, TileMeanNormalisationIgnoresRecordingLevel) {
+  const torch::Tensor x = torch::randn({2, 1, 198, 128});
+  const torch::Tensor louder = x + std::log(10.0);  // +20 dB
+  for (const char* mode : {"tile_mean", "none"}) {
+    ResNetOptions o = small(18);
+    o.input_normalisation = mode;
+    torch::manual_seed(0);
+    ResNet net(o);
+    net->eval();
+    const double moved = (net->forward(louder) - net->forward(x)).abs().max().item<double>();
+    if (std::string(mode) == "tile_mean")
+      EXPECT_LT(moved, 1e-4) << mode;
+    else
+      EXPECT_GT(moved, 1e-2) << mode;
+  }
+}
+
 TEST(ResNetTest, BadOptionsAreRejected) {
   ResNetOptions o;
   o.depth = 101;
+  EXPECT_THROW(ResNet{o}, std::invalid_argument);
+  o.depth = 18;
+  o.input_normalisation = "per_bin";
   EXPECT_THROW(ResNet{o}, std::invalid_argument);
 }
 

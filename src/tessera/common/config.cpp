@@ -68,6 +68,7 @@ const std::vector<Field>& fields() {
       {"margins", &Config::margins},
       {"labels", &Config::labels},
       {"model_width", &Config::model_width},
+      {"input_normalisation", &Config::input_normalisation},
       {"loss_reduction", &Config::loss_reduction},
       {"lr_decay_rate", &Config::lr_decay_rate},
       {"lr_decay_steps", &Config::lr_decay_steps},
@@ -251,6 +252,8 @@ void Config::validate() const {
           "dataset '" + dataset + "' must be one of " + list(kDatasets));
   require(one_of(feature_extractor, kExtractors),
           "feature_extractor '" + feature_extractor + "' must be one of " + list(kExtractors));
+  require(input_normalisation == "none" || input_normalisation == "tile_mean",
+          "input_normalisation '" + input_normalisation + "' must be none or tile_mean");
   require(loss_reduction == "zero_filtered" || loss_reduction == "mean",
           "loss_reduction '" + loss_reduction + "' must be zero_filtered or mean");
   require(dcase_dataset_fold >= 1,

@@ -60,6 +60,7 @@ struct Config {
   std::vector<double> margins = {0.3, 0.5, 0.7, 1.0, 2.0, 10.0};
   std::vector<std::string> labels;               // empty: the dataset's default label list
   int model_width = 64;                          // filters of the first ResNet stage
+  std::string input_normalisation = "none";      // or "tile_mean": see ResNetOptions
   std::string loss_reduction = "zero_filtered";  // or "mean"
   double lr_decay_rate = 0.95;
   int lr_decay_steps = 7500;

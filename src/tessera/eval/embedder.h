@@ -24,6 +24,18 @@ struct TrainedModel {
 // The run's config.json and its latest checkpoint, in eval mode.
 TrainedModel load_trained_model(const std::string& run_dir, const std::string& device = "cpu");
 
+// The baseline a trained model must beat: the run's architecture with the
+// initial weights its training started from (same seed), untrained. Call
+// recalibrate_batch_norm before use, or its batch norms see unit statistics.
+TrainedModel random_weights_model(const std::string& run_dir, const std::string& device = "cpu");
+
+// Re-estimates every batch norm's running mean and variance as the plain
+// average over the tiles of `store` (at most max_tiles, evenly spread),
+// without touching any weight. A random network's features are only
+// meaningful with statistics of real inputs.
+void recalibrate_batch_norm(TrainedModel& model, const sampling::TileStore& store,
+                            int max_tiles = 2048, int batch_size = 64);
+
 class Embedder {
  public:
   Embedder(TrainedModel& model, int batch_size = 64);
@@ -43,6 +55,9 @@ struct RecordingEmbeddings {
   torch::Tensor vectors;  // [recordings, E]: the mean over each recording's tiles
   std::vector<int> labels;
   std::vector<std::string> names;
+  torch::Tensor tiles;                // [all tiles, E]
+  std::vector<int> tile_recording;    // row of `vectors` each tile belongs to
+  std::vector<int> tile_labels;
 };
 RecordingEmbeddings embed_split(Embedder& e, const sampling::TileStore& store);
 

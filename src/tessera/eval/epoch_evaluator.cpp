@@ -80,6 +80,7 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
     anchors.push_back(parts[0].clone());
     for (const auto& s : b.specs) {
       last_.labels.push_back(store_.recording(s.anchor_rec).label);
+      last_.recordings.push_back(int(s.anchor_rec));
       last_.names.push_back(store_.tile_name(s.anchor_rec, s.anchor_tile));
     }
   }
@@ -90,17 +91,20 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   out.dist_opposite = sum_ao / count;
   out.active_fraction = double(active) / count;
   const auto idx = even_subsample(last_.embeddings.size(0), kMaxSilhouettePoints);
-  std::vector<int> sub_labels;
-  for (auto i : idx) sub_labels.push_back(last_.labels[i]);
+  std::vector<int> sub_labels, sub_recordings;
+  for (auto i : idx) {
+    sub_labels.push_back(last_.labels[i]);
+    sub_recordings.push_back(last_.recordings[i]);
+  }
   out.silhouette =
       silhouette_score(last_.embeddings.index_select(0, torch::tensor(idx)), sub_labels);
-  // Anchors, not recordings, are the retrieval units here: tiles of one
-  // recording count as relevant to each other, as their labels agree.
   const torch::Tensor centroids =
       centroid_distances(last_.embeddings, last_.labels, int(labels_.size()));
   out.centroid_cv = centroid_cv(centroids);
   const torch::Tensor sub = last_.embeddings.index_select(0, torch::tensor(idx));
-  const RetrievalMetrics rm = retrieval_metrics(sub, sub_labels);
+  // Anchors are the retrieval units, but a tile finding another tile of its
+  // own recording says nothing about classes: those are left out.
+  const RetrievalMetrics rm = retrieval_metrics(sub, sub_labels, sub_recordings);
   out.precision_at_1 = rm.precision_at_1;
   out.r_precision = rm.r_precision;
   out.map_at_r = rm.map_at_r;

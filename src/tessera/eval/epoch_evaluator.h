@@ -21,6 +21,7 @@ namespace tessera::eval {
 struct EmbeddedSet {
   torch::Tensor embeddings;  // [N, E] on the CPU
   std::vector<int> labels;
+  std::vector<int> recordings;  // index of each row's recording in its store
   std::vector<std::string> names;
 };
 

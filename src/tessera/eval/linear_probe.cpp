@@ -27,7 +27,13 @@ LinearProbe::LinearProbe(const ProbeOptions& options, int input_dim, int classes
 }
 
 void LinearProbe::fit(const torch::Tensor& x_in, const std::vector<int>& y_in) {
-  const torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat32);
+  const torch::Tensor raw = x_in.to(torch::kCPU, torch::kFloat32);
+  // Standardise each feature on the train set, as a scaler before a linear
+  // model does: embeddings concentrated in a small cap of the sphere
+  // (random weights do that) would otherwise need tiny steps to separate.
+  mean_ = raw.mean(0, /*keepdim=*/true);
+  scale_ = 1.0 / raw.std(0, /*unbiased=*/false, /*keepdim=*/true).clamp_min(1e-8);
+  const torch::Tensor x = (raw - mean_) * scale_;
   const torch::Tensor y = torch::tensor(std::vector<std::int64_t>(y_in.begin(), y_in.end()));
   torch::optim::Adam adam(net_->parameters(), torch::optim::AdamOptions(options_.learning_rate));
   net_->train();
@@ -46,7 +52,9 @@ void LinearProbe::fit(const torch::Tensor& x_in, const std::vector<int>& y_in) {
 std::vector<int> LinearProbe::predict(const torch::Tensor& x) {
   torch::NoGradGuard g;
   net_->eval();
-  const torch::Tensor p = net_->forward(x.to(torch::kCPU, torch::kFloat32)).argmax(1);
+  if (!mean_.defined()) throw std::logic_error("classify: predict before fit");
+  const torch::Tensor p =
+      net_->forward((x.to(torch::kCPU, torch::kFloat32) - mean_) * scale_).argmax(1);
   std::vector<int> out(p.size(0));
   const auto a = p.accessor<std::int64_t, 1>();
   for (std::size_t i = 0; i < out.size(); ++i) out[i] = int(a[i]);

@@ -31,6 +31,7 @@ class LinearProbe {
  private:
   ProbeOptions options_;
   torch::nn::Sequential net_{nullptr};
+  torch::Tensor mean_, scale_;  // the train features' standardisation
 };
 
 struct ClassScores {

@@ -8,17 +8,32 @@
 
 namespace tessera::eval {
 
-RetrievalMetrics retrieval_metrics(const torch::Tensor& x_in, const std::vector<int>& labels) {
+RetrievalMetrics retrieval_metrics(const torch::Tensor& x_in, const std::vector<int>& labels,
+                                   const std::vector<int>& groups_in) {
   RetrievalMetrics m;
   const torch::Tensor x = x_in.to(torch::kCPU, torch::kFloat32).contiguous();
   const std::int64_t n = x.size(0);
   if (n < 2 || std::int64_t(labels.size()) != n) return m;
-  std::map<int, std::int64_t> count;
-  for (int l : labels) ++count[l];
+  std::vector<int> groups = groups_in;
+  if (groups.empty()) {
+    groups.resize(n);
+    for (std::int64_t i = 0; i < n; ++i) groups[i] = int(i);
+  } else if (std::int64_t(groups.size()) != n) {
+    throw std::invalid_argument("retrieval_metrics: groups and embeddings differ in length");
+  }
+  // R of a query: samples of its label outside its own group.
+  std::map<int, std::int64_t> per_label;
+  std::map<std::pair<int, int>, std::int64_t> per_label_group;
+  for (std::int64_t i = 0; i < n; ++i) ++per_label[labels[i]], ++per_label_group[{labels[i], groups[i]}];
+  std::vector<std::int64_t> big_r(n);
   std::int64_t max_r = 0;
-  for (const auto& [l, c] : count) max_r = std::max(max_r, c - 1);
+  for (std::int64_t i = 0; i < n; ++i) {
+    big_r[i] = per_label[labels[i]] - per_label_group[{labels[i], groups[i]}];
+    max_r = std::max(max_r, big_r[i]);
+  }
   const torch::Tensor sq = x.pow(2).sum(1);
   const torch::Tensor lab = torch::tensor(std::vector<std::int64_t>(labels.begin(), labels.end()));
+  const torch::Tensor grp = torch::tensor(std::vector<std::int64_t>(groups.begin(), groups.end()));
   const std::int64_t k = std::max<std::int64_t>(1, std::min(max_r, n - 1));
   double p1 = 0, rp = 0, map = 0;
   std::int64_t queries = 0;
@@ -27,27 +42,29 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& x_in, const std::vector<
     const std::int64_t end = std::min(n, start + kChunk);
     const torch::Tensor q = x.slice(0, start, end);
     torch::Tensor d = sq.slice(0, start, end).unsqueeze(1) + sq.unsqueeze(0) - 2 * q.matmul(x.t());
-    // Exclude each query itself.
-    d.index_put_({torch::arange(end - start), torch::arange(start, end)},
-                 std::numeric_limits<float>::infinity());
+    // Leave out each query's own group (the query itself included). A query
+    // reads only its first R ranks, and it has R finite candidates of its
+    // label, so a left-out sample never lands among them.
+    d.masked_fill_(grp.slice(0, start, end).unsqueeze(1) == grp.unsqueeze(0),
+                   std::numeric_limits<float>::infinity());
     const torch::Tensor idx = std::get<1>(d.topk(k, 1, /*largest=*/false, /*sorted=*/true));
     const torch::Tensor rel = lab.index_select(0, idx.flatten()).reshape(idx.sizes()) ==
                               lab.slice(0, start, end).unsqueeze(1);
     const auto r = rel.accessor<bool, 2>();
     for (std::int64_t i = 0; i < end - start; ++i) {
-      const std::int64_t big_r = count[labels[start + i]] - 1;
-      if (big_r < 1) continue;  // a label seen once has no relevant neighbour
+      const std::int64_t rq = big_r[start + i];
+      if (rq < 1) continue;  // nothing relevant to find
       ++queries;
       p1 += r[i][0] ? 1.0 : 0.0;
       double hits = 0, ap = 0;
-      for (std::int64_t j = 0; j < big_r; ++j) {
+      for (std::int64_t j = 0; j < rq; ++j) {
         if (r[i][j]) {
           hits += 1;
           ap += hits / double(j + 1);
         }
       }
-      rp += hits / double(big_r);
-      map += ap / double(big_r);
+      rp += hits / double(rq);
+      map += ap / double(rq);
     }
   }
   if (queries) {

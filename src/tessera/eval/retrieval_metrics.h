@@ -2,7 +2,10 @@
 // computed exactly (k-NN by matrix products, in query chunks):
 // - precision@1, R-precision and MAP@R as defined in Musgrave, Belongie and
 //   Lim, "A Metric Learning Reality Check" (ECCV 2020): for a query of label
-//   y, R is the number of *other* samples labelled y;
+//   y, R is the number of *other* samples labelled y. With `groups` (say,
+//   the recording of each tile), samples of the query's own group are left
+//   out of both the ranking and R, so that tiles of one recording do not
+//   count as finding each other;
 // - NMI between k-means clusters (k = number of labels present) and the
 //   labels, normalised by the arithmetic mean of the entropies (as
 //   scikit-learn's default).
@@ -19,7 +22,9 @@ struct RetrievalMetrics {
   double precision_at_1 = 0, r_precision = 0, map_at_r = 0;
 };
 
-RetrievalMetrics retrieval_metrics(const torch::Tensor& embeddings, const std::vector<int>& labels);
+// `groups` empty: every sample is its own group (only the query is left out).
+RetrievalMetrics retrieval_metrics(const torch::Tensor& embeddings, const std::vector<int>& labels,
+                                   const std::vector<int>& groups = {});
 
 // Lloyd's k-means with k-means++ seeding; the best of `restarts` by inertia.
 std::vector<int> kmeans(const torch::Tensor& x, int k, std::uint64_t seed, int restarts = 4,

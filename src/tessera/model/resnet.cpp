@@ -33,6 +33,9 @@ void ResNetOptions::validate() const {
   if (width < 1) throw std::invalid_argument("model: width must be >= 1");
   if (embedding_size < 1) throw std::invalid_argument("model: embedding_size must be >= 1");
   if (dropout < 0 || dropout >= 1) throw std::invalid_argument("model: dropout must lie in [0, 1)");
+  if (input_normalisation != "none" && input_normalisation != "tile_mean")
+    throw std::invalid_argument("model: input_normalisation '" + input_normalisation +
+                                "' must be none or tile_mean");
 }
 
 ResNetOptions ResNetOptions::from_config(const common::Config& c) {
@@ -48,6 +51,7 @@ ResNetOptions ResNetOptions::from_config(const common::Config& c) {
                                 "' must be ResNet18, ResNet34 or ResNet50");
   o.width = c.model_width;
   o.embedding_size = c.embedding_size;
+  o.input_normalisation = c.input_normalisation;
   return o;
 }
 
@@ -117,7 +121,10 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   }
 }
 
-torch::Tensor ResNetImpl::embed_one_channel(const torch::Tensor& x) {
+torch::Tensor ResNetImpl::embed_one_channel(const torch::Tensor& input) {
+  const torch::Tensor x = options_.input_normalisation == "tile_mean"
+                              ? input - input.mean({2, 3}, /*keepdim=*/true)
+                              : input;
   torch::Tensor y = torch::relu(stem_bn_(stem_conv_(x)));
   y = torch::max_pool2d(y, 3, 2, 1);
   y = stages_->forward(y);

@@ -6,6 +6,9 @@
 //          stride 2 from stage 2 on, a 1x1 projection where the shape changes
 //   head:  global average pooling, dropout 0.5 (training only), Linear to
 //          embedding_size, L2 normalisation.
+// With input_normalisation "tile_mean" each tile's mean log-energy is
+// subtracted first, so the embedding cannot encode recording level (a gain
+// is a constant offset of a log-mel tile); "none" is the original study.
 // Multi-channel input runs the network on each channel and concatenates the
 // unit embeddings, scaled by 1/sqrt(channels) so the result is unit length.
 //
@@ -28,6 +31,7 @@ struct ResNetOptions {
   int width = 64;  // filters of the first stage (Table 1: 64)
   int embedding_size = 512;
   double dropout = 0.5;
+  std::string input_normalisation = "none";  // or "tile_mean"
   void validate() const;
   static ResNetOptions from_config(const common::Config& config);
   std::string name() const { return "ResNet" + std::to_string(depth); }
