@@ -2,17 +2,25 @@
 // triplet loss) and run the experiments that tune them.
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "commands.h"
+#include "tessera/common/allocator.h"
 #include "tessera/version.h"
 
 int main(int argc, char** argv) {
   // Past a file-size limit, let writes fail with EFBIG (reported like a full
   // disk) instead of the default SIGXFSZ killing the process mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  // Training steps reuse the same large buffers: keep them mapped (see
+  // allocator.h). TESSERA_MALLOC=default keeps glibc's own policy.
+  const char* malloc_policy = std::getenv("TESSERA_MALLOC");
+  if (!malloc_policy || std::string(malloc_policy) != "default")
+    tessera::common::retain_freed_memory();
   CLI::App app{"Tessera: self-supervised audio embeddings (Tile2Vec + triplet loss)"};
   app.set_version_flag("--version", std::string("tessera ") + tessera::kVersion);
   app.require_subcommand(1);

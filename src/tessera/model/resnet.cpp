@@ -62,11 +62,14 @@ BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride)
       bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
       shortcut_(register_module("shortcut", projection(in_planes, planes, stride))) {}
 
+// In-place ReLU and residual add, as torchvision does: batch norm's backward
+// needs its input, not its output, so the output may be overwritten, and
+// each saves a full activation's allocation and memory pass.
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::relu(bn1_(conv1_(x)));
+  torch::Tensor y = bn1_(conv1_(x)).relu_();
   y = bn2_(conv2_(y));
-  y = y + (shortcut_->is_empty() ? x : shortcut_->forward(x));
-  return torch::relu(y);
+  y.add_(shortcut_->is_empty() ? x : shortcut_->forward(x));
+  return y.relu_();
 }
 
 BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
@@ -79,11 +82,11 @@ BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
       shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))) {}
 
 torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = torch::relu(bn1_(conv1_(x)));
-  y = torch::relu(bn2_(conv2_(y)));
+  torch::Tensor y = bn1_(conv1_(x)).relu_();
+  y = bn2_(conv2_(y)).relu_();
   y = bn3_(conv3_(y));
-  y = y + (shortcut_->is_empty() ? x : shortcut_->forward(x));
-  return torch::relu(y);
+  y.add_(shortcut_->is_empty() ? x : shortcut_->forward(x));
+  return y.relu_();
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
@@ -125,7 +128,7 @@ torch::Tensor ResNetImpl::embed_one_channel(const torch::Tensor& input) {
   const torch::Tensor x = options_.input_normalisation == "tile_mean"
                               ? input - input.mean({2, 3}, /*keepdim=*/true)
                               : input;
-  torch::Tensor y = torch::relu(stem_bn_(stem_conv_(x)));
+  torch::Tensor y = stem_bn_(stem_conv_(x)).relu_();
   y = torch::max_pool2d(y, 3, 2, 1);
   y = stages_->forward(y);
   y = torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
