@@ -2,6 +2,8 @@
 // files the run writes.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <random>
 
 #include "tessera/train/csv_log.h"
@@ -75,6 +77,21 @@ TEST(CliTrainTest, WritesTheRunDirectoryContractAndLearns) {
   EXPECT_EQ(steps.back()[1], 3.0);
   const std::string labels = read_text(run + "/eval/epoch_3/labels.tsv");
   EXPECT_NE(labels.find("vacuum_cleaner"), std::string::npos);
+  // The time accounting adds up: steps inside the epochs' loops, loops,
+  // evaluation and checkpoints inside the whole run.
+  const auto t = nlohmann::json::parse(read_text(run + "/metrics/timing.json"));
+  const double step_s = t["step_seconds"], loop_s = t["loop_seconds"], eval_s = t["eval_seconds"],
+               ckpt_s = t["checkpoint_seconds"], all_s = t["seconds"];
+  EXPECT_GT(step_s, 0);
+  EXPECT_LE(step_s, loop_s);
+  EXPECT_LE(loop_s + eval_s + ckpt_s, all_s);
+  EXPECT_GT(eval_s, 0);
+  EXPECT_GT(ckpt_s, 0);
+  // Batches of 16; each epoch's last batch may be partial.
+  const double triplets = t["triplets"], step_count = t["steps"];
+  EXPECT_LE(triplets, step_count * 16);
+  EXPECT_GT(triplets, (step_count - 3) * 16);
+  EXPECT_NEAR(t["pipeline_overhead_fraction"].get<double>(), 1 - step_s / loop_s, 1e-9);
 }
 
 // Train 2 epochs straight; train the same run, kill -9 it once the first

@@ -181,6 +181,7 @@ TrainSummary Trainer::run() {
   auto checkpoint = [&](int epochs_done, int batch_in_epoch, double loss_sum, double triplet_sum,
                         std::size_t batches) {
     if (!writer || !config_.save_model) return;
+    const auto t0 = std::chrono::steady_clock::now();
     CheckpointState st;
     st.epoch = epochs_done;
     st.step = step;
@@ -191,6 +192,8 @@ TrainSummary Trainer::run() {
     st.meta["epoch_batches"] = batches;
     const std::string path = save_checkpoint(ckpt_dir, st, *net, adam, 3);
     common::log_debug("checkpoint ", path);
+    summary.checkpoint_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
 
   for (int epoch = start_epoch; epoch <= config_.epochs; ++epoch) {
@@ -236,6 +239,7 @@ TrainSummary Trainer::run() {
       }
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      summary.step_seconds += secs;
       if (!std::isfinite(r.loss)) {
         const auto cks = list_checkpoints(ckpt_dir);
         throw NonFiniteLoss("train: the loss became " + std::to_string(r.loss) + " at step " +
@@ -266,6 +270,8 @@ TrainSummary Trainer::run() {
       }
     }
     bar.finish();
+    summary.loop_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     summary.data_wait_seconds += pipeline.wait_seconds();
     if (stopped) {
       checkpoint(epoch - 1, int(batches_in_epoch), sum_loss, sum_triplet, counted);
@@ -274,7 +280,10 @@ TrainSummary Trainer::run() {
     }
     skip_batches = 0;
     if (options_.sync_buffers) options_.sync_buffers(net);
+    const auto eval_start = std::chrono::steady_clock::now();
     const EpochEval ev = eval_ ? eval_(net, epoch) : EpochEval{};
+    summary.eval_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
     const double n = std::max<std::size_t>(counted, 1);
     if (writer) {
       epochs_csv.row({double(epoch), sum_loss / n, sum_triplet / n, ev.triplet_loss,
@@ -295,17 +304,32 @@ TrainSummary Trainer::run() {
   summary.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
   summary.triplets_per_second = triplets / std::max(summary.seconds, 1e-9);
+  summary.triplets = triplets;
   if (writer) {
-    nlohmann::json t = {{"seconds", summary.seconds},
-                        {"steps", summary.steps},
-                        {"epochs_run", summary.epochs_run},
-                        {"triplets_per_second", summary.triplets_per_second},
-                        {"data_wait_seconds", summary.data_wait_seconds},
-                        {"threads", threads},
-                        {"device", options_.device},
-                        {"precision", options_.precision},
-                        {"world", options_.world},
-                        {"interrupted", summary.interrupted}};
+    // triplets_per_second counts the whole run (evaluation and checkpoints
+    // included); loop_triplets_per_second is the epochs' throughput and
+    // step_triplets_per_second the training step's alone. Their gap is the
+    // time lost to the data pipeline.
+    nlohmann::json t = {
+        {"seconds", summary.seconds},
+        {"steps", summary.steps},
+        {"epochs_run", summary.epochs_run},
+        {"triplets", triplets},
+        {"triplets_per_second", summary.triplets_per_second},
+        {"loop_seconds", summary.loop_seconds},
+        {"step_seconds", summary.step_seconds},
+        {"eval_seconds", summary.eval_seconds},
+        {"checkpoint_seconds", summary.checkpoint_seconds},
+        {"loop_triplets_per_second", triplets / std::max(summary.loop_seconds, 1e-9)},
+        {"step_triplets_per_second", triplets / std::max(summary.step_seconds, 1e-9)},
+        {"pipeline_overhead_fraction",
+         summary.loop_seconds > 0 ? 1.0 - summary.step_seconds / summary.loop_seconds : 0.0},
+        {"data_wait_seconds", summary.data_wait_seconds},
+        {"threads", threads},
+        {"device", options_.device},
+        {"precision", options_.precision},
+        {"world", options_.world},
+        {"interrupted", summary.interrupted}};
     common::write_file_atomic(metrics_dir + "/timing.json", common::dump_json(t, 2) + "\n");
   }
   return summary;

@@ -49,6 +49,11 @@ struct TrainSummary {
   int epochs_run = 0;
   std::int64_t steps = 0;
   double seconds = 0, triplets_per_second = 0, data_wait_seconds = 0;
+  // Where the time went: the epochs' batch loops (step_seconds of it in the
+  // training step itself, the rest waiting for or handing over batches),
+  // evaluation, and checkpoint writing.
+  double loop_seconds = 0, step_seconds = 0, eval_seconds = 0, checkpoint_seconds = 0;
+  std::int64_t triplets = 0;
   bool interrupted = false;
 };
 
