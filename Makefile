@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEMO_OUT ?= demo_out
 
-.PHONY: all setup build demo test bench test-asan test-tsan clean format
+.PHONY: all setup build demo test bench test-asan test-asan-core test-tsan clean format
 
 all: build
 
@@ -33,6 +33,13 @@ test-asan: setup
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ctest --output-on-failure -j $(JOBS) -L fast
 
+# The torch-free libraries' unit tests under ASan+UBSan: no LibTorch target is
+# built, so it fits in CI next to `make test` (.ci/run runs both).
+test-asan-core: setup
+	cmake -S . -B build-asan-core -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_SANITIZE_ADDRESS=ON -DTESSERA_SANITIZE_UNDEFINED=ON -DTESSERA_BUILD_BENCH=OFF
+	cmake --build build-asan-core -j $(JOBS) --target core_tests
+	cd build-asan-core && ctest --output-on-failure -j $(JOBS) -L core
+
 test-tsan: setup
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_SANITIZE_THREAD=ON
 	cmake --build build-tsan -j $(JOBS)
@@ -42,4 +49,4 @@ format:
 	find src apps tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-tsan
+	rm -rf $(BUILD_DIR) build-asan build-asan-core build-tsan

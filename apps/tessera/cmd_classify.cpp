@@ -56,7 +56,8 @@ int run_classify(const ClassifyArgs& a) {
     const eval::ClassScores s = eval::score(e.labels, probe.predict(e.vectors), k);
     report[name] = s.to_json(labels);
     // Tile retrieval across recordings: what `neighbours` shows a listener.
-    const eval::RetrievalMetrics rm = eval::retrieval_metrics(e.tiles, e.tile_labels, e.tile_recording);
+    const eval::RetrievalMetrics rm =
+        eval::retrieval_metrics(e.tiles, e.tile_labels, e.tile_recording);
     report[name]["tile_retrieval"] = {{"precision_at_1", rm.precision_at_1},
                                       {"r_precision", rm.r_precision},
                                       {"map_at_r", rm.map_at_r},

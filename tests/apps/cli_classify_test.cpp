@@ -38,8 +38,8 @@ std::string CliClassifyTest::data_, CliClassifyTest::dir_;
 nlohmann::json classify(const std::string& run, const std::string& flags = "") {
   const auto r = run_tessera("classify --run-dir " + run + " --threads 2 " + flags);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  const std::string dir = flags.find("--random-weights") != std::string::npos ? "/classify_random"
-                                                                             : "/classify";
+  const std::string dir =
+      flags.find("--random-weights") != std::string::npos ? "/classify_random" : "/classify";
   return nlohmann::json::parse(common::read_file(run + dir + "/report.json"));
 }
 
@@ -60,11 +60,12 @@ TEST(CliClassifyBaselineTest, TrainedModelBeatsRandomWeightsOnRetrieval) {
   const std::string run = std::string(TESSERA_TEST_TMP) + "/CliClassifyBaselineTest";
   std::filesystem::remove_all(run);
   std::filesystem::create_directories(run);
-  const auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
-                             "/configs/demo.json --set dcase_dataset_path=" + data +
-                             " --set epochs=4 --set batch_size=16 --set input_normalisation=tile_mean"
-                             " --set log_level=warning --threads 2 --run-dir " +
-                             run);
+  const auto r =
+      run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
+                  "/configs/demo.json --set dcase_dataset_path=" + data +
+                  " --set epochs=4 --set batch_size=16 --set input_normalisation=tile_mean"
+                  " --set log_level=warning --threads 2 --run-dir " +
+                  run);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto trained = classify(run), random = classify(run, "--random-weights");
   EXPECT_EQ(trained["weights"], "trained");

@@ -55,8 +55,8 @@ struct RecordingEmbeddings {
   torch::Tensor vectors;  // [recordings, E]: the mean over each recording's tiles
   std::vector<int> labels;
   std::vector<std::string> names;
-  torch::Tensor tiles;                // [all tiles, E]
-  std::vector<int> tile_recording;    // row of `vectors` each tile belongs to
+  torch::Tensor tiles;              // [all tiles, E]
+  std::vector<int> tile_recording;  // row of `vectors` each tile belongs to
   std::vector<int> tile_labels;
 };
 RecordingEmbeddings embed_split(Embedder& e, const sampling::TileStore& store);

@@ -24,7 +24,8 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& x_in, const std::vector<
   // R of a query: samples of its label outside its own group.
   std::map<int, std::int64_t> per_label;
   std::map<std::pair<int, int>, std::int64_t> per_label_group;
-  for (std::int64_t i = 0; i < n; ++i) ++per_label[labels[i]], ++per_label_group[{labels[i], groups[i]}];
+  for (std::int64_t i = 0; i < n; ++i)
+    ++per_label[labels[i]], ++per_label_group[{labels[i], groups[i]}];
   std::vector<std::int64_t> big_r(n);
   std::int64_t max_r = 0;
   for (std::int64_t i = 0; i < n; ++i) {
