@@ -10,7 +10,7 @@
 #   3. Step time against batch size (`tessera bench step`).
 #
 # Usage: bench/epoch.sh [BUILD_DIR]
-# Env: WIDTH (64), BATCH (16), CLIPS (8), SIZES ("4 8 16"), SIZE_WIDTH (16),
+# Env: WIDTH (64), BATCH (16), CLIPS (8), SIZES ("4 8 16 32"), SIZE_WIDTH (16),
 #      BATCHES ("4 8 16 32"), THREADS (2), WORK (a temporary directory).
 set -euo pipefail
 build=${1:-build}
@@ -19,7 +19,7 @@ config="$(realpath "$(dirname "$0")/../configs/margin_experiment_dcase.json")"
 width=${WIDTH:-64}
 batch=${BATCH:-16}
 clips=${CLIPS:-8}
-sizes=${SIZES:-"4 8 16"}
+sizes=${SIZES:-"4 8 16 32"}
 size_width=${SIZE_WIDTH:-16}
 batches=${BATCHES:-"4 8 16 32"}
 threads=${THREADS:-2}

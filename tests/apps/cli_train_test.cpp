@@ -58,24 +58,26 @@ void expect_same_steps(const std::string& a, const std::string& b) {
 TEST(CliTrainTest, WritesTheRunDirectoryContractAndLearns) {
   const std::string data = shared_synth_dataset(4);
   const std::string run = fresh_dir() + "/run";
-  ASSERT_EQ(train(data, run, 3), 0) << read_text(run + ".log");
+  // Six epochs: on these 90 eval tiles the silhouette moves by +-0.03 from
+  // epoch to epoch, so three epochs could not show its trend above that.
+  ASSERT_EQ(train(data, run, 6), 0) << read_text(run + ".log");
   for (const char* f :
        {"config.json", "metrics/train_steps.csv", "metrics/epochs.csv", "metrics/timing.json",
-        "eval/epoch_3/centroid_distances.csv", "eval/epoch_3/embeddings.tsv",
-        "eval/epoch_3/labels.tsv", "eval/epoch_3/names.tsv", "checkpoints/epoch_0003.pt"}) {
+        "eval/epoch_6/centroid_distances.csv", "eval/epoch_6/embeddings.tsv",
+        "eval/epoch_6/labels.tsv", "eval/epoch_6/names.tsv", "checkpoints/epoch_0006.pt"}) {
     EXPECT_TRUE(std::filesystem::exists(run + "/" + f)) << f;
   }
   std::vector<std::string> header;
   const auto epochs = train::CsvLog::read(run + "/metrics/epochs.csv", &header);
-  ASSERT_EQ(epochs.size(), 3u);
+  ASSERT_EQ(epochs.size(), 6u);
   EXPECT_EQ(header.at(7), "silhouette");
   // Training drives the loss down and the silhouette up.
-  EXPECT_LT(epochs[2][1], epochs[0][1]) << "train loss";
-  EXPECT_GT(epochs[2][7], epochs[0][7]) << "silhouette";
+  EXPECT_LT(epochs[5][1], epochs[0][1]) << "train loss";
+  EXPECT_GT(epochs[5][7], epochs[0][7] + 0.05) << "silhouette";
   const auto steps = csv(run + "/metrics/train_steps.csv");
   ASSERT_FALSE(steps.empty());
-  EXPECT_EQ(steps.back()[1], 3.0);
-  const std::string labels = read_text(run + "/eval/epoch_3/labels.tsv");
+  EXPECT_EQ(steps.back()[1], 6.0);
+  const std::string labels = read_text(run + "/eval/epoch_6/labels.tsv");
   EXPECT_NE(labels.find("vacuum_cleaner"), std::string::npos);
   // The time accounting adds up: steps inside the epochs' loops, loops,
   // evaluation and checkpoints inside the whole run.
@@ -90,7 +92,7 @@ TEST(CliTrainTest, WritesTheRunDirectoryContractAndLearns) {
   // Batches of 16; each epoch's last batch may be partial.
   const double triplets = t["triplets"], step_count = t["steps"];
   EXPECT_LE(triplets, step_count * 16);
-  EXPECT_GT(triplets, (step_count - 3) * 16);
+  EXPECT_GT(triplets, (step_count - 6) * 16);
   EXPECT_NEAR(t["pipeline_overhead_fraction"].get<double>(), 1 - step_s / loop_s, 1e-9);
 }
 
