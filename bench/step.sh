@@ -4,8 +4,7 @@
 # run back to back; the machine's matmul peak through the same LibTorch; bf16.
 # Tessera keeps freed memory in the process (common/allocator.h); the last
 # PyTorch column runs the peer with glibc tuned the same way (GLIBC_TUNABLES),
-# to separate that setting from everything else. Tessera runs NHWC
-# (--channels-last), as `tessera train` does by default; the peer NCHW.
+# to separate that setting from everything else.
 # Usage: bench/step.sh [BUILD_DIR]   Env: STEPS (5), WARMUP (2), BATCHES ("16 64").
 set -euo pipefail
 build=${1:-build}
@@ -34,13 +33,13 @@ echo "| batch | threads | precision | Tessera s/step | PyTorch s/step | Tessera/
 echo "|---|---|---|---|---|---|---|---|---|---|"
 for b in $batches; do
   for t in 1 2; do
-    out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" --channels-last)
+    out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup")
     ours=$(echo "$out" | field median_step_s)
     theirs=$("$py" "$peer" --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" | field median_step_s)
     ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
     same=$(GLIBC_TUNABLES=$tuned "$py" "$peer" --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" | field median_step_s)
     echo "| $b | $t | fp32 | $ours | $theirs | $ratio | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) | $same |"
-    out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" --precision bf16 --channels-last)
+    out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" --precision bf16)
     echo "| $b | $t | bf16 | $(echo "$out" | field median_step_s) | | | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) | |"
   done
 done

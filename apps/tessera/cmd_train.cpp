@@ -79,9 +79,6 @@ void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
   cmd->add_option("--device", o.device, "cpu or cuda (cuda needs a CUDA LibTorch)");
   cmd->add_option("--precision", o.precision, "fp32, or bf16 mixed precision")
       ->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_option("--memory-format", o.memory_format,
-                  "channels_last (NHWC, the default) or nchw for weights and activations")
-      ->check(CLI::IsMember({"channels_last", "nchw"}));
 }
 
 Command add_train_command(CLI::App& app) {

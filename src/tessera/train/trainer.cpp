@@ -108,10 +108,8 @@ TrainSummary Trainer::run() {
   loss::TripletLossOptions lo;
   lo.margin = config_.margin;
   lo.reduction = loss::parse_reduction(config_.loss_reduction);
-  if (options_.memory_format != "channels_last" && options_.memory_format != "nchw")
-    throw std::invalid_argument("train: --memory-format must be channels_last or nchw");
   StepRunner runner(net, adam, loss::TripletLoss(lo), config_.l2_amount, device,
-                    parse_precision(options_.precision), options_.memory_format == "channels_last");
+                    parse_precision(options_.precision));
   if (options_.sync_gradients) runner.after_backward = [&] { options_.sync_gradients(net); };
 
   int start_epoch = 1;

@@ -35,10 +35,6 @@ struct TrainerOptions {
   int threads = 0;  // 0: all cores
   std::string device = "cpu";
   std::string precision = "fp32";
-  // Weights and activations in NHWC ("channels_last") or NCHW ("nchw"):
-  // oneDNN's bf16 convolutions and pooling run faster on NHWC (the step
-  // -8% to -11% in bf16, about even in fp32; docs/performance.md).
-  std::string memory_format = "channels_last";
   bool resume = false;
   // Distributed data parallel: this process's rank among `world`.
   int rank = 0, world = 1;
