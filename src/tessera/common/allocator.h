@@ -3,11 +3,12 @@
 // A training step allocates and frees the same large activation and gradient
 // buffers every step. glibc serves blocks above its mmap threshold with fresh
 // mappings and trims the heap top on free, so every step pays page faults and
-// the kernel's zeroing of those pages again: ~15% of a ResNet18 step on this
-// machine's CPU (docs/performance.md). After retain_freed_memory(), large
-// blocks come from the heap and freed memory stays there for the next step;
-// the cost is a peak RSS that includes the largest step's buffers (+9% in the
-// measurement). Python users get the same effect with GLIBC_TUNABLES.
+// the kernel's zeroing of those pages again: 12-30% of a ResNet18 step on
+// this machine's CPU (docs/performance.md). After retain_freed_memory(),
+// large blocks come from the heap and freed memory stays there for the next
+// step; the cost is peak RSS, as freed blocks stay in a fragmented heap (+9%
+// at batch 16, +50-70% at batch 64). Python users get the same effect with
+// GLIBC_TUNABLES; `tessera` reads TESSERA_MALLOC=default to keep glibc's.
 //
 // Call once, early in main(), before threads start. No effect off glibc.
 #pragma once
