@@ -38,7 +38,7 @@ test-asan: setup
 test-asan-core: setup
 	cmake -S . -B build-asan-core -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_SANITIZE_ADDRESS=ON -DTESSERA_SANITIZE_UNDEFINED=ON -DTESSERA_BUILD_BENCH=OFF
 	cmake --build build-asan-core -j $(JOBS) --target core_tests
-	cd build-asan-core && ctest --output-on-failure -j $(JOBS) -L core
+	cd build-asan-core && ctest --output-on-failure -j $(JOBS) -L fast-core
 
 test-tsan: setup
 	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_SANITIZE_THREAD=ON
