@@ -41,12 +41,12 @@ void recalibrate_batch_norm(TrainedModel& model, const sampling::TileStore& stor
   }
   if (all.empty()) throw std::runtime_error("batch norm: no tiles to estimate statistics from");
   const std::size_t n = std::min(all.size(), std::size_t(std::max(1, max_tiles)));
-  std::vector<torch::nn::BatchNorm2d> norms;
+  std::vector<std::pair<std::shared_ptr<torch::nn::BatchNorm2dImpl>, c10::optional<double>>> norms;
   for (auto& m : model.net->modules(/*include_self=*/false)) {
     if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(m)) {
+      norms.emplace_back(bn, bn->options.momentum());
       bn->reset_running_stats();
       bn->options.momentum(c10::nullopt);  // cumulative average over the batches
-      norms.emplace_back(bn);
     }
   }
   const auto& g = store.geometry();
@@ -62,7 +62,7 @@ void recalibrate_batch_norm(TrainedModel& model, const sampling::TileStore& stor
     }
     model.net->forward(tiles.to(model.device));
   }
-  for (auto& bn : norms) bn->options.momentum(0.1);
+  for (auto& [bn, momentum] : norms) bn->options.momentum(momentum);
   model.net->eval();
 }
 
