@@ -19,6 +19,10 @@ namespace tessera::train {
 namespace fs = std::filesystem;
 namespace {
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 const std::vector<std::string> kStepColumns = {
     "step",          "epoch",           "loss", "triplet_loss", "reg_loss", "dist_neighbour",
     "dist_opposite", "active_fraction", "lr",   "seconds"};
@@ -192,8 +196,7 @@ TrainSummary Trainer::run() {
     st.meta["epoch_batches"] = batches;
     const std::string path = save_checkpoint(ckpt_dir, st, *net, adam, 3);
     common::log_debug("checkpoint ", path);
-    summary.checkpoint_seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    summary.checkpoint_seconds += seconds_since(t0);
   };
 
   for (int epoch = start_epoch; epoch <= config_.epochs; ++epoch) {
@@ -237,8 +240,7 @@ TrainSummary Trainer::run() {
         r.active_fraction = v[4] / v[5];
         r.count = std::int64_t(v[5]);
       }
-      const double secs =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double secs = seconds_since(t0);
       summary.step_seconds += secs;
       if (!std::isfinite(r.loss)) {
         const auto cks = list_checkpoints(ckpt_dir);
@@ -270,8 +272,7 @@ TrainSummary Trainer::run() {
       }
     }
     bar.finish();
-    summary.loop_seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    summary.loop_seconds += seconds_since(epoch_start);
     summary.data_wait_seconds += pipeline.wait_seconds();
     if (stopped) {
       checkpoint(epoch - 1, int(batches_in_epoch), sum_loss, sum_triplet, counted);
@@ -282,27 +283,23 @@ TrainSummary Trainer::run() {
     if (options_.sync_buffers) options_.sync_buffers(net);
     const auto eval_start = std::chrono::steady_clock::now();
     const EpochEval ev = eval_ ? eval_(net, epoch) : EpochEval{};
-    summary.eval_seconds +=
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+    summary.eval_seconds += seconds_since(eval_start);
     const double n = std::max<std::size_t>(counted, 1);
     if (writer) {
       epochs_csv.row({double(epoch), sum_loss / n, sum_triplet / n, ev.triplet_loss,
                       ev.dist_neighbour, ev.dist_opposite, ev.active_fraction, ev.silhouette,
                       ev.centroid_cv, ev.precision_at_1, ev.r_precision, ev.map_at_r, ev.nmi});
-      common::log_info(
-          "epoch ", epoch, ": train loss ", sum_loss / n, ", eval loss ", ev.triplet_loss,
-          ", active ", ev.active_fraction, ", silhouette ", ev.silhouette, ", centroid_cv ",
-          ev.centroid_cv, " (",
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count(),
-          " s)");
+      common::log_info("epoch ", epoch, ": train loss ", sum_loss / n, ", eval loss ",
+                       ev.triplet_loss, ", active ", ev.active_fraction, ", silhouette ",
+                       ev.silhouette, ", centroid_cv ", ev.centroid_cv, " (",
+                       seconds_since(epoch_start), " s)");
     }
     if (epoch % config_.save_frequency == 0 || epoch == config_.epochs)
       checkpoint(epoch, 0, 0, 0, 0);
     ++summary.epochs_run;
   }
   summary.steps = step;
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+  summary.seconds = seconds_since(run_start);
   summary.triplets_per_second = triplets / std::max(summary.seconds, 1e-9);
   summary.triplets = triplets;
   if (writer) {
