@@ -13,6 +13,7 @@
 #include "config_args.h"
 #include "tessera/audio/encode.h"
 #include "tessera/audio/loader.h"
+#include "tessera/common/blas_core.h"
 #include "tessera/data/synth.h"
 #include "tessera/features/feature_extractor.h"
 #include "tessera/model/resnet.h"
@@ -179,8 +180,10 @@ int run_peak_bench(int threads, int n) {
       c = torch::matmul(a, b);
       times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
-    std::printf("peak: dtype=%s n=%d threads=%d gflops_per_s=%.1f\n",
+    const std::string core = common::loaded_openblas_core();
+    std::printf("peak: dtype=%s n=%d threads=%d blas_core=%s gflops_per_s=%.1f\n",
                 dtype == torch::kFloat32 ? "fp32" : "bf16", n, threads,
+                core.empty() ? "none" : core.c_str(),
                 2.0 * n * n * double(n) / median(times) / 1e9);
   }
   return 0;
