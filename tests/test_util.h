@@ -119,9 +119,12 @@ inline bool wait_for_file(const std::string& path, double seconds) {
 
 // A small synthetic DCASE dataset shared by the tests of one binary:
 // 9 classes x `clips` clips, generated once per build tree.
-inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3) {
-  const std::string dir = std::string(TESSERA_TEST_TMP) + "/shared_synth_" + std::to_string(clips) +
-                          (clips_per_session == 3 ? "" : "_s" + std::to_string(clips_per_session));
+inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3,
+                                        double interference = 0.0) {
+  const std::string dir =
+      std::string(TESSERA_TEST_TMP) + "/shared_synth_" + std::to_string(clips) +
+      (clips_per_session == 3 ? "" : "_s" + std::to_string(clips_per_session)) +
+      (interference == 0 ? "" : "_i" + std::to_string(int(std::lround(interference * 100))));
   if (!std::filesystem::exists(dir + "/evaluation_setup/fold1_test.txt")) {
     const std::string tmp = dir + ".tmp" + std::to_string(::getpid());
     std::filesystem::remove_all(tmp);
@@ -129,6 +132,7 @@ inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3
     o.output_dir = tmp;
     o.clips_per_class = clips;
     o.clips_per_session = clips_per_session;
+    o.interference = interference;
     o.threads = 2;
     data::write_synth_dataset(o);
     std::error_code ec;

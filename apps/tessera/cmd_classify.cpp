@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/format.h"
 #include "tessera/common/log.h"
 #include "tessera/common/threads.h"
 #include "tessera/eval/embedder.h"
@@ -16,9 +17,9 @@ namespace tessera::app {
 namespace {
 
 struct ClassifyArgs {
-  std::string run_dir, device = "cpu";
+  std::string run_dir, device = "cpu", layer = "embedding", out;
   eval::ProbeOptions probe;
-  int threads = 0;
+  int threads = 0, labels_per_class = 0, draws = 5;
   bool random_weights = false;
 };
 
@@ -29,20 +30,30 @@ int run_classify(const ClassifyArgs& a) {
                                               : eval::load_trained_model(a.run_dir, a.device);
   train::RunData data = train::RunData::load(model.config, a.run_dir, threads, /*with_test=*/true);
   if (a.random_weights) eval::recalibrate_batch_norm(model, *data.train);
-  eval::Embedder embedder(model);
+  eval::Embedder embedder(model, 64, eval::parse_layer(a.layer));
   const auto& labels = data.dataset.labels;
   const int k = int(labels.size());
   const eval::RecordingEmbeddings train = eval::embed_split(embedder, *data.train);
-  eval::LinearProbe probe(a.probe, int(train.vectors.size(1)), k);
-  probe.fit(train.vectors, train.labels);
+  eval::FewLabelProbes probes(a.probe, train.vectors, train.labels, k, a.labels_per_class, a.draws);
   nlohmann::json report = {{"run_dir", a.run_dir},
                            {"weights", a.random_weights ? "random" : "trained"},
                            {"checkpoint", model.checkpoint},
                            {"classifier", a.probe.kind},
+                           {"layer", a.layer},
                            {"epochs", a.probe.epochs},
                            {"train_recordings", train.labels.size()},
+                           {"labelled_train_recordings", probes.labelled_rows()},
+                           {"labels_per_class", a.labels_per_class},
+                           {"draws", probes.draws()},
                            {"labels", labels}};
-  const std::string out = a.run_dir + (a.random_weights ? "/classify_random" : "/classify");
+  // Each protocol has a folder of its own, so that they can be compared.
+  const std::string out =
+      !a.out.empty()
+          ? a.out
+          : a.run_dir + (a.random_weights ? "/classify_random" : "/classify") +
+                (a.layer == "pooled" ? "_pooled" : "") +
+                (a.labels_per_class > 0 ? "_" + std::to_string(a.labels_per_class) + "_per_class"
+                                        : "");
   common::make_dirs(out);
   for (const auto& [name, store] :
        {std::pair<std::string, const sampling::TileStore*>{"eval", data.eval.get()},
@@ -53,7 +64,7 @@ int run_classify(const ClassifyArgs& a) {
       common::log_warning("classify: the ", name, " split is unlabelled; not scored");
       continue;
     }
-    const eval::ClassScores s = eval::score(e.labels, probe.predict(e.vectors), k);
+    const eval::ClassScores s = probes.score(e.vectors, e.labels);
     report[name] = s.to_json(labels);
     // Tile retrieval across recordings: what `neighbours` shows a listener.
     const eval::RetrievalMetrics rm =
@@ -77,8 +88,14 @@ int run_classify(const ClassifyArgs& a) {
                                   std::to_string(s.macro_f1).substr(0, 5),
                               labels, m},
                              out + "/confusion_" + name);
-    std::printf("%s: accuracy %.4f, macro-F1 %.4f (%zu recordings), tile MAP@R %.4f\n",
-                name.c_str(), s.accuracy, s.macro_f1, e.labels.size(), rm.map_at_r);
+    const std::string spread =
+        s.macro_f1_draws.empty()
+            ? ""
+            : " +- " + common::format_number(s.macro_f1_std, "%.4f") + " over " +
+                  std::to_string(s.macro_f1_draws.size()) + " label draws";
+    std::printf("%s: accuracy %.4f, macro-F1 %.4f%s (%zu recordings), tile MAP@R %.4f\n",
+                name.c_str(), s.accuracy, s.macro_f1, spread.c_str(), e.labels.size(),
+                rm.map_at_r);
   }
   common::write_file_atomic(out + "/report.json", report.dump(2) + "\n");
   std::printf("%s/report.json\n", out.c_str());
@@ -95,6 +112,20 @@ Command add_classify_command(CLI::App& app) {
   cmd->add_option("--classifier", a->probe.kind, "logistic or dense")
       ->check(CLI::IsMember({"logistic", "dense"}));
   cmd->add_option("--epochs", a->probe.epochs, "full-batch training iterations")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--layer", a->layer,
+                  "embedding (the unit vectors the loss shaped) or pooled (the features the "
+                  "head projects)")
+      ->check(CLI::IsMember({"embedding", "pooled"}));
+  cmd->add_option("--out", a->out,
+                  "report folder (default: classify[_random][_pooled][_<K>_per_class] in the run)");
+  cmd->add_option("--labels-per-class", a->labels_per_class,
+                  "train the classifier on only this many labelled recordings of each class, "
+                  "drawn by a seeded shuffle (0: all of the train split)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--draws", a->draws,
+                  "with --labels-per-class: label subsets drawn, one classifier each; macro-F1 "
+                  "is their mean (default 5)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "intra-op threads");
   cmd->add_option("--device", a->device, "cpu or cuda");

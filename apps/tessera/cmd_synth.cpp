@@ -42,6 +42,9 @@ Command add_synth_command(CLI::App& app) {
                   "DCASE: contiguous clips per recording session (eval holds whole sessions)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", a->options.seed, "random seed");
+  cmd->add_option("--interference", a->options.interference,
+                  "DCASE: fraction of time a class-independent background sound plays (0-1)")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--threads", a->options.threads, "writer threads")->check(CLI::PositiveNumber);
   return {cmd, [a] { return run_synth(*a); }};
 }

@@ -53,36 +53,57 @@ double macro_f1(const std::string& run) {
   return classify(run)["eval"]["macro_f1"].get<double>();
 }
 
-// The training is worth something: against the weights it started from
+// The training is worth something. Against the weights it started from
 // (batch norms re-estimated on the train split), the trained model ranks
-// tiles of other recordings by class far better. 12 clips per class, each
-// its own session, so no eval tile shares a session with another.
-// Measured when written: tile MAP@R 0.40 trained vs 0.30 random.
-// Macro-F1 of the standardised logistic probe is NOT asserted: on this
-// synthetic set random convolutional features already reach 0.91, against
-// 0.88 trained (see the issue notes).
-TEST(CliClassifyBaselineTest, TrainedModelBeatsRandomWeightsOnRetrieval) {
-  const std::string data = shared_synth_dataset(12, 1);
+// tiles of other recordings by class far better, and a classifier that
+// knows only 2 labelled recordings per class (5 label draws averaged) scores
+// higher on it. 36 clips per class, each its own session, with
+// class-independent interference half of the time (synth --interference
+// 0.5), 8 epochs.
+// Measured when written (eval macro-F1 with 2 labels per class, trained
+// embedding / best random layer; tile MAP@R trained / random): this data
+// 0.93 / 0.66, 0.76 / 0.19; its seed-2 twin 0.73 / 0.66, 0.47 / 0.19; the
+// same without interference 0.80 / 0.75 and 0.81 / 0.76, MAP@R 0.57-0.68 vs
+// 0.23-0.25. With every train label the classifier does NOT separate them
+// on synthetic data: random features reach 0.89-0.96 (trained 0.86-0.97),
+// as a supervised probe finds the class in generic spectral features.
+TEST(CliClassifyBaselineTest, TrainedModelBeatsRandomWeightsWithFewLabels) {
+  const std::string data = shared_synth_dataset(36, 1, 0.5);
   const std::string run = std::string(TESSERA_TEST_TMP) + "/CliClassifyBaselineTest";
   std::filesystem::remove_all(run);
   std::filesystem::create_directories(run);
   const auto r =
       run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
                   "/configs/demo.json --set dcase_dataset_path=" + data +
-                  " --set epochs=4 --set batch_size=16 --set input_normalisation=tile_mean"
+                  " --set epochs=8 --set batch_size=16 --set input_normalisation=tile_mean"
                   " --set log_level=warning --threads 2 --run-dir " +
                   run);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto trained = classify(run), random = classify(run, "--random-weights");
+  auto few = [&](const std::string& flags, const std::string& dir) {
+    const auto c = run_tessera("classify --run-dir " + run +
+                               " --threads 2 --labels-per-class 2 --draws 5 " + flags);
+    EXPECT_EQ(c.exit_code, 0) << c.output;
+    return nlohmann::json::parse(common::read_file(run + "/" + dir + "/report.json"));
+  };
+  const auto trained = few("", "classify_2_per_class");
+  const auto random = few("--random-weights", "classify_random_2_per_class");
+  const auto random_pooled =
+      few("--random-weights --layer pooled", "classify_random_pooled_2_per_class");
   EXPECT_EQ(trained["weights"], "trained");
   EXPECT_EQ(random["weights"], "random");
-  EXPECT_EQ(trained["eval"]["tile_retrieval"]["tiles"], 180);  // 36 recordings x 5 tiles
+  EXPECT_EQ(trained["labelled_train_recordings"], 18);  // 9 classes x 2
+  EXPECT_EQ(trained["draws"], 5);
+  EXPECT_EQ(trained["eval"]["macro_f1_draws"].size(), 5u);
+  EXPECT_EQ(trained["eval"]["tile_retrieval"]["tiles"], 495);  // 99 recordings x 5 tiles
+  const double f1 = trained["eval"]["macro_f1"].get<double>();
+  const double f1_random = std::max(random["eval"]["macro_f1"].get<double>(),
+                                    random_pooled["eval"]["macro_f1"].get<double>());
+  EXPECT_GT(f1, f1_random) << f1 << " vs " << f1_random;
   const double map_trained = trained["eval"]["tile_retrieval"]["map_at_r"].get<double>();
   const double map_random = random["eval"]["tile_retrieval"]["map_at_r"].get<double>();
-  EXPECT_GT(map_trained, map_random + 0.05) << map_trained << " vs " << map_random;
+  EXPECT_GT(map_trained, map_random + 0.15) << map_trained << " vs " << map_random;
   // Chance for 9 balanced classes is ~1/9; both are well above it.
-  EXPECT_GT(trained["eval"]["macro_f1"].get<double>(), 0.5);
-  EXPECT_GT(random["eval"]["macro_f1"].get<double>(), 0.5);
+  EXPECT_GT(f1_random, 0.3);
 }
 
 // The report's numbers agree with its own confusion matrix.

@@ -114,6 +114,58 @@ TEST(SynthTest, ClassesDifferBySpectralShapeNotLevel) {
   EXPECT_GE(correct, 14) << "of 18 held-out clips";
 }
 
+double rms_db(const float* x, std::size_t n) {
+  double e = 0;
+  for (std::size_t i = 0; i < n; ++i) e += double(x[i]) * x[i];
+  return 10 * std::log10(e / n);
+}
+
+// Interference changes within a recording: the level of the 2 s tiles of a
+// steady source (the vacuum cleaner) varies far more with it than without.
+// Its stretches play at -9 to 0 dB of the source, so a tile gains 0 to +3 dB.
+TEST(SynthTest, InterferenceVariesWithinARecording) {
+  auto tile_levels = [](double interference) {
+    const auto a = synth_session(SynthLayout::kDcase, 6, 3, 21, interference);
+    std::vector<double> db;
+    for (std::size_t t = 0; t + 32000 <= a.frames(); t += 32000)
+      db.push_back(rms_db(a.channel(0) + t, 32000));
+    return db;
+  };
+  auto spread = [](const std::vector<double>& v) {
+    double mean = 0, var = 0;
+    for (double x : v) mean += x / v.size();
+    for (double x : v) var += (x - mean) * (x - mean) / v.size();
+    return std::sqrt(var);
+  };
+  const auto quiet = tile_levels(0.0), busy = tile_levels(1.0);
+  ASSERT_EQ(quiet.size(), 15u);
+  EXPECT_GT(spread(busy), 2 * spread(quiet)) << spread(busy) << " vs " << spread(quiet);
+  for (std::size_t t = 0; t < quiet.size(); ++t) {
+    EXPECT_GE(busy[t] - quiet[t], -0.5) << t;  // independent sounds add power
+    EXPECT_LE(busy[t] - quiet[t], 3.5) << t;
+  }
+}
+
+// Without interference a session is exactly what it was before the option
+// existed: the interference has a random stream of its own.
+TEST(SynthTest, ZeroInterferenceLeavesSessionsUnchanged) {
+  const auto a = synth_session(SynthLayout::kDcase, 3, 1, 5);
+  const auto b = synth_session(SynthLayout::kDcase, 3, 1, 5, 0.0);
+  const auto c = synth_session(SynthLayout::kDcase, 3, 1, 5, 0.5);
+  EXPECT_EQ(a.samples, b.samples);
+  EXPECT_NE(a.samples, c.samples);
+}
+
+TEST(SynthTest, InterferenceOptionIsValidated) {
+  SynthOptions o;
+  o.output_dir = "x";
+  o.interference = 1.5;
+  EXPECT_THROW(o.validate(), std::invalid_argument);
+  o.interference = 0.5;
+  o.layout = SynthLayout::kMusic;
+  EXPECT_THROW(o.validate(), std::invalid_argument);
+}
+
 TEST(SynthTest, MusicLayoutIsFolderPerGenreWithSilentEnds) {
   SynthOptions o;
   o.output_dir = fresh_dir();

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "tessera/eval/linear_probe.h"
-
 namespace tessera::eval {
 namespace {
 
@@ -51,31 +49,6 @@ TEST(RetrievalMetricsTest, SameRecordingTilesAreLeftOut) {
 TEST(RetrievalMetricsTest, NmiOfIndependentPartitionsIsZero) {
   EXPECT_NEAR(normalized_mutual_info({0, 0, 1, 1}, {0, 1, 0, 1}), 0.0, 1e-12);
   EXPECT_NEAR(normalized_mutual_info({0, 0, 1, 1}, {5, 5, 7, 7}), 1.0, 1e-12);
-}
-
-// y_true [0,0,1,1,2,2], y_pred [0,1,1,1,2,0]: F1 per class 0.5, 0.8, 2/3.
-TEST(LinearProbeTest, ScoresMatchHandComputation) {
-  const ClassScores s = score({0, 0, 1, 1, 2, 2}, {0, 1, 1, 1, 2, 0}, 3);
-  EXPECT_NEAR(s.accuracy, 4.0 / 6, 1e-12);
-  EXPECT_NEAR(s.f1[0], 0.5, 1e-12);
-  EXPECT_NEAR(s.f1[1], 0.8, 1e-12);
-  EXPECT_NEAR(s.f1[2], 2.0 / 3, 1e-12);
-  EXPECT_NEAR(s.macro_f1, (0.5 + 0.8 + 2.0 / 3) / 3, 1e-12);
-  EXPECT_EQ(s.confusion[2][0], 1);
-}
-
-TEST(LinearProbeTest, LogisticRegressionSeparatesSeparableData) {
-  torch::manual_seed(0);
-  const torch::Tensor x = torch::cat({torch::randn({30, 4}) + 3, torch::randn({30, 4}) - 3});
-  std::vector<int> y(60, 0);
-  for (int i = 30; i < 60; ++i) y[i] = 1;
-  for (const char* kind : {"logistic", "dense"}) {
-    ProbeOptions o;
-    o.kind = kind;
-    LinearProbe p(o, 4, 2);
-    p.fit(x, y);
-    EXPECT_EQ(score(y, p.predict(x), 2).accuracy, 1.0) << kind;
-  }
 }
 
 }  // namespace

@@ -36,6 +36,30 @@ TEST(ResNetTest, MultiChannelConcatenates) {
   EXPECT_TRUE(torch::allclose(e.slice(1, 32, 48) * 2.0, c2, 1e-5, 1e-5));
 }
 
+// The pooled features are what the head projects: 8 x width of them for
+// ResNet18 (the last stage's filters), averages of ReLU outputs (>= 0), one
+// block per channel, and forward() is the unit-normalised head of them.
+TEST(ResNetTest, PooledFeaturesFeedTheHead) {
+  torch::manual_seed(0);
+  ResNet net(small(18));
+  net->eval();
+  EXPECT_EQ(net->pooled_size(), 32);
+  const torch::Tensor x = torch::randn({2, 3, 198, 128});
+  const torch::Tensor p = net->pooled(x);
+  ASSERT_EQ(p.sizes(), (std::vector<int64_t>{2, 96}));
+  EXPECT_GE(p.min().item<double>(), 0.0);
+  const torch::Tensor p1 = net->pooled(x.slice(1, 1, 2));
+  EXPECT_TRUE(torch::allclose(p.slice(1, 32, 64), p1, 1e-5, 1e-6));
+  torch::nn::Linear head = nullptr;
+  for (const auto& m : net->named_children())
+    if (m.key() == "head")
+      head = torch::nn::Linear(std::dynamic_pointer_cast<torch::nn::LinearImpl>(m.value()));
+  ASSERT_TRUE(head);
+  const torch::Tensor e = torch::nn::functional::normalize(
+      head(p1), torch::nn::functional::NormalizeFuncOptions().p(2).dim(1));
+  EXPECT_TRUE(torch::allclose(e, net->forward(x.slice(1, 1, 2)), 1e-5, 1e-6));
+}
+
 // torchvision's resnet18 has 11,689,512 parameters with a 3-channel 7x7 stem
 // (9,408) and a 512->1000 head (513,000). With one input channel (3,136) and
 // a 512->512 head (262,656): 11,689,512 - 9,408 + 3,136 - 513,000 + 262,656.

@@ -335,12 +335,53 @@ void music_source(Signal& s, int label, Rng& rng, double rate, std::size_t from,
   for (std::size_t i = 0; i < drums.size(); ++i) s[from + i] += drums[i];
 }
 
-void normalise_to(Signal& s, double target_rms) {
+double rms(const float* x, std::size_t n) {
   double e = 0;
-  for (float v : s) e += double(v) * v;
-  const double rms = std::sqrt(e / std::max<std::size_t>(1, s.size()));
-  if (rms <= 0) return;
-  const double g = target_rms / rms;
+  for (std::size_t i = 0; i < n; ++i) e += double(x[i]) * x[i];
+  return std::sqrt(e / std::max<std::size_t>(1, n));
+}
+
+// Class-independent interference over a session: stretches of 1-4 s, each
+// busy with probability `busy`, hold a sound of a random kind with random
+// parameters, at -9 to 0 dB of the activity's level `fg_rms`, faded in and
+// out over 20 ms so no click marks the boundary.
+void add_interference(Signal& s, Rng& rng, double rate, double busy, double fg_rms) {
+  const double fade = 0.02 * rate;
+  for (std::size_t at = 0; at < s.size();) {
+    const std::size_t len = std::min(s.size() - at, std::size_t(rng.uniform(1.0, 4.0) * rate));
+    if (rng.uniform(0, 1) < busy) {
+      Signal part(len, 0.0f);
+      switch (rng.integer(0, 2)) {
+        case 0:  // a broadband noise band: a fan, traffic, rain
+          add_noise_texture(part, rng, rate, rng.uniform(200, 6000), rng.uniform(0.5, 3.0), 0.1,
+                            rng.uniform(0.1, 4.0), rng.uniform(0.0, 0.8));
+          break;
+        case 1:  // a hum or whine: a fridge, a motor, a distant tone
+          add_harmonic(part, rate, 0, len, rng.uniform(60, 900), rng.integer(1, 10),
+                       rng.uniform(0.5, 2.0), 0.1, rng.uniform(0.1, 3.0), 0.05, 0.05);
+          break;
+        default:  // a tap train: dripping, ticking, knocking
+          add_impulses(part, rng, rate, rng.uniform(1, 12), 300, 6000, rng.uniform(0.003, 0.05),
+                       0.3);
+          break;
+      }
+      const double r = rms(part.data(), part.size());
+      if (r > 0) {
+        const double g = fg_rms * std::pow(10.0, rng.uniform(-9, 0) / 20) / r;
+        for (std::size_t i = 0; i < len; ++i) {
+          const double edge = std::min({1.0, i / fade, (len - i) / fade});
+          s[at + i] += float(g * edge * part[i]);
+        }
+      }
+    }
+    at += len;
+  }
+}
+
+void normalise_to(Signal& s, double target_rms) {
+  const double r = rms(s.data(), s.size());
+  if (r <= 0) return;
+  const double g = target_rms / r;
   for (auto& v : s) v = float(std::clamp(v * g, -0.99, 0.99));
 }
 
@@ -359,6 +400,10 @@ void SynthOptions::validate() const {
   if (!(eval_fraction > 0 && eval_fraction < 1))
     throw std::invalid_argument("synth: eval_fraction must lie in (0, 1)");
   if (threads < 1) throw std::invalid_argument("synth: threads must be >= 1");
+  if (!(interference >= 0 && interference <= 1))
+    throw std::invalid_argument("synth: interference must lie in [0, 1]");
+  if (interference > 0 && layout != SynthLayout::kDcase)
+    throw std::invalid_argument("synth: interference is for the DCASE layout only");
 }
 
 std::vector<std::string> synth_labels(SynthLayout layout, int classes) {
@@ -375,7 +420,8 @@ std::vector<std::string> synth_labels(SynthLayout layout, int classes) {
   return out;
 }
 
-audio::AudioBuffer synth_session(SynthLayout layout, int label, int clips, std::uint64_t seed) {
+audio::AudioBuffer synth_session(SynthLayout layout, int label, int clips, std::uint64_t seed,
+                                 double interference) {
   Rng rng(seed);
   audio::AudioBuffer out;
   if (layout == SynthLayout::kDcase) {
@@ -386,6 +432,12 @@ audio::AudioBuffer synth_session(SynthLayout layout, int label, int clips, std::
     // Loudness varies per recording; absence stays near silence.
     const double level_db = (label % 9 == 0) ? rng.uniform(-62, -52) : rng.uniform(-32, -16);
     normalise_to(s, std::pow(10.0, level_db / 20));
+    if (interference > 0) {
+      // Its own stream, so the activity and the room stay what they were.
+      Rng busy(common::derive_seed({seed, 0x696e7466ULL}));
+      add_interference(s, busy, rate, interference, std::pow(10.0, level_db / 20));
+      for (auto& v : s) v = std::clamp(v, -0.99f, 0.99f);
+    }
     Signal room(n, 0.0f);
     add_room_noise(room, rng, rate, std::pow(10.0, rng.uniform(-70, -58) / 20));
     // Four "microphones": a delay of up to 12 samples, +-1.5 dB, own noise.
@@ -470,9 +522,9 @@ SynthReport write_synth_dataset(const SynthOptions& o) {
     try {
       for (std::size_t i = next++; i < jobs.size(); i = next++) {
         const Job& j = jobs[i];
-        const audio::AudioBuffer a =
-            synth_session(o.layout, j.label, j.clips,
-                          common::derive_seed({std::uint64_t(o.seed), std::uint64_t(j.session)}));
+        const audio::AudioBuffer a = synth_session(
+            o.layout, j.label, j.clips,
+            common::derive_seed({std::uint64_t(o.seed), std::uint64_t(j.session)}), o.interference);
         const std::size_t per_clip = a.frames() / j.clips;
         for (int k = 0; k < j.clips; ++k) {
           audio::AudioBuffer clip;

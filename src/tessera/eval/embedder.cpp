@@ -84,18 +84,29 @@ TrainedModel load_trained_model(const std::string& run_dir, const std::string& d
   return m;
 }
 
-Embedder::Embedder(TrainedModel& model, int batch_size)
-    : model_(model), batch_(std::max(1, batch_size)) {}
+Layer parse_layer(const std::string& name) {
+  if (name == "embedding") return Layer::kEmbedding;
+  if (name == "pooled") return Layer::kPooled;
+  throw std::invalid_argument("layer '" + name + "' must be embedding or pooled");
+}
+
+std::string layer_name(Layer layer) {
+  return layer == Layer::kPooled ? "pooled" : "embedding";
+}
+
+Embedder::Embedder(TrainedModel& model, int batch_size, Layer layer)
+    : model_(model), batch_(std::max(1, batch_size)), layer_(layer) {}
 
 torch::Tensor Embedder::embed_tiles(const torch::Tensor& tiles) {
   torch::NoGradGuard g;
   model_.net->eval();
   std::vector<torch::Tensor> out;
   for (std::int64_t s = 0; s < tiles.size(0); s += batch_) {
-    out.push_back(
-        model_.net
-            ->forward(tiles.slice(0, s, std::min(tiles.size(0), s + batch_)).to(model_.device))
-            .to(torch::kCPU, torch::kFloat32));
+    const torch::Tensor x =
+        tiles.slice(0, s, std::min(tiles.size(0), s + batch_)).to(model_.device);
+    const torch::Tensor y =
+        layer_ == Layer::kPooled ? model_.net->pooled(x) : model_.net->forward(x);
+    out.push_back(y.to(torch::kCPU, torch::kFloat32));
   }
   return out.empty() ? torch::empty({0, 0}) : torch::cat(out);
 }

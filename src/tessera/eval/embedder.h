@@ -36,9 +36,15 @@ TrainedModel random_weights_model(const std::string& run_dir, const std::string&
 void recalibrate_batch_norm(TrainedModel& model, const sampling::TileStore& store,
                             int max_tiles = 2048, int batch_size = 64);
 
+// Which representation an Embedder returns: the unit embedding the triplet
+// loss shaped (the study's), or the pooled features the head projects.
+enum class Layer { kEmbedding, kPooled };
+Layer parse_layer(const std::string& name);
+std::string layer_name(Layer layer);
+
 class Embedder {
  public:
-  Embedder(TrainedModel& model, int batch_size = 64);
+  Embedder(TrainedModel& model, int batch_size = 64, Layer layer = Layer::kEmbedding);
   // [n, C, frames, bins] tiles -> [n, E] on the CPU.
   torch::Tensor embed_tiles(const torch::Tensor& tiles);
   // Every tile of recording `rec` of a store -> [tiles, E].
@@ -49,6 +55,7 @@ class Embedder {
  private:
   TrainedModel& model_;
   int batch_;
+  Layer layer_;
 };
 
 struct RecordingEmbeddings {

@@ -1,5 +1,9 @@
 #include "tessera/eval/linear_probe.h"
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
 #include <stdexcept>
 
 namespace tessera::eval {
@@ -61,6 +65,25 @@ std::vector<int> LinearProbe::predict(const torch::Tensor& x) {
   return out;
 }
 
+std::vector<std::int64_t> labelled_subset(const std::vector<int>& labels, int per_class,
+                                          std::uint64_t seed) {
+  if (per_class < 0) throw std::invalid_argument("classify: labels per class must be >= 0");
+  std::map<int, std::vector<std::int64_t>> by_class;
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] >= 0) by_class[labels[i]].push_back(std::int64_t(i));
+  std::vector<std::int64_t> out;
+  std::mt19937_64 rng(seed);
+  for (auto& [label, rows] : by_class) {
+    if (per_class > 0 && int(rows.size()) > per_class) {
+      std::shuffle(rows.begin(), rows.end(), rng);
+      rows.resize(per_class);
+    }
+    out.insert(out.end(), rows.begin(), rows.end());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 ClassScores score(const std::vector<int>& t, const std::vector<int>& p, int classes) {
   if (t.size() != p.size())
     throw std::invalid_argument("score: prediction and truth differ in length");
@@ -90,14 +113,59 @@ ClassScores score(const std::vector<int>& t, const std::vector<int>& p, int clas
   return s;
 }
 
+FewLabelProbes::FewLabelProbes(const ProbeOptions& options, const torch::Tensor& x,
+                               const std::vector<int>& y, int classes, int per_class, int draws)
+    : classes_(classes) {
+  if (draws < 1) throw std::invalid_argument("classify: draws must be >= 1");
+  if (per_class == 0) draws = 1;  // every row: all draws would be the same
+  for (int d = 0; d < draws; ++d) {
+    const auto rows = labelled_subset(y, per_class, options.seed + std::uint64_t(d));
+    if (rows.empty()) throw std::runtime_error("classify: the train split has no labelled row");
+    std::vector<int> sub;
+    for (const auto r : rows) sub.push_back(y[std::size_t(r)]);
+    probes_.emplace_back(options, int(x.size(1)), classes);
+    probes_.back().fit(x.index_select(0, torch::tensor(rows)), sub);
+    labelled_rows_ = rows.size();
+  }
+}
+
+ClassScores FewLabelProbes::score(const torch::Tensor& x, const std::vector<int>& y) {
+  std::vector<int> all_true, all_pred;
+  std::vector<double> f1, acc;
+  for (auto& p : probes_) {
+    const std::vector<int> pred = p.predict(x);
+    const ClassScores one = eval::score(y, pred, classes_);
+    f1.push_back(one.macro_f1);
+    acc.push_back(one.accuracy);
+    all_true.insert(all_true.end(), y.begin(), y.end());
+    all_pred.insert(all_pred.end(), pred.begin(), pred.end());
+  }
+  ClassScores s = eval::score(all_true, all_pred, classes_);
+  if (probes_.size() == 1) return s;
+  double mean = 0, var = 0, mean_acc = 0;
+  for (std::size_t d = 0; d < f1.size(); ++d)
+    mean += f1[d] / f1.size(), mean_acc += acc[d] / f1.size();
+  for (double v : f1) var += (v - mean) * (v - mean) / f1.size();
+  s.macro_f1 = mean;
+  s.accuracy = mean_acc;
+  s.macro_f1_draws = f1;
+  s.macro_f1_std = std::sqrt(var);
+  return s;
+}
+
 nlohmann::json ClassScores::to_json(const std::vector<std::string>& labels) const {
   nlohmann::json per = nlohmann::json::object();
   for (std::size_t c = 0; c < labels.size() && c < f1.size(); ++c) {
     per[labels[c]] = {
         {"precision", precision[c]}, {"recall", recall[c]}, {"f1", f1[c]}, {"support", support[c]}};
   }
-  return {
+  nlohmann::json j = {
       {"accuracy", accuracy}, {"macro_f1", macro_f1}, {"per_class", per}, {"confusion", confusion}};
+  if (!macro_f1_draws.empty()) {
+    j["macro_f1_std"] = macro_f1_std;
+    j["macro_f1_draws"] = macro_f1_draws;
+  }
+  return j;
 }
 
 }  // namespace tessera::eval

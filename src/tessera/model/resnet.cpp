@@ -124,26 +124,45 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   }
 }
 
-torch::Tensor ResNetImpl::embed_one_channel(const torch::Tensor& input) {
+torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
   const torch::Tensor x = options_.input_normalisation == "tile_mean"
                               ? input - input.mean({2, 3}, /*keepdim=*/true)
                               : input;
   torch::Tensor y = stem_bn_(stem_conv_(x)).relu_();
   y = torch::max_pool2d(y, 3, 2, 1);
   y = stages_->forward(y);
-  y = torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
-  y = head_(dropout_(y));
+  return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
+}
+
+torch::Tensor ResNetImpl::embed_one_channel(const torch::Tensor& x) {
+  const torch::Tensor y = head_(dropout_(pooled_one_channel(x)));
   return torch::nn::functional::normalize(
       y, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1).eps(1e-12));
 }
 
-torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
+int ResNetImpl::pooled_size() const {
+  return int(head_->options.in_features());
+}
+
+// Runs `one` on each channel as a tile of its own and concatenates the
+// results; unit vectors are scaled by 1/sqrt(channels) to stay unit length.
+torch::Tensor ResNetImpl::per_channel(const torch::Tensor& x, int size, bool unit,
+                                      torch::Tensor (ResNetImpl::*one)(const torch::Tensor&)) {
   if (x.dim() != 4)
     throw std::invalid_argument("ResNet: input must be [batch, channels, frames, mels]");
   const int64_t b = x.size(0), c = x.size(1);
-  if (c == 1) return embed_one_channel(x);
-  const torch::Tensor per_channel = embed_one_channel(x.reshape({b * c, 1, x.size(2), x.size(3)}));
-  return per_channel.reshape({b, c * options_.embedding_size}) / std::sqrt(double(c));
+  if (c == 1) return (this->*one)(x);
+  const torch::Tensor y = (this->*one)(x.reshape({b * c, 1, x.size(2), x.size(3)}));
+  const torch::Tensor joined = y.reshape({b, c * size});
+  return unit ? joined / std::sqrt(double(c)) : joined;
+}
+
+torch::Tensor ResNetImpl::forward(const torch::Tensor& x) {
+  return per_channel(x, options_.embedding_size, true, &ResNetImpl::embed_one_channel);
+}
+
+torch::Tensor ResNetImpl::pooled(const torch::Tensor& x) {
+  return per_channel(x, pooled_size(), false, &ResNetImpl::pooled_one_channel);
 }
 
 std::int64_t forward_macs(const ResNetOptions& o, int frames, int bins) {

@@ -68,10 +68,18 @@ class ResNetImpl : public torch::nn::Module {
   explicit ResNetImpl(const ResNetOptions& options);
   // x: [B, C, frames, mels] -> unit embeddings [B, embedding_size].
   torch::Tensor forward(const torch::Tensor& x);
+  // The representation the head projects: global-average-pooled features of
+  // the last stage, [B, C * pooled_size()] (channels concatenated). Linear
+  // probes of self-supervised models are usually read here, before the head.
+  torch::Tensor pooled(const torch::Tensor& x);
+  int pooled_size() const;
   const ResNetOptions& options() const { return options_; }
 
  private:
-  torch::Tensor embed_one_channel(const torch::Tensor& x);  // [B, 1, T, F]
+  torch::Tensor embed_one_channel(const torch::Tensor& x);   // [B, 1, T, F]
+  torch::Tensor pooled_one_channel(const torch::Tensor& x);  // [B, 1, T, F]
+  torch::Tensor per_channel(const torch::Tensor& x, int size, bool unit,
+                            torch::Tensor (ResNetImpl::*one)(const torch::Tensor&));
 
   ResNetOptions options_;
   torch::nn::Conv2d stem_conv_{nullptr};
