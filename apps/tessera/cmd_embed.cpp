@@ -1,6 +1,7 @@
 // tessera embed: vectors for audio files; tessera neighbours: the nearest tiles.
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 
 #include "commands.h"
@@ -37,6 +38,12 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   return files;
 }
 
+// E.npy's names: E.tsv beside it (E.npy.tsv when the name lacks .npy).
+std::string names_file(const std::string& npy) {
+  const bool ext = npy.size() > 4 && npy.compare(npy.size() - 4, 4, ".npy") == 0;
+  return (ext ? npy.substr(0, npy.size() - 4) : npy) + ".tsv";
+}
+
 std::string fmt_seconds(double s) {
   return common::format_number(s, "%g");
 }
@@ -45,7 +52,7 @@ struct EmbedArgs {
   std::string run_dir, output, device = "cpu";
   std::vector<std::string> inputs;
   bool tiles = false;
-  int threads = 0;
+  int threads = 0, workers = 2;
 };
 
 int run_embed(const EmbedArgs& a) {
@@ -61,30 +68,27 @@ int run_embed(const EmbedArgs& a) {
   std::vector<torch::Tensor> rows;
   std::string tsv = a.tiles ? "file\ttile_start_s\n" : "file\n";
   common::Progress progress("embed", files.size());
-  for (std::size_t i = 0; i < files.size(); ++i) {
-    const auto f = cache.get(files[i]);
-    const torch::Tensor e = embedder.embed_features(*f, geometry);
-    if (e.size(0) == 0) {
-      throw std::runtime_error("embed: '" + files[i] + "' is shorter than one tile (" +
-                               fmt_seconds(geometry.tile_seconds) + " s)");
-    }
-    if (a.tiles) {
-      rows.push_back(e);
-      for (std::int64_t t = 0; t < e.size(0); ++t)
-        tsv += files[i] + "\t" + fmt_seconds(t * geometry.tile_seconds) + "\n";
-    } else {
-      rows.push_back(e.mean(0, true));
-      tsv += files[i] + "\n";
-    }
-    progress.update(i + 1);
-  }
+  eval::embed_files(
+      embedder, cache, geometry, files, a.workers, [&](std::size_t i, const torch::Tensor& e) {
+        if (e.size(0) == 0) {
+          throw std::runtime_error("embed: '" + files[i] + "' is shorter than one tile (" +
+                                   fmt_seconds(geometry.tile_seconds) + " s)");
+        }
+        if (a.tiles) {
+          rows.push_back(e);
+          for (std::int64_t t = 0; t < e.size(0); ++t)
+            tsv += files[i] + "\t" + fmt_seconds(t * geometry.tile_seconds) + "\n";
+        } else {
+          rows.push_back(e.mean(0, true));
+          tsv += files[i] + "\n";
+        }
+        progress.update(i + 1);
+      });
   progress.finish();
   const torch::Tensor all = torch::cat(rows).contiguous();
   common::write_npy(a.output, {std::size_t(all.size(0)), std::size_t(all.size(1))},
                     all.data_ptr<float>());
-  const std::string tsv_path = a.output.size() > 4 && a.output.substr(a.output.size() - 4) == ".npy"
-                                   ? a.output.substr(0, a.output.size() - 4) + ".tsv"
-                                   : a.output + ".tsv";
+  const std::string tsv_path = names_file(a.output);
   common::write_file_atomic(tsv_path, tsv);
   std::printf("%s [%lld x %lld]\n%s\n", a.output.c_str(), static_cast<long long>(all.size(0)),
               static_cast<long long>(all.size(1)), tsv_path.c_str());
@@ -92,7 +96,7 @@ int run_embed(const EmbedArgs& a) {
 }
 
 struct NeighbourArgs {
-  std::string run_dir, query, device = "cpu";
+  std::string run_dir, query, index, device = "cpu";
   int k = 10, threads = 0;
 };
 
@@ -122,29 +126,62 @@ int run_neighbours(const NeighbourArgs& a) {
                                 " s (" + std::to_string(q_all.size(0)) + " tiles)");
   }
   const torch::Tensor q = q_all[tile];
-  struct Hit {
-    double d;
-    std::size_t rec;
-    int tile;
-  };
-  std::vector<Hit> hits;
-  const auto& store = *data.eval;
-  for (std::size_t r = 0; r < store.size(); ++r) {
-    const torch::Tensor e = embedder.embed_recording(store, r);
-    const torch::Tensor d = (e - q).pow(2).sum(1);
-    for (std::int64_t t = 0; t < e.size(0); ++t) hits.push_back({d[t].item<double>(), r, int(t)});
+  // The set searched: the run's eval split, or tiles `embed --tiles` wrote.
+  std::vector<torch::Tensor> parts;
+  std::vector<std::string> names, tile_labels, starts;
+  std::string searched = "eval tiles";
+  if (a.index.empty()) {
+    const auto& store = *data.eval;
+    for (std::size_t r = 0; r < store.size(); ++r) {
+      parts.push_back(embedder.embed_recording(store, r));
+      const auto& rec = store.recording(r);
+      for (std::int64_t t = 0; t < parts.back().size(0); ++t) {
+        names.push_back(rec.name);
+        tile_labels.push_back(rec.label >= 0 ? data.dataset.labels[rec.label] : "-");
+        starts.push_back(fmt_seconds(t * g.tile_seconds));
+      }
+    }
+  } else {
+    const common::NpyArray e = common::read_npy(a.index);
+    const std::string tsv_path = names_file(a.index);
+    if (e.shape.size() != 2 || std::int64_t(e.shape[1]) != q.size(0))
+      throw std::invalid_argument("neighbours: '" + a.index + "' is not a [tiles, " +
+                                  std::to_string(q.size(0)) + "] embedding matrix of this model");
+    std::istringstream tsv(common::read_file(tsv_path));
+    std::string line;
+    std::getline(tsv, line);
+    if (line != "file\ttile_start_s")
+      throw std::invalid_argument("neighbours: '" + tsv_path +
+                                  "' does not list tiles (write the index with embed --tiles)");
+    while (std::getline(tsv, line)) {
+      const auto tab = line.rfind('\t');
+      names.push_back(line.substr(0, tab));
+      starts.push_back(tab == std::string::npos ? "" : line.substr(tab + 1));
+      tile_labels.push_back("-");
+    }
+    if (names.size() != e.shape[0])
+      throw std::invalid_argument("neighbours: '" + tsv_path + "' names " +
+                                  std::to_string(names.size()) + " tiles, '" + a.index +
+                                  "' holds " + std::to_string(e.shape[0]));
+    parts.push_back(torch::from_blob(const_cast<float*>(e.data.data()),
+                                     {std::int64_t(e.shape[0]), std::int64_t(e.shape[1])})
+                        .clone());
+    searched = "tiles of " + a.index;
   }
-  const std::size_t k = std::min<std::size_t>(std::size_t(a.k), hits.size());
-  std::partial_sort(hits.begin(), hits.begin() + k, hits.end(),
-                    [](const Hit& x, const Hit& y) { return x.d < y.d; });
-  std::printf("query %s @ %s s; %zu nearest of %zu eval tiles (squared distance)\n", file.c_str(),
-              fmt_seconds(tile * g.tile_seconds).c_str(), k, hits.size());
+  if (names.empty()) throw std::invalid_argument("neighbours: the searched set is empty");
+  // Exact k-NN: all squared distances in one tensor expression, then top-k.
+  const torch::Tensor d = (torch::cat(parts) - q).pow(2).sum(1);
+  const std::int64_t k = std::min<std::int64_t>(a.k, d.size(0));
+  const auto [dist, idx] = d.topk(k, 0, /*largest=*/false, /*sorted=*/true);
+  std::printf("query %s @ %s s; %lld nearest of %zu %s (squared distance)\n", file.c_str(),
+              fmt_seconds(tile * g.tile_seconds).c_str(), static_cast<long long>(k), names.size(),
+              searched.c_str());
   std::printf("%4s  %9s  %-8s  %-20s  %s\n", "rank", "distance", "start_s", "label", "file");
-  for (std::size_t i = 0; i < k; ++i) {
-    const auto& rec = store.recording(hits[i].rec);
-    std::printf("%4zu  %9.4f  %-8s  %-20s  %s\n", i + 1, hits[i].d,
-                fmt_seconds(hits[i].tile * g.tile_seconds).c_str(),
-                rec.label >= 0 ? data.dataset.labels[rec.label].c_str() : "-", rec.name.c_str());
+  for (std::int64_t i = 0; i < k; ++i) {
+    const std::size_t j = std::size_t(idx[i].item<std::int64_t>());
+    std::printf("%4lld  %9.4f  %-8s  %-20s  %s\n", static_cast<long long>(i + 1),
+                dist[i].item<double>(), starts[j].c_str(), tile_labels[j].c_str(),
+                names[j].c_str());
   }
   return 0;
 }
@@ -158,6 +195,9 @@ Command add_embed_command(CLI::App& app) {
   cmd->add_option("--input,-i", a->inputs, "audio files or folders")->required();
   cmd->add_option("--output,-o", a->output, "E.npy (E.tsv is written beside it)")->required();
   cmd->add_flag("--tiles", a->tiles, "one vector per tile instead of one per file");
+  cmd->add_option("--workers", a->workers,
+                  "threads that decode and compute features ahead of the network (default 2)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "intra-op threads");
   cmd->add_option("--device", a->device, "cpu or cuda");
   return {cmd, [a] { return run_embed(*a); }};
@@ -169,6 +209,9 @@ Command add_neighbours_command(CLI::App& app) {
   cmd->add_option("--run-dir", a->run_dir, "a trained run directory")->required();
   cmd->add_option("--query", a->query, "FILE or FILE@SECONDS")->required();
   cmd->add_option("--k", a->k, "how many neighbours")->check(CLI::PositiveNumber);
+  cmd->add_option("--index", a->index,
+                  "search these tiles instead of the eval split: an E.npy that `embed --tiles` "
+                  "wrote with this run's model (E.tsv beside it)");
   cmd->add_option("--threads", a->threads, "intra-op threads");
   cmd->add_option("--device", a->device, "cpu or cuda");
   return {cmd, [a] { return run_neighbours(*a); }};

@@ -154,6 +154,59 @@ TEST_F(CliClassifyTest, EmbedFileIsMeanOfItsTiles) {
   EXPECT_EQ(common::read_npy(out + "/all.npy").shape[0], 54u);
 }
 
+// Tiles of consecutive files share forward batches; in eval mode that
+// changes nothing: a folder's rows equal the files embedded one by one.
+TEST_F(CliClassifyTest, EmbedBatchesAcrossFilesWithoutChangingVectors) {
+  const std::string out = fresh_dir();
+  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + data_ + "/audio -o " + out +
+                        "/all.npy --workers 3")
+                .exit_code,
+            0);
+  const auto all = common::read_npy(out + "/all.npy");
+  const std::string names = read_text(out + "/all.tsv");
+  for (const char* f : {"synth_s000_00.wav", "synth_s007_01.wav", "synth_s017_02.wav"}) {
+    const auto r = run_tessera("embed --run-dir " + dir_ + "/trained -i " + data_ + "/audio/" + f +
+                               " -o " + out + "/one.npy");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto one = common::read_npy(out + "/one.npy");
+    // Row of f in the folder's output: its line in all.tsv, after the header.
+    std::size_t row = 0, at = names.find('\n') + 1;
+    while (names.compare(at, names.find('\n', at) - at, data_ + "/audio/" + f) != 0) {
+      at = names.find('\n', at) + 1;
+      ++row;
+      ASSERT_LT(at, names.size()) << f;
+    }
+    for (std::size_t j = 0; j < 32; ++j)
+      EXPECT_NEAR(all.data[row * 32 + j], one.data[j], 1e-5) << f;
+  }
+}
+
+// A given set: an index written by embed --tiles. The query tile is in it,
+// so it comes first at distance 0.
+TEST_F(CliClassifyTest, NeighboursSearchesAGivenIndex) {
+  const std::string out = fresh_dir();
+  const std::string wav = data_ + "/audio/synth_s004_01.wav";
+  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + data_ + "/audio -o " + out +
+                        "/idx.npy --tiles")
+                .exit_code,
+            0);
+  const auto r = run_tessera("neighbours --run-dir " + dir_ + "/trained --query " + wav +
+                             "@6 --k 3 --index " + out + "/idx.npy");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("3 nearest of 270 tiles of"), std::string::npos) << r.output;  // 54 x 5
+  EXPECT_NE(r.output.find("   1     0.0000  6         -                     " + wav),
+            std::string::npos)
+      << r.output;
+  // A per-file index is not a tile index.
+  ASSERT_EQ(run_tessera("embed --run-dir " + dir_ + "/trained -i " + wav + " -o " + out + "/f.npy")
+                .exit_code,
+            0);
+  const auto bad = run_tessera("neighbours --run-dir " + dir_ + "/trained --query " + wav +
+                               " --index " + out + "/f.npy");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("embed --tiles"), std::string::npos) << bad.output;
+}
+
 TEST_F(CliClassifyTest, NeighboursListsNearestEvalTiles) {
   const std::string wav = data_ + "/audio/synth_s001_00.wav";
   const auto r =

@@ -1,7 +1,9 @@
 #include "tessera/eval/embedder.h"
 
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <stdexcept>
 
 #include "tessera/train/checkpoint.h"
@@ -132,6 +134,65 @@ torch::Tensor Embedder::embed_features(const features::CachedFeatures& f,
     }
   }
   return embed_tiles(tiles);
+}
+
+void embed_files(Embedder& embedder, features::FeatureCache& cache, const sampling::TileGeometry& g,
+                 const std::vector<std::string>& files, int workers,
+                 const std::function<void(std::size_t, const torch::Tensor&)>& on_file) {
+  const std::size_t ahead = std::size_t(std::max(1, workers)) * 2;
+  std::deque<std::future<std::shared_ptr<const features::CachedFeatures>>> queued;
+  std::size_t next = 0;
+  auto refill = [&] {
+    while (next < files.size() && queued.size() < ahead) {
+      const std::string& path = files[next++];
+      queued.push_back(std::async(std::launch::async, [&cache, path] { return cache.get(path); }));
+    }
+  };
+  // Whole files are gathered until their tiles fill a batch, then embedded
+  // together and handed out per file.
+  const std::int64_t batch = embedder.batch_size();
+  const std::size_t per = std::size_t(g.tile_frames) * g.bins;
+  std::vector<float> pending;
+  std::vector<int> pending_tiles;  // tiles of each gathered file, in order
+  std::size_t first_pending = 0;   // index of the first gathered file
+  auto flush = [&] {
+    if (pending_tiles.empty()) return;
+    const std::int64_t n = std::int64_t(pending.size() / g.tile_floats());
+    const torch::Tensor e = embedder.embed_tiles(
+        torch::from_blob(pending.data(), {n, g.channels, g.tile_frames, g.bins}));
+    std::int64_t at = 0;
+    for (std::size_t k = 0; k < pending_tiles.size(); ++k) {
+      const int t = pending_tiles[k];
+      on_file(first_pending + k, t > 0 ? e.slice(0, at, at + t) : torch::empty({0, e.size(1)}));
+      at += t;
+    }
+    first_pending += pending_tiles.size();
+    pending.clear();
+    pending_tiles.clear();
+  };
+  refill();
+  std::int64_t gathered = 0;
+  while (!queued.empty()) {
+    const auto f = queued.front().get();  // rethrows a decoding error, naming the file
+    queued.pop_front();
+    refill();
+    const int n = g.tiles_in(f->frames());
+    pending.resize(pending.size() + std::size_t(n) * g.tile_floats());
+    float* dst = pending.data() + pending.size() - std::size_t(n) * g.tile_floats();
+    for (int t = 0; t < n; ++t) {
+      for (int c = 0; c < g.channels; ++c) {
+        std::memcpy(dst + std::size_t(t) * g.tile_floats() + c * per,
+                    f->frame(c, long(t) * g.step_frames), per * sizeof(float));
+      }
+    }
+    pending_tiles.push_back(n);
+    gathered += n;
+    if (gathered >= batch) {
+      flush();
+      gathered = 0;
+    }
+  }
+  flush();
 }
 
 RecordingEmbeddings embed_split(Embedder& e, const sampling::TileStore& store) {

@@ -3,6 +3,7 @@
 // embeddings (tiles at 0, t, 2t, ... as in training).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,12 +52,24 @@ class Embedder {
   torch::Tensor embed_recording(const sampling::TileStore& store, std::size_t rec);
   // Every tile of a feature matrix -> [tiles, E] (tile starts are multiples of the tile step).
   torch::Tensor embed_features(const features::CachedFeatures& f, const sampling::TileGeometry& g);
+  int batch_size() const { return batch_; }
 
  private:
   TrainedModel& model_;
   int batch_;
   Layer layer_;
 };
+
+// Embeds audio files in order, for `tessera embed`: `workers` threads
+// decode and compute the features of the next files while the network runs,
+// and tiles of consecutive files share forward batches (a 10 s file has only
+// five 2 s tiles). on_file(i, tiles [n_i, E]) is called for every file in
+// order; a file shorter than one tile gets an empty [0, E] tensor. A file
+// that cannot be decoded throws, naming it.
+void embed_files(Embedder& embedder, features::FeatureCache& cache,
+                 const sampling::TileGeometry& geometry, const std::vector<std::string>& files,
+                 int workers,
+                 const std::function<void(std::size_t, const torch::Tensor&)>& on_file);
 
 struct RecordingEmbeddings {
   torch::Tensor vectors;  // [recordings, E]: the mean over each recording's tiles
