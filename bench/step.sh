@@ -15,6 +15,14 @@ steps=${STEPS:-5}
 warmup=${WARMUP:-2}
 batches=${BATCHES:-"16 64"}
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
+# The peer gets the OpenBLAS kernels tessera chose (common/blas_core.h): on a
+# CPU Debian's OpenBLAS does not know, it would otherwise run SSE3 ones.
+core=$("$tessera" bench peak --n 64 --threads 1 | sed -n 's/.*blas_core=\([A-Za-z0-9_]*\).*/\1/p' | head -1)
+if [[ -n $core && $core != none && -z ${OPENBLAS_CORETYPE:-} ]]; then
+  export OPENBLAS_CORETYPE=$core
+fi
+echo "OpenBLAS core: ${core:-none}"
+echo
 
 echo "## Matmul peak (2048^2, LibTorch)"
 echo

@@ -9,6 +9,8 @@
 #include <random>
 #include <thread>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include "commands.h"
 #include "config_args.h"
 #include "tessera/audio/encode.h"
@@ -16,6 +18,7 @@
 #include "tessera/common/blas_core.h"
 #include "tessera/data/synth.h"
 #include "tessera/features/feature_extractor.h"
+#include "tessera/model/conv.h"
 #include "tessera/model/resnet.h"
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/train/run_data.h"
@@ -116,6 +119,7 @@ struct StepBenchArgs {
   int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198,
       bins = 128;
   bool channels_last = false, flush_denormal = false;
+  std::string profile;  // a Chrome trace of one extra step, when set
 };
 
 double peak_rss_mb() {
@@ -156,15 +160,24 @@ int run_step_bench(const StepBenchArgs& a) {
     const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (i >= a.warmup) times.push_back(dt);
   }
+  if (!a.profile.empty()) {
+    // Every operator of one more step, with its input shapes; open it in
+    // chrome://tracing or Perfetto, or sum it by name (bench/profile_summary.py).
+    torch::autograd::profiler::RecordProfile guard(a.profile);
+    runner.step(tiles);
+  }
+  // What the bf16 convolutions' backward settled on (model/conv.h).
+  for (const auto& line : model::conv_backward_choices()) std::printf("conv: %s\n", line.c_str());
   const double med = median(times);
   const double gflop_per_triplet =
       3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
   std::printf(
       "step: model=%s width=%d batch=%d threads=%d precision=%s channels_last=%d "
-      "median_step_s=%.4f triplets_per_s=%.2f "
+      "median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
       "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(), a.channels_last ? 1 : 0,
-      med, a.batch / med, gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
+      med, *std::min_element(times.begin(), times.end()), a.batch / med,
+      gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
 }
 
@@ -289,6 +302,7 @@ Command add_bench_command(CLI::App& app) {
   step->add_option("--bins", sa->bins, "mel bins (Table 1: 128)");
   step->add_flag("--channels-last", sa->channels_last, "NHWC weights and activations");
   step->add_flag("--flush-denormal", sa->flush_denormal, "flush denormal floats to zero");
+  step->add_option("--profile", sa->profile, "write a Chrome trace of one more step to this file");
 
   auto peak_threads = std::make_shared<int>(2);
   auto peak_n = std::make_shared<int>(2048);

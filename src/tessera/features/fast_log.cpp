@@ -1,5 +1,5 @@
 #include "tessera/features/fast_log.h"
-#include "tessera/features/simd_dispatch.h"
+#include "tessera/common/simd_dispatch.h"
 
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 #include "tessera/features/real_fft.h"
-#include "tessera/features/simd_dispatch.h"
+#include "tessera/common/simd_dispatch.h"
 
 #include <cmath>
 #include <stdexcept>

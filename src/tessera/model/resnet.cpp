@@ -4,6 +4,8 @@
 #include <stdexcept>
 
 #include "tessera/common/config.h"
+#include "tessera/model/conv.h"
+#include "tessera/model/max_pool.h"
 
 namespace tessera::model {
 namespace {
@@ -22,6 +24,20 @@ nn::Sequential projection(int in, int out, int stride) {
     s->push_back(nn::BatchNorm2d(out));
   }
   return s;
+}
+
+// A conv module's weight through model::conv2d, whose bf16 backward is
+// tuned per layer shape (conv.h); the module keeps the parameters.
+torch::Tensor run(const nn::Conv2d& c, const torch::Tensor& x, int stride, int padding) {
+  return conv2d(x, c->weight, stride, padding);
+}
+
+// The projection shortcut (conv 1x1 with the block's stride, batch norm), or x.
+torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x, int stride) {
+  if (s->is_empty()) return x;
+  auto conv = s[0]->as<nn::Conv2d>();
+  auto bn = s[1]->as<nn::BatchNorm2d>();
+  return bn->forward(conv2d(x, conv->weight, stride, 0));
 }
 
 }  // namespace
@@ -60,15 +76,16 @@ BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride)
       conv2_(register_module("conv2", conv(planes, planes, 3, 1, 1))),
       bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
       bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
-      shortcut_(register_module("shortcut", projection(in_planes, planes, stride))) {}
+      shortcut_(register_module("shortcut", projection(in_planes, planes, stride))),
+      stride_(stride) {}
 
 // In-place ReLU and residual add, as torchvision does: batch norm's backward
 // needs its input, not its output, so the output may be overwritten, and
 // each saves a full activation's allocation and memory pass.
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = bn1_(conv1_(x)).relu_();
-  y = bn2_(conv2_(y));
-  y.add_(shortcut_->is_empty() ? x : shortcut_->forward(x));
+  torch::Tensor y = bn1_(run(conv1_, x, stride_, 1)).relu_();
+  y = bn2_(run(conv2_, y, 1, 1));
+  y.add_(shortcut_of(shortcut_, x, stride_));
   return y.relu_();
 }
 
@@ -79,13 +96,14 @@ BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
       bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
       bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
       bn3_(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))),
-      shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))) {}
+      shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))),
+      stride_(stride) {}
 
 torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = bn1_(conv1_(x)).relu_();
-  y = bn2_(conv2_(y)).relu_();
-  y = bn3_(conv3_(y));
-  y.add_(shortcut_->is_empty() ? x : shortcut_->forward(x));
+  torch::Tensor y = bn1_(run(conv1_, x, 1, 0)).relu_();
+  y = bn2_(run(conv2_, y, stride_, 1)).relu_();
+  y = bn3_(run(conv3_, y, 1, 0));
+  y.add_(shortcut_of(shortcut_, x, stride_));
   return y.relu_();
 }
 
@@ -128,8 +146,9 @@ torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
   const torch::Tensor x = options_.input_normalisation == "tile_mean"
                               ? input - input.mean({2, 3}, /*keepdim=*/true)
                               : input;
-  torch::Tensor y = stem_bn_(stem_conv_(x)).relu_();
-  y = torch::max_pool2d(y, 3, 2, 1);
+  // Pooling before the ReLU gives the same values and gradients (the ReLU is
+  // monotone) on a quarter of the elements.
+  torch::Tensor y = max_pool_3x3_s2(stem_bn_(run(stem_conv_, x, 2, 3))).relu_();
   y = stages_->forward(y);
   return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }

@@ -1,0 +1,270 @@
+#include "tessera/model/max_pool.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "tessera/common/simd_dispatch.h"
+
+namespace tessera::model {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// GCC vector extensions, eight lanes; aligned(4) allows unaligned loads.
+typedef float V8 __attribute__((vector_size(32), aligned(4)));
+typedef std::int32_t V8i __attribute__((vector_size(32), aligned(4)));
+typedef std::uint32_t V8u __attribute__((vector_size(32), aligned(4)));
+
+int pooled_size(std::int64_t n) {
+  return int((n + 1) / 2);  // (n + 2 * 1 - 3) / 2 + 1
+}
+
+// A value beats the running maximum if it is larger or NaN: ATen's rule,
+// under which the first maximum of a window wins and its last NaN, if any.
+inline bool beats(float v, float best) {
+  return v > best || std::isnan(v);
+}
+
+// Lane-wise beats(): compares and a blend, no branch (on continuous data a
+// branch per comparison mispredicts about half the time).
+__attribute__((always_inline)) inline V8i beats8(V8 v, V8 best) {
+  return (v > best) | (v != v);
+}
+
+// bf16 rounding as c10::BFloat16 does it (to nearest even; NaN -> 0x7fc0),
+// eight lanes at a time.
+__attribute__((always_inline)) inline void store_bf16(V8 v, c10::BFloat16* out) {
+  const V8u bits = (V8u)v;
+  const V8u rounded = (bits + (((bits >> 16) & 1u) + 0x7fffu)) >> 16;
+  const V8u r = (v != v) ? V8u{} + 0x7fc0u : rounded;
+  for (int i = 0; i < 8; ++i) out[i].x = std::uint16_t(r[i]);
+}
+
+__attribute__((always_inline)) inline void store8(V8 v, float* out) {
+  *reinterpret_cast<V8*>(out) = v;
+}
+__attribute__((always_inline)) inline void store8(V8 v, c10::BFloat16* out) {
+  store_bf16(v, out);
+}
+
+// Splits a row into its even and odd columns as floats (odd gets -inf past
+// the row's end, so a last window that lacks its third column never picks it).
+template <typename T>
+void split_row(const T* src, int w, float* even, float* odd) {
+  for (int c = 0; c < w; c += 2) even[c / 2] = float(src[c]);
+  for (int c = 1; c < w; c += 2) odd[c / 2] = float(src[c]);
+  if (w % 2) odd[w / 2] = -std::numeric_limits<float>::infinity();
+}
+
+// The maxima of one row's windows (columns 2*ow-1 .. 2*ow+1, i.e. odd[ow-1],
+// even[ow], odd[ow]) for ow in [1, wo): value and column offset (0..2).
+TESSERA_TARGET_CLONES
+void row_windows(const float* even, const float* odd, int wo, float* value, std::int32_t* col) {
+  int ow = 1;
+  for (; ow + 8 <= wo; ow += 8) {
+    V8 v = *reinterpret_cast<const V8*>(odd + ow - 1);
+    V8i k = V8i{};
+    const V8 b = *reinterpret_cast<const V8*>(even + ow),
+             c = *reinterpret_cast<const V8*>(odd + ow);
+    const V8i tb = beats8(b, v);
+    v = tb ? b : v;
+    k = tb ? V8i{} + 1 : k;
+    const V8i tc = beats8(c, v);
+    v = tc ? c : v;
+    k = tc ? V8i{} + 2 : k;
+    *reinterpret_cast<V8*>(value + ow) = v;
+    *reinterpret_cast<V8i*>(col + ow) = k;
+  }
+  for (; ow < wo; ++ow) {
+    float v = odd[ow - 1];
+    std::int32_t k = 0;
+    if (beats(even[ow], v)) v = even[ow], k = 1;
+    if (beats(odd[ow], v)) v = odd[ow], k = 2;
+    value[ow] = v, col[ow] = k;
+  }
+}
+
+// One output row from the window maxima of its `rows` (2 or 3) input rows,
+// the first of which is window row dy0: the first maximum in row-major order
+// of the whole window, as ATen's single pass finds it. Always inlined, so
+// that each CPU clone below compiles it for its own instruction set.
+template <typename T>
+__attribute__((always_inline)) inline void column_windows(const float* v0, const std::int32_t* c0,
+                                                          int dy0, int rows, int wo, T* out,
+                                                          std::uint8_t* pos) {
+  int ow = 0;
+  for (; ow + 8 <= wo; ow += 8) {
+    V8 v = *reinterpret_cast<const V8*>(v0 + ow);
+    V8i k = *reinterpret_cast<const V8i*>(c0 + ow) + dy0 * 3;
+    for (int r = 1; r < rows; ++r) {
+      const V8 u = *reinterpret_cast<const V8*>(v0 + r * wo + ow);
+      const V8i t = beats8(u, v);
+      v = t ? u : v;
+      k = t ? *reinterpret_cast<const V8i*>(c0 + r * wo + ow) + (dy0 + r) * 3 : k;
+    }
+    store8(v, out + ow);
+    for (int i = 0; i < 8; ++i) pos[ow + i] = std::uint8_t(k[i]);
+  }
+  for (; ow < wo; ++ow) {
+    float v = v0[ow];
+    std::int32_t k = dy0 * 3 + c0[ow];
+    for (int r = 1; r < rows; ++r) {
+      if (beats(v0[r * wo + ow], v)) v = v0[r * wo + ow], k = (dy0 + r) * 3 + c0[r * wo + ow];
+    }
+    out[ow] = T(v);
+    pos[ow] = std::uint8_t(k);
+  }
+}
+
+TESSERA_TARGET_CLONES
+void column_windows_f32(const float* v0, const std::int32_t* c0, int dy0, int rows, int wo,
+                        float* out, std::uint8_t* pos) {
+  column_windows(v0, c0, dy0, rows, wo, out, pos);
+}
+
+TESSERA_TARGET_CLONES
+void column_windows_bf16(const float* v0, const std::int32_t* c0, int dy0, int rows, int wo,
+                         c10::BFloat16* out, std::uint8_t* pos) {
+  column_windows(v0, c0, dy0, rows, wo, out, pos);
+}
+
+// Per-thread buffers of pool_plane.
+struct PoolScratch {
+  std::vector<float> even, odd, value;
+  std::vector<std::int32_t> col;
+  PoolScratch(int h, int w)
+      : even(std::size_t(pooled_size(w))),
+        odd(std::size_t(pooled_size(w))),
+        value(std::size_t(h) * pooled_size(w)),
+        col(value.size()) {}
+};
+
+// One plane: each output is the maximum of its window (rows 2*oh-1 ..
+// 2*oh+1, columns likewise, clipped) and `pos` records where it was, as
+// dy * 3 + dx. Rows are reduced first (each serves two windows), then each
+// window's two or three row maxima.
+template <typename T>
+void pool_plane(const T* in, T* out, std::uint8_t* pos, int h, int w, PoolScratch& s) {
+  const int ho = pooled_size(h), wo = pooled_size(w);
+  for (int r = 0; r < h; ++r) {
+    split_row(in + std::int64_t(r) * w, w, s.even.data(), s.odd.data());
+    float* value = s.value.data() + std::int64_t(r) * wo;
+    std::int32_t* col = s.col.data() + std::int64_t(r) * wo;
+    // The first window lacks column -1: it starts at column 0 (offset 1),
+    // where a window of -inf keeps its maximum.
+    value[0] = s.even[0], col[0] = 1;
+    if (w > 1 && beats(s.odd[0], value[0])) value[0] = s.odd[0], col[0] = 2;
+    row_windows(s.even.data(), s.odd.data(), wo, value, col);
+  }
+  for (int oh = 0; oh < ho; ++oh) {
+    const int h0 = 2 * oh - 1;
+    const int dy0 = h0 < 0 ? 1 : 0, dy1 = h0 + 2 < h ? 2 : h - 1 - h0;
+    const float* v0 = s.value.data() + std::int64_t(h0 + dy0) * wo;
+    const std::int32_t* c0 = s.col.data() + std::int64_t(h0 + dy0) * wo;
+    T* o = out + std::int64_t(oh) * wo;
+    std::uint8_t* p = pos + std::int64_t(oh) * wo;
+    if constexpr (std::is_same_v<T, float>)
+      column_windows_f32(v0, c0, dy0, dy1 - dy0 + 1, wo, o, p);
+    else
+      column_windows_bf16(v0, c0, dy0, dy1 - dy0 + 1, wo, o, p);
+  }
+}
+
+// The gradient of one plane: each output's gradient goes to the input its
+// maximum came from, summed in fp32 where windows overlap, then stored.
+template <typename T>
+void unpool_plane(const T* grad_out, const std::uint8_t* pos, float* acc, T* grad_in, int h,
+                  int w) {
+  const int ho = pooled_size(h), wo = pooled_size(w);
+  const std::int64_t n = std::int64_t(h) * w;
+  std::memset(acc, 0, std::size_t(n) * sizeof(float));
+  // Window position p = dy * 3 + dx relative to the window's centre (2oh, 2ow).
+  std::int64_t offset[9];
+  for (int p = 0; p < 9; ++p) offset[p] = std::int64_t(p / 3 - 1) * w + (p % 3 - 1);
+  for (int oh = 0; oh < ho; ++oh) {
+    float* centre_row = acc + std::int64_t(2 * oh) * w;
+    for (int ow = 0; ow < wo; ++ow)
+      centre_row[2 * ow + offset[pos[oh * wo + ow]]] += float(grad_out[oh * wo + ow]);
+  }
+  for (std::int64_t k = 0; k < n; ++k) grad_in[k] = T(acc[k]);
+}
+
+template <typename T>
+void pool_all(const torch::Tensor& x, torch::Tensor& out, torch::Tensor& pos) {
+  const int h = int(x.size(2)), w = int(x.size(3));
+  const std::int64_t in_plane = std::int64_t(h) * w, out_plane = out.size(2) * out.size(3);
+  const T* in = x.data_ptr<T>();
+  T* o = out.data_ptr<T>();
+  std::uint8_t* p = pos.data_ptr<std::uint8_t>();
+  at::parallel_for(0, x.size(0) * x.size(1), 1, [&](std::int64_t b, std::int64_t e) {
+    PoolScratch scratch(h, w);
+    for (std::int64_t i = b; i < e; ++i)
+      pool_plane(in + i * in_plane, o + i * out_plane, p + i * out_plane, h, w, scratch);
+  });
+}
+
+template <typename T>
+void unpool_all(const torch::Tensor& g, const torch::Tensor& pos, torch::Tensor& grad_in) {
+  const int h = int(grad_in.size(2)), w = int(grad_in.size(3));
+  const std::int64_t in_plane = std::int64_t(h) * w, out_plane = pos.size(2) * pos.size(3);
+  const T* go = g.data_ptr<T>();
+  const std::uint8_t* p = pos.data_ptr<std::uint8_t>();
+  T* gi = grad_in.data_ptr<T>();
+  at::parallel_for(0, pos.size(0) * pos.size(1), 1, [&](std::int64_t b, std::int64_t e) {
+    std::vector<float> acc(static_cast<std::size_t>(in_plane));
+    for (std::int64_t i = b; i < e; ++i)
+      unpool_plane(go + i * out_plane, p + i * out_plane, acc.data(), gi + i * in_plane, h, w);
+  });
+}
+
+class MaxPool3x3S2 : public torch::autograd::Function<MaxPool3x3S2> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x) {
+    const int h = int(x.size(2)), w = int(x.size(3));
+    torch::Tensor out =
+        torch::empty({x.size(0), x.size(1), pooled_size(h), pooled_size(w)}, x.options());
+    torch::Tensor pos = torch::empty(out.sizes(), x.options().dtype(torch::kUInt8));
+    if (x.scalar_type() == torch::kFloat32)
+      pool_all<float>(x, out, pos);
+    else
+      pool_all<c10::BFloat16>(x, out, pos);
+    ctx->save_for_backward({pos});
+    ctx->saved_data["h"] = std::int64_t(h);
+    ctx->saved_data["w"] = std::int64_t(w);
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const torch::Tensor pos = ctx->get_saved_variables()[0];
+    const int h = int(ctx->saved_data["h"].toInt()), w = int(ctx->saved_data["w"].toInt());
+    const torch::Tensor g = grads[0].contiguous();
+    torch::Tensor grad_in = torch::empty({pos.size(0), pos.size(1), h, w}, g.options());
+    if (g.scalar_type() == torch::kFloat32)
+      unpool_all<float>(g, pos, grad_in);
+    else if (g.scalar_type() == torch::kBFloat16)
+      unpool_all<c10::BFloat16>(g, pos, grad_in);
+    else
+      throw std::logic_error("max_pool_3x3_s2: gradient of dtype " +
+                             std::string(c10::toString(g.scalar_type())));
+    return {grad_in};
+  }
+};
+
+}  // namespace
+
+torch::Tensor max_pool_3x3_s2(const torch::Tensor& x) {
+  const bool ours = x.dim() == 4 && x.device().is_cpu() && x.is_contiguous() &&
+                    (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) &&
+                    x.size(2) > 0 && x.size(3) > 0;
+  if (!ours) return torch::max_pool2d(x, 3, 2, 1);
+  return MaxPool3x3S2::apply(x);
+}
+
+}  // namespace tessera::model

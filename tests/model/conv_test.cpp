@@ -1,0 +1,98 @@
+// The convolution with a tuned bf16 backward (model/conv.h).
+#include "tessera/model/conv.h"
+
+#include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
+
+namespace tessera::model {
+namespace {
+
+double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
+  const torch::Tensor d = a.to(torch::kFloat64) - b.to(torch::kFloat64);
+  return (d.norm() / b.to(torch::kFloat64).norm()).item<double>();
+}
+
+struct Shape {
+  std::int64_t n, c, h, w, o, k, stride, padding;
+};
+
+// The matrix-product gradients against autograd's through torch::conv2d,
+// in fp64 where both are exact up to rounding: the stem, a 3x3 layer,
+// stride 2 and a 1x1 projection, on odd map sizes.
+TEST(ConvTest, GemmGradientsMatchAutograd) {
+  torch::manual_seed(0);
+  for (const Shape& s : {Shape{2, 1, 19, 12, 4, 7, 2, 3}, Shape{3, 5, 7, 4, 6, 3, 1, 1},
+                         Shape{2, 4, 13, 8, 8, 3, 2, 1}, Shape{2, 4, 13, 8, 8, 1, 2, 0}}) {
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+    torch::Tensor x = torch::randn({s.n, s.c, s.h, s.w}, f64).requires_grad_();
+    torch::Tensor w = torch::randn({s.o, s.c, s.k, s.k}, f64).requires_grad_();
+    torch::Tensor y = torch::conv2d(x, w, {}, s.stride, s.padding);
+    const torch::Tensor g = torch::randn(y.sizes(), f64);
+    y.backward(g);
+    const torch::Tensor gw =
+        conv2d_weight_grad_gemm(g, x.detach(), int(s.k), int(s.stride), int(s.padding));
+    const torch::Tensor gx =
+        conv2d_input_grad_gemm(g, w.detach(), int(s.h), int(s.w), int(s.stride), int(s.padding));
+    EXPECT_LT(rel_err(gw, w.grad()), 1e-12) << "weight, k=" << s.k << " s=" << s.stride;
+    EXPECT_LT(rel_err(gx, x.grad()), 1e-12) << "input, k=" << s.k << " s=" << s.stride;
+  }
+}
+
+struct Grads {
+  torch::Tensor y, gx, gw;
+};
+
+Grads run(bool tuned, const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& g,
+          int stride, int padding) {
+  torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+  at::autocast::set_cpu_enabled(true);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  torch::Tensor y =
+      tuned ? conv2d(x, w, stride, padding) : torch::conv2d(x, w, {}, stride, padding);
+  at::autocast::set_cpu_enabled(false);
+  at::autocast::clear_cache();
+  y.backward(g.to(y.scalar_type()));
+  return {y.detach(), x.grad(), w.grad()};
+}
+
+// Under bf16 autocast the tuned convolution computes what LibTorch's does:
+// the same forward, fp32 gradients for fp32 leaves that agree to bf16
+// precision, whichever computation the tuner kept; and its choice is listed.
+TEST(ConvTest, TunedBf16MatchesAutocastConvolution) {
+  torch::manual_seed(1);
+  const int stride = 2, padding = 1;
+  const torch::Tensor x = torch::randn({8, 16, 13, 8}), w = torch::randn({32, 16, 3, 3}) * 0.1;
+  const torch::Tensor g = torch::randn({8, 32, 7, 4});
+  for (int round = 0; round < 2; ++round) {  // the first tunes, the second uses the choice
+    const Grads a = run(true, x, w, g, stride, padding), b = run(false, x, w, g, stride, padding);
+    EXPECT_EQ(a.y.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(torch::equal(a.y, b.y));
+    EXPECT_EQ(a.gw.scalar_type(), torch::kFloat32);
+    EXPECT_EQ(a.gx.scalar_type(), torch::kFloat32);
+    EXPECT_LT(rel_err(a.gw, b.gw), 1e-2) << round;
+    EXPECT_LT(rel_err(a.gx, b.gx), 1e-2) << round;
+  }
+  bool listed = false;
+  for (const auto& line : conv_backward_choices())
+    listed |= line.find("x[8,16,13,8] w[32,16,3,3] s2 p1: weight ") != std::string::npos &&
+              line.find(", input ") != std::string::npos;
+  EXPECT_TRUE(listed);
+}
+
+// fp32 (and tuning switched off) is plain torch::conv2d, bit for bit.
+TEST(ConvTest, Fp32IsLibTorchConvolution) {
+  torch::manual_seed(2);
+  torch::Tensor x = torch::randn({2, 3, 9, 9}).requires_grad_();
+  const torch::Tensor w = torch::randn({4, 3, 3, 3});
+  const torch::Tensor y = conv2d(x, w, 1, 1);
+  EXPECT_TRUE(torch::equal(y, torch::conv2d(x, w, {}, 1, 1)));
+  EXPECT_TRUE(conv_tuning_enabled());
+  set_conv_tuning(false);
+  const Grads a = run(true, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1);
+  const Grads b = run(false, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1);
+  set_conv_tuning(true);
+  EXPECT_TRUE(torch::equal(a.y, b.y));
+}
+
+}  // namespace
+}  // namespace tessera::model
