@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -40,25 +41,32 @@ std::map<std::string, Choice>& choices() {
   return c;
 }
 
+// Choices are made on at most this many samples of a batch and hold for any
+// batch size: both computations scale linearly with it, and timing a whole
+// Table 1 batch (768 tiles) four times over, with the unfolded input of the
+// first stage at 1.4 GB, cost more than the choice saved (docs/performance.md).
+constexpr std::int64_t kTuneSamples = 48;
+
+// A layer shape, without the batch size.
 std::string shape_key(const torch::Tensor& x, const torch::Tensor& w, int stride, int padding) {
-  auto dims = [](const torch::Tensor& t) {
+  auto dims = [](const torch::Tensor& t, std::int64_t from) {
     std::string s = "[";
-    for (std::int64_t i = 0; i < t.dim(); ++i) s += (i ? "," : "") + std::to_string(t.size(i));
+    for (std::int64_t i = from; i < t.dim(); ++i)
+      s += (i > from ? "," : "") + std::to_string(t.size(i));
     return s + "]";
   };
-  return std::string(c10::toString(x.scalar_type())) + " x" + dims(x) + " w" + dims(w) + " s" +
-         std::to_string(stride) + " p" + std::to_string(padding);
+  return std::string(c10::toString(x.scalar_type())) + " x" + dims(x, 1) + " w" + dims(w, 0) +
+         " s" + std::to_string(stride) + " p" + std::to_string(padding);
 }
 
-// The second of two runs: the first pays for oneDNN's primitive creation
-// and for first-touch allocation, which every later step avoids.
+// Milliseconds of the second of two runs: the first pays for oneDNN's
+// primitive creation and for first-touch allocation, which later steps avoid.
 template <typename F>
-std::pair<torch::Tensor, double> timed(F f) {
-  torch::Tensor r = f();
+double timed(F f) {
+  f();
   const auto t0 = std::chrono::steady_clock::now();
-  r = f();
-  return {r,
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()};
+  f();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 torch::Tensor library_grad(const torch::Tensor& g, const torch::Tensor& x, const torch::Tensor& w,
@@ -101,36 +109,40 @@ class TunedConv : public torch::autograd::Function<TunedConv> {
         known = true;
       }
     }
-    torch::Tensor gx, gw;
     const int k = int(w.size(2));
-    auto gemm_w = [&] { return conv2d_weight_grad_gemm(g, x, k, stride, padding); };
-    auto lib_w = [&] { return library_grad(g, x, w, stride, padding, false); };
-    auto gemm_x = [&] {
-      return conv2d_input_grad_gemm(g, w, int(x.size(2)), int(x.size(3)), stride, padding);
+    // The gradients of (g, x), by either computation.
+    auto gemm_w = [&](const torch::Tensor& gg, const torch::Tensor& xx) {
+      return conv2d_weight_grad_gemm(gg, xx, k, stride, padding);
     };
-    auto lib_x = [&] { return library_grad(g, x, w, stride, padding, true); };
-    if (known) {
-      if (want_w) gw = choice.weight_gemm ? gemm_w() : lib_w();
-      if (want_x) gx = choice.input_gemm ? gemm_x() : lib_x();
-    } else {
-      // Time both ways once, keep the faster result and remember the choice.
+    auto lib_w = [&](const torch::Tensor& gg, const torch::Tensor& xx) {
+      return library_grad(gg, xx, w, stride, padding, false);
+    };
+    auto gemm_x = [&](const torch::Tensor& gg, const torch::Tensor& xx) {
+      return conv2d_input_grad_gemm(gg, w, int(xx.size(2)), int(xx.size(3)), stride, padding);
+    };
+    auto lib_x = [&](const torch::Tensor& gg, const torch::Tensor& xx) {
+      return library_grad(gg, xx, w, stride, padding, true);
+    };
+    if (!known) {
+      // Time both ways once on the first samples, and remember the faster.
+      const std::int64_t n = std::min(kTuneSamples, x.size(0));
+      const torch::Tensor gs = g.narrow(0, 0, n).contiguous(), xs = x.narrow(0, 0, n).contiguous();
       if (want_w) {
-        auto [lib, lib_ms] = timed(lib_w);
-        auto [gemm, gemm_ms] = timed(gemm_w);
-        choice.weight_ms[0] = lib_ms, choice.weight_ms[1] = gemm_ms;
-        choice.weight_gemm = gemm_ms < lib_ms;
-        gw = choice.weight_gemm ? gemm : lib;
+        choice.weight_ms[0] = timed([&] { return lib_w(gs, xs); });
+        choice.weight_ms[1] = timed([&] { return gemm_w(gs, xs); });
+        choice.weight_gemm = choice.weight_ms[1] < choice.weight_ms[0];
       }
       if (want_x) {
-        auto [lib, lib_ms] = timed(lib_x);
-        auto [gemm, gemm_ms] = timed(gemm_x);
-        choice.input_ms[0] = lib_ms, choice.input_ms[1] = gemm_ms;
-        choice.input_gemm = gemm_ms < lib_ms;
-        gx = choice.input_gemm ? gemm : lib;
+        choice.input_ms[0] = timed([&] { return lib_x(gs, xs); });
+        choice.input_ms[1] = timed([&] { return gemm_x(gs, xs); });
+        choice.input_gemm = choice.input_ms[1] < choice.input_ms[0];
       }
       std::lock_guard<std::mutex> lock(choices_mutex());
       choices()[key] = choice;
     }
+    torch::Tensor gx, gw;
+    if (want_w) gw = choice.weight_gemm ? gemm_w(g, x) : lib_w(g, x);
+    if (want_x) gx = choice.input_gemm ? gemm_x(g, x) : lib_x(g, x);
     return {gx, gw, torch::Tensor(), torch::Tensor()};
   }
 };

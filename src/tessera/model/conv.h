@@ -31,7 +31,8 @@ torch::Tensor conv2d_input_grad_gemm(const torch::Tensor& grad_out, const torch:
                                      int height, int width, int stride, int padding);
 
 // What the tuner chose so far, one line per layer shape ("" if nothing yet):
-// "bf16 x[48,512,7,4] w[512,512,3,3] s1 p1: weight gemm 22.1 ms (library 41.5), input library ..."
+// "BFloat16 x[512,7,4] w[512,512,3,3] s1 p1: weight gemm 22.1 ms (library 41.5), input library ..."
+// (per-sample input shape; times on the tuning samples).
 std::vector<std::string> conv_backward_choices();
 
 // Off (TESSERA_CONV_TUNING=off, or false here): the library's backward
