@@ -96,6 +96,10 @@ Command add_sweep_command(CLI::App& app) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_flag("--classify", a->options.classify,
                 "also train and score a classifier on every margin's embeddings");
+  cmd->add_option("--classify-labels-per-class", a->options.classify_labels_per_class,
+                  "with --classify: train it on K labelled recordings per class (classify "
+                  "--labels-per-class; 0, the default: every train label)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--distribute", a->distribute,
                   "'margins': spread whole margins over the ranks of RANK/WORLD_SIZE")
       ->check(CLI::IsMember({"margins"}));

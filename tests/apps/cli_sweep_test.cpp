@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 #include "tessera/common/atomic_file.h"
 #include "tessera/train/csv_log.h"
 #include "test_util.h"
@@ -126,6 +128,50 @@ TEST_F(CliSweepTest, RerunSkipsFinishedMarginsAndReportRebuilds) {
   ASSERT_EQ(rep.exit_code, 0) << rep.output;
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/sweep/report.html"));
   expect_real_png(dir_ + "/sweep/figures/loss_all_margins.png");
+}
+
+// sweep --classify scores every margin's embeddings and the macro-F1 joins
+// the summary; a different label protocol redoes the classifiers.
+TEST_F(CliSweepTest, ClassifyJoinsTheSummary) {
+  ASSERT_EQ(first_.exit_code, 0) << first_.output;
+  // One column of summary.csv, by its header.
+  auto column = [&](const std::string& name) {
+    std::istringstream csv(read_text(dir_ + "/sweep/summary.csv"));
+    std::string line, cell;
+    std::getline(csv, line);
+    int at = -1, i = 0;
+    for (std::istringstream h(line); std::getline(h, cell, ','); ++i)
+      if (cell == name) at = i;
+    EXPECT_GE(at, 0) << name << " in " << line;
+    std::vector<double> out;
+    while (std::getline(csv, line)) {
+      std::istringstream r(line);
+      for (int k = 0; std::getline(r, cell, ','); ++k)
+        if (k == at) out.push_back(cell.empty() ? -1.0 : std::stod(cell));
+    }
+    return out;
+  };
+  for (const char* flags : {" --classify", " --classify --classify-labels-per-class 2"}) {
+    const auto r = run_tessera(sweep_cmd() + flags);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("classifying margin 1"), std::string::npos) << flags << r.output;
+    const auto f1 = column("classify_macro_f1");
+    ASSERT_EQ(f1.size(), 3u);
+    for (double v : f1) {
+      EXPECT_GE(v, 0.0) << flags;
+      EXPECT_LE(v, 1.0) << flags;
+    }
+    const auto margin =
+        nlohmann::json::parse(common::read_file(dir_ + "/sweep/margin_1/classify/report.json"));
+    EXPECT_NEAR(margin["eval"]["macro_f1"].get<double>(), f1[1], 1e-3);
+    const auto summary = nlohmann::json::parse(common::read_file(dir_ + "/sweep/summary.json"));
+    EXPECT_EQ(summary["margins"][1]["classify_labels_per_class"].get<int>(),
+              std::string(flags).find("labels") == std::string::npos ? 0 : 2);
+  }
+  // The same protocol again: nothing to redo.
+  const auto again = run_tessera(sweep_cmd() + " --classify --classify-labels-per-class 2");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.output.find("classifying margin"), std::string::npos) << again.output;
 }
 
 TEST_F(CliSweepTest, ReportOnEmptyDirectoryIsAClearError) {

@@ -283,7 +283,12 @@ Recommendation build_report(const std::string& dir, const ReportOptions& o) {
         fmt(r.precision_at_1, "%.3f"),
         fmt(r.map_at_r, "%.3f"),
         fmt(r.nmi, "%.3f"),
-        std::isfinite(r.classify_macro_f1) ? fmt(r.classify_macro_f1, "%.3f") : std::string("-")};
+        std::isfinite(r.classify_macro_f1)
+            ? fmt(r.classify_macro_f1, "%.3f") +
+                  (r.classify_labels_per_class > 0
+                       ? " (" + std::to_string(r.classify_labels_per_class) + " labels/class)"
+                       : "")
+            : std::string("-")};
     md += "|";
     html += "<tr>";
     for (const auto& c : cells) md += " " + c + " |", html += "<td>" + c + "</td>";

@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/log.h"
 #include "tessera/train/run_data.h"
@@ -79,6 +81,18 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log, bool s
   return pid;
 }
 
+// A margin's classify/ report exists and followed this protocol; a report of
+// another protocol (or an unreadable one) is redone.
+bool classified_with(const std::string& dir, int labels_per_class) {
+  try {
+    const auto j = nlohmann::json::parse(common::read_file(dir + "/classify/report.json"));
+    return j.value("labels_per_class", 0) == labels_per_class &&
+           j.value("layer", "embedding") == std::string("embedding");
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 }  // namespace
 
 void SweepOptions::validate() const {
@@ -88,6 +102,8 @@ void SweepOptions::validate() const {
   }
   if (world < 1 || rank < 0 || rank >= world)
     throw std::invalid_argument("sweep: bad RANK/WORLD_SIZE");
+  if (classify_labels_per_class < 0)
+    throw std::invalid_argument("sweep: labels per class must be >= 0");
 }
 
 std::string self_executable() {
@@ -186,11 +202,18 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
       if (o.distribute_margins && int(i % std::size_t(o.world)) != o.rank) continue;
       const double m = margins[i];
       const std::string dir = out_dir + "/" + margin_dir_name(m);
-      if (fs::exists(dir + "/classify/report.json")) continue;
+      if (classified_with(dir, o.classify_labels_per_class)) continue;
       common::log_info("sweep: classifying margin ", m);
-      const pid_t pid = spawn({exe, "classify", "--run-dir", dir, "--threads",
-                               std::to_string(total_threads), "--device", o.device},
-                              dir + "/classify.log", o.distribute_margins);
+      std::vector<std::string> args = {exe,         "classify",
+                                       "--run-dir", dir,
+                                       "--threads", std::to_string(total_threads),
+                                       "--device",  o.device,
+                                       "--out",     dir + "/classify"};
+      if (o.classify_labels_per_class > 0) {
+        args.push_back("--labels-per-class");
+        args.push_back(std::to_string(o.classify_labels_per_class));
+      }
+      const pid_t pid = spawn(args, dir + "/classify.log", o.distribute_margins);
       int status = 0;
       ::waitpid(pid, &status, 0);
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

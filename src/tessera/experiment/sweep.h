@@ -27,7 +27,8 @@ struct SweepOptions {
   std::string device = "cpu";
   std::string precision = "fp32";
   bool distribute_margins = false;
-  bool classify = false;  // also run `tessera classify` on every margin
+  bool classify = false;              // also run `tessera classify` on every margin
+  int classify_labels_per_class = 0;  // its protocol: K labels per class (0: every label)
   int rank = 0, world = 1;
   double wait_timeout_s = 7 * 24 * 3600.0;  // rank 0 waiting for the others' margins
   std::vector<std::string> child_args;      // extra arguments for each `tessera train`

@@ -124,6 +124,7 @@ MarginRun read_margin_run(const std::string& dir, double margin) {
     try {
       const auto c = nlohmann::json::parse(common::read_file(dir + "/classify/report.json"));
       if (c.contains("eval")) r.classify_macro_f1 = c["eval"].value("macro_f1", NAN);
+      r.classify_labels_per_class = c.value("labels_per_class", 0);
     } catch (const std::exception&) {
     }
   }
@@ -239,6 +240,7 @@ void write_summary(const std::string& dir, const std::vector<MarginRun>& runs,
                     {"classify_macro_f1", std::isfinite(r.classify_macro_f1)
                                               ? nlohmann::json(r.classify_macro_f1)
                                               : nlohmann::json()},
+                    {"classify_labels_per_class", r.classify_labels_per_class},
                     {"seconds", r.seconds},
                     {"run_dir", r.dir}});
   }

@@ -21,7 +21,8 @@ struct MarginRun {
   double eval_active_fraction = 0, dist_neighbour = 0, dist_opposite = 0;
   double silhouette = 0, centroid_cv = 0, mean_centroid_distance = 0;
   double precision_at_1 = 0, map_at_r = 0, nmi = 0;
-  double classify_macro_f1 = NAN;  // eval macro-F1 of `tessera classify`, when it ran
+  double classify_macro_f1 = NAN;     // eval macro-F1 of `tessera classify`, when it ran
+  int classify_labels_per_class = 0;  // its protocol (0: every train label)
   std::vector<std::string> labels;
   std::vector<std::vector<double>> centroids;
   // Curves.
