@@ -76,6 +76,63 @@ void BM_Bf16ConvWeightGrad(benchmark::State& state) {
 BENCHMARK_TEMPLATE(BM_Bf16ConvWeightGrad, false)->CONV_SHAPES;
 BENCHMARK_TEMPLATE(BM_Bf16ConvWeightGrad, true)->CONV_SHAPES;
 
+// A bf16 convolution's forward and input gradient, by oneDNN's forward and
+// backward primitives and by a forward convolution of the output gradient:
+// stride 1, the gradient of a 3x3 padding-1 convolution is the convolution of
+// the output gradient with the weights flipped and transposed; stride 2, a
+// transposed convolution. Arg 5: 1 for channels-last tensors.
+// Variant 0: forward; 1: library input grad; 2: input grad as a forward op.
+template <int kVariant>
+void BM_Bf16Conv(benchmark::State& state) {
+  torch::set_num_threads(2);
+  torch::manual_seed(0);
+  const std::int64_t c = state.range(0), h = state.range(1), w = state.range(2), o = state.range(3),
+                     s = state.range(4);
+  const auto format = state.range(5) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  const auto bf16 = torch::TensorOptions().dtype(torch::kBFloat16);
+  const torch::Tensor x = torch::randn({48, c, h, w}, bf16).contiguous(format);
+  const torch::Tensor wt = torch::randn({o, c, 3, 3}, bf16).contiguous(format);
+  const torch::Tensor g =
+      torch::randn({48, o, (h - 1) / s + 1, (w - 1) / s + 1}, bf16).contiguous(format);
+  const torch::Tensor flipped = wt.flip({2, 3}).transpose(0, 1).contiguous(format);
+  for (auto _ : state) {
+    torch::Tensor r;
+    if (kVariant == 0) {
+      r = at::conv2d(x, wt, {}, {s, s}, {1, 1});
+    } else if (kVariant == 3) {
+      r = std::get<1>(at::convolution_backward(g, x, wt, c10::nullopt, {s, s}, {1, 1}, {1, 1},
+                                               false, {0, 0}, 1, {false, true, false}));
+    } else if (kVariant == 1) {
+      r = std::get<0>(at::convolution_backward(g, x, wt, c10::nullopt, {s, s}, {1, 1}, {1, 1},
+                                               false, {0, 0}, 1, {true, false, false}));
+    } else if (s == 1) {
+      r = at::conv2d(g, flipped, {}, {1, 1}, {1, 1});
+    } else {
+      const std::int64_t oph = h - ((g.size(2) - 1) * s - 2 + 3), opw = w - ((g.size(3) - 1) * s - 2 + 3);
+      r = at::conv_transpose2d(g, wt, {}, {s, s}, {1, 1}, {oph, opw});
+    }
+    benchmark::DoNotOptimize(r.data_ptr());
+  }
+}
+#define CONV_SHAPES_FORMAT                \
+  Args({64, 50, 32, 64, 1, 0})            \
+      ->Args({128, 25, 16, 128, 1, 0})    \
+      ->Args({128, 25, 16, 256, 2, 0})    \
+      ->Args({256, 13, 8, 256, 1, 0})     \
+      ->Args({256, 13, 8, 512, 2, 0})     \
+      ->Args({512, 7, 4, 512, 1, 0})      \
+      ->Args({64, 50, 32, 64, 1, 1})      \
+      ->Args({128, 25, 16, 128, 1, 1})    \
+      ->Args({128, 25, 16, 256, 2, 1})    \
+      ->Args({256, 13, 8, 256, 1, 1})     \
+      ->Args({256, 13, 8, 512, 2, 1})     \
+      ->Args({512, 7, 4, 512, 1, 1})      \
+      ->Unit(benchmark::kMillisecond)
+BENCHMARK_TEMPLATE(BM_Bf16Conv, 0)->CONV_SHAPES_FORMAT;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, 1)->CONV_SHAPES_FORMAT;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, 2)->CONV_SHAPES_FORMAT;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, 3)->CONV_SHAPES_FORMAT;
+
 }  // namespace
 
 // As `tessera` runs: freed memory stays in the process (common/allocator.h),

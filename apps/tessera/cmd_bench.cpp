@@ -118,7 +118,8 @@ struct StepBenchArgs {
   std::string model = "resnet18", precision = "fp32", device = "cpu";
   int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198,
       bins = 128;
-  bool channels_last = false, flush_denormal = false;
+  std::string layout = "auto";
+  bool flush_denormal = false;
   std::string profile;  // a Chrome trace of one extra step, when set
 };
 
@@ -150,7 +151,7 @@ int run_step_bench(const StepBenchArgs& a) {
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
   loss::TripletLossOptions lo;
   train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device,
-                           train::parse_precision(a.precision), a.channels_last);
+                           train::parse_precision(a.precision), train::parse_layout(a.layout));
   const torch::Tensor tiles = torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins});
   std::vector<double> times;
   for (int i = 0; i < a.warmup + a.steps; ++i) {
@@ -166,16 +167,17 @@ int run_step_bench(const StepBenchArgs& a) {
     torch::autograd::profiler::RecordProfile guard(a.profile);
     runner.step(tiles);
   }
-  // What the bf16 convolutions' backward settled on (model/conv.h).
+  // What the bf16 convolutions settled on (model/conv.h).
   for (const auto& line : model::conv_backward_choices()) std::printf("conv: %s\n", line.c_str());
   const double med = median(times);
   const double gflop_per_triplet =
       3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
   std::printf(
-      "step: model=%s width=%d batch=%d threads=%d precision=%s channels_last=%d "
+      "step: model=%s width=%d batch=%d threads=%d precision=%s layout=%s "
       "median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
       "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
-      a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(), a.channels_last ? 1 : 0,
+      a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
+      runner.bf16_channels_last() || runner.fp32_channels_last() ? "nhwc" : "nchw",
       med, *std::min_element(times.begin(), times.end()), a.batch / med,
       gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
@@ -300,7 +302,9 @@ Command add_bench_command(CLI::App& app) {
   step->add_option("--device", sa->device, "cpu or cuda");
   step->add_option("--frames", sa->frames, "tile frames (Table 1: 198)");
   step->add_option("--bins", sa->bins, "mel bins (Table 1: 128)");
-  step->add_flag("--channels-last", sa->channels_last, "NHWC weights and activations");
+  step->add_option("--layout", sa->layout,
+                   "auto (NHWC activations in bf16), nchw, or nhwc (fp32 too, with NHWC weights)")
+      ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
   step->add_flag("--flush-denormal", sa->flush_denormal, "flush denormal floats to zero");
   step->add_option("--profile", sa->profile, "write a Chrome trace of one more step to this file");
 

@@ -79,6 +79,9 @@ void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
   cmd->add_option("--device", o.device, "cpu or cuda (cuda needs a CUDA LibTorch)");
   cmd->add_option("--precision", o.precision, "fp32, or bf16 mixed precision")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--layout", o.layout,
+                  "auto (bf16 convolutions on NHWC activations) or nchw")
+      ->check(CLI::IsMember({"auto", "nchw"}));
 }
 
 Command add_train_command(CLI::App& app) {

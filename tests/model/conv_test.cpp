@@ -38,6 +38,50 @@ TEST(ConvTest, GemmGradientsMatchAutograd) {
   }
 }
 
+// The same for the channels-last (NHWC) computations, and the forward
+// product and the flipped-kernel input gradient, in both layouts; each
+// answers in the layout it was given. The last shape has 10 samples of
+// 64 x 50x32 maps: its unfolded input (7.4 MB a sample in fp64) is built in
+// two chunks of at most 64 MB, whose partial sums must add up.
+TEST(ConvTest, ChannelsLastGemmAndFlippedMatchAutograd) {
+  torch::manual_seed(3);
+  const auto nhwc = at::MemoryFormat::ChannelsLast;
+  for (const Shape& s : {Shape{2, 1, 19, 12, 4, 7, 2, 3}, Shape{3, 5, 7, 4, 6, 3, 1, 1},
+                         Shape{2, 4, 13, 8, 8, 3, 2, 1}, Shape{2, 4, 13, 8, 8, 1, 2, 0},
+                         Shape{2, 3, 6, 5, 4, 3, 1, 0}, Shape{10, 64, 50, 32, 8, 3, 1, 1}}) {
+    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+    torch::Tensor x = torch::randn({s.n, s.c, s.h, s.w}, f64).requires_grad_();
+    torch::Tensor w = torch::randn({s.o, s.c, s.k, s.k}, f64).requires_grad_();
+    torch::Tensor y = torch::conv2d(x, w, {}, s.stride, s.padding);
+    const torch::Tensor g = torch::randn(y.sizes(), f64);
+    y.backward(g);
+    const std::string what = "c=" + std::to_string(s.c) + " k=" + std::to_string(s.k) +
+                             " s=" + std::to_string(s.stride) + " p=" + std::to_string(s.padding);
+    const torch::Tensor xl = x.detach().contiguous(nhwc), gl = g.contiguous(nhwc);
+    const torch::Tensor wd = w.detach();
+    const torch::Tensor yl = conv2d_forward_gemm(xl, wd, int(s.stride), int(s.padding));
+    const torch::Tensor gw = conv2d_weight_grad_gemm(gl, xl, int(s.k), int(s.stride), int(s.padding));
+    const torch::Tensor gx =
+        conv2d_input_grad_gemm(gl, wd, int(s.h), int(s.w), int(s.stride), int(s.padding));
+    EXPECT_LT(rel_err(yl, y.detach()), 1e-12) << "forward, " << what;
+    EXPECT_LT(rel_err(gw, w.grad()), 1e-12) << "weight, " << what;
+    EXPECT_LT(rel_err(gx, x.grad()), 1e-12) << "input, " << what;
+    if (s.o > 1 && s.c > 1) {
+      EXPECT_TRUE(yl.is_contiguous(nhwc) && !yl.is_contiguous()) << what;
+      EXPECT_TRUE(gx.is_contiguous(nhwc) && !gx.is_contiguous()) << what;
+    }
+    if (s.c > 1)  // one channel is both layouts, and counts as NHWC
+      EXPECT_TRUE(conv2d_forward_gemm(x.detach(), wd, int(s.stride), int(s.padding)).is_contiguous());
+    if (s.stride == 1) {
+      for (const torch::Tensor& gg : {g, gl}) {
+        const torch::Tensor f = conv2d_input_grad_flipped(gg, wd, int(s.padding));
+        EXPECT_LT(rel_err(f, x.grad()), 1e-12) << "flipped, " << what;
+        EXPECT_EQ(f.is_contiguous(), gg.is_contiguous()) << what;
+      }
+    }
+  }
+}
+
 struct Grads {
   torch::Tensor y, gx, gw;
 };
@@ -75,6 +119,43 @@ TEST(ConvTest, TunedBf16MatchesAutocastConvolution) {
   bool listed = false;
   for (const auto& line : conv_backward_choices())
     listed |= line.find("x[16,13,8] w[32,16,3,3] s2 p1: weight ") != std::string::npos &&
+              line.find(", input ") != std::string::npos;
+  EXPECT_TRUE(listed);
+}
+
+// In a channels-last scope the bf16 convolution takes and gives NHWC, and
+// computes what LibTorch's NCHW bf16 convolution does to bf16 precision
+// (the forward may be a GEMM now, so not bit for bit), whichever ways the
+// tuner kept; the choices are listed under the layout's own key. Without
+// the scope nothing changes.
+TEST(ConvTest, ChannelsLastBf16MatchesAutocastConvolution) {
+  torch::manual_seed(4);
+  const auto nhwc = at::MemoryFormat::ChannelsLast;
+  const torch::Tensor x = torch::randn({8, 16, 25, 16}), w = torch::randn({16, 16, 3, 3}) * 0.1;
+  const torch::Tensor g = torch::randn({8, 16, 25, 16});
+  EXPECT_FALSE(bf16_channels_last());
+  for (int round = 0; round < 2; ++round) {
+    Grads a;
+    {
+      Bf16ChannelsLast scope;
+      EXPECT_TRUE(bf16_channels_last());
+      a = run(true, x, w, g, 1, 1);
+    }
+    EXPECT_FALSE(bf16_channels_last());
+    const Grads b = run(false, x, w, g, 1, 1);
+    EXPECT_EQ(a.y.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(a.y.is_contiguous(nhwc) && !a.y.is_contiguous());
+    EXPECT_LT(rel_err(a.y, b.y), 1e-2) << round;
+    EXPECT_EQ(a.gw.scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(a.gw.is_contiguous());  // the fp32 leaves keep their layout
+    EXPECT_TRUE(a.gx.is_contiguous());
+    EXPECT_LT(rel_err(a.gw, b.gw), 1e-2) << round;
+    EXPECT_LT(rel_err(a.gx, b.gx), 1e-2) << round;
+  }
+  bool listed = false;
+  for (const auto& line : conv_backward_choices())
+    listed |= line.find("BFloat16 nhwc x[16,25,16] w[16,16,3,3] s1 p1: forward ") == 0 &&
+              line.find(", weight ") != std::string::npos &&
               line.find(", input ") != std::string::npos;
   EXPECT_TRUE(listed);
 }

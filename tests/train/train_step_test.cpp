@@ -20,12 +20,14 @@ struct Trained {
 };
 
 // `steps` steps on one fixed batch of 4 triplets of 198x128 tiles.
-Trained train(Precision precision, int steps) {
+Trained train(Precision precision, int steps, Layout layout = Layout::kAuto) {
   torch::manual_seed(0);
   model::ResNet net(tiny());
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
   StepRunner runner(net, adam, loss::TripletLoss(loss::TripletLossOptions{}), 0.0, torch::kCPU,
-                    precision);
+                    precision, layout);
+  EXPECT_EQ(runner.bf16_channels_last(), precision == Precision::kBf16 && layout != Layout::kNchw);
+  EXPECT_FALSE(runner.fp32_channels_last());
   torch::manual_seed(1);
   const torch::Tensor tiles = torch::randn({12, 1, 198, 128});
   Trained r;
@@ -36,9 +38,12 @@ Trained train(Precision precision, int steps) {
 
 // bf16 keeps fp32 master weights and computes the loss in fp32: its first
 // loss (before any update) is the fp32 one to bf16 precision, its weights
-// stay fp32, and the first update moves them like fp32's does.
-TEST(TrainStepTest, Bf16StepTracksFp32) {
-  const Trained f = train(Precision::kFp32, 1), b = train(Precision::kBf16, 1);
+// stay fp32 (and NCHW), and the first update moves them like fp32's does;
+// on NHWC activations (the default) and on NCHW.
+class Bf16StepTest : public ::testing::TestWithParam<Layout> {};
+
+TEST_P(Bf16StepTest, TracksFp32) {
+  const Trained f = train(Precision::kFp32, 1), b = train(Precision::kBf16, 1, GetParam());
   EXPECT_NEAR(b.losses[0], f.losses[0], 0.02 * std::abs(f.losses[0]));
   const Trained start = [] {
     torch::manual_seed(0);
@@ -50,6 +55,7 @@ TEST(TrainStepTest, Bf16StepTracksFp32) {
   double dot = 0, nf = 0, nb = 0;
   for (std::size_t i = 0; i < f.params.size(); ++i) {
     EXPECT_EQ(b.params[i].scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(b.params[i].is_contiguous());
     const torch::Tensor df = (f.params[i] - start.params[i]).to(torch::kFloat64);
     const torch::Tensor db = (b.params[i] - start.params[i]).to(torch::kFloat64);
     dot += (df * db).sum().item<double>();
@@ -60,6 +66,10 @@ TEST(TrainStepTest, Bf16StepTracksFp32) {
   // the share of weights whose gradient has the same sign in both.
   EXPECT_GT(dot / std::sqrt(nf * nb), 0.8);
 }
+INSTANTIATE_TEST_SUITE_P(Layouts, Bf16StepTest, ::testing::Values(Layout::kAuto, Layout::kNchw),
+                         [](const auto& info) {
+                           return info.param == Layout::kAuto ? "Nhwc" : "Nchw";
+                         });
 
 // Both precisions learn: on a fixed batch the loss falls.
 TEST(TrainStepTest, BothPrecisionsReduceTheLossOnAFixedBatch) {

@@ -16,6 +16,7 @@ namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
+constexpr auto kNhwc = at::MemoryFormat::ChannelsLast;
 
 std::atomic<bool>& tuning_flag() {
   static std::atomic<bool> on{[] {
@@ -25,11 +26,21 @@ std::atomic<bool>& tuning_flag() {
   return on;
 }
 
-// The faster computation of each gradient for one layer shape, and the
-// times that decided it.
+thread_local bool t_channels_last = false;
+
+// The ways of computing one of a convolution's three results.
+enum Method { kLibrary = 0, kGemm = 1, kFlipped = 2, kMethods = 3 };
+const char* const kMethodNames[kMethods] = {"library", "gemm", "flipped"};
+
+// The way kept for one result of one layer shape, and the times that
+// decided it (0: not timed, or not possible for this layer).
+struct OpChoice {
+  bool tuned = false;
+  Method method = kLibrary;
+  double ms[kMethods] = {0, 0, 0};
+};
 struct Choice {
-  bool weight_gemm = false, input_gemm = false;
-  double weight_ms[2] = {0, 0}, input_ms[2] = {0, 0};  // {library, gemm}; 0: not timed
+  OpChoice forward, weight, input;
 };
 
 std::mutex& choices_mutex() {
@@ -42,21 +53,32 @@ std::map<std::string, Choice>& choices() {
 }
 
 // Choices are made on at most this many samples of a batch and hold for any
-// batch size: both computations scale linearly with it, and timing a whole
-// Table 1 batch (768 tiles) four times over, with the unfolded input of the
+// batch size: every computation scales linearly with it, and timing a whole
+// Table 1 batch (768 tiles) several times over, with the unfolded input of the
 // first stage at 1.4 GB, cost more than the choice saved (docs/performance.md).
 constexpr std::int64_t kTuneSamples = 48;
 
+// The unfolded inputs of the GEMM computations are built this many bytes of
+// samples at a time, so that a Table 1 batch never holds all of them.
+constexpr std::int64_t kChunkBytes = std::int64_t(64) << 20;
+
+// Channels-last unless NCHW-contiguous with more than one channel (with one,
+// the two layouts are the same memory).
+bool is_nhwc(const torch::Tensor& t) {
+  return t.dim() == 4 && t.is_contiguous(kNhwc) && (t.size(1) == 1 || !t.is_contiguous());
+}
+
 // A layer shape, without the batch size.
-std::string shape_key(const torch::Tensor& x, const torch::Tensor& w, int stride, int padding) {
+std::string shape_key(const torch::Tensor& x, const torch::Tensor& w, int stride, int padding,
+                      bool nhwc) {
   auto dims = [](const torch::Tensor& t, std::int64_t from) {
     std::string s = "[";
     for (std::int64_t i = from; i < t.dim(); ++i)
       s += (i > from ? "," : "") + std::to_string(t.size(i));
     return s + "]";
   };
-  return std::string(c10::toString(x.scalar_type())) + " x" + dims(x, 1) + " w" + dims(w, 0) +
-         " s" + std::to_string(stride) + " p" + std::to_string(padding);
+  return std::string(c10::toString(x.scalar_type())) + (nhwc ? " nhwc" : "") + " x" + dims(x, 1) +
+         " w" + dims(w, 0) + " s" + std::to_string(stride) + " p" + std::to_string(padding);
 }
 
 // Milliseconds of the second of two runs: the first pays for oneDNN's
@@ -69,6 +91,21 @@ double timed(F f) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// Times every possible way (run(m) computes by method m) and keeps the fastest.
+template <typename F>
+void tune(OpChoice& c, const bool (&possible)[kMethods], F run) {
+  c.tuned = true;
+  double best = 0;
+  for (int m = 0; m < kMethods; ++m) {
+    if (!possible[m]) continue;
+    c.ms[m] = std::max(timed([&] { return run(Method(m)); }), 1e-6);
+    if (best == 0 || c.ms[m] < best) {
+      best = c.ms[m];
+      c.method = Method(m);
+    }
+  }
+}
+
 torch::Tensor library_grad(const torch::Tensor& g, const torch::Tensor& x, const torch::Tensor& w,
                            int stride, int padding, bool input) {
   const std::int64_t s = stride, p = padding;
@@ -77,16 +114,170 @@ torch::Tensor library_grad(const torch::Tensor& g, const torch::Tensor& x, const
   return input ? std::get<0>(r) : std::get<1>(r);
 }
 
+std::int64_t out_size(std::int64_t n, std::int64_t k, std::int64_t s, std::int64_t p) {
+  return (n + 2 * p - k) / s + 1;
+}
+
+// Samples per chunk of unfolded input, at `per_sample` elements each.
+std::int64_t chunk_samples(std::int64_t per_sample, std::int64_t element_size) {
+  return std::max<std::int64_t>(1, kChunkBytes / std::max<std::int64_t>(1, per_sample * element_size));
+}
+
+// x [N, C, H, W] channels-last -> [N, Ho, Wo, k, k, C] contiguous: the input
+// under each output position (zero outside the map), one row per position.
+torch::Tensor unfold_nhwc(const torch::Tensor& x, std::int64_t k, std::int64_t s, std::int64_t p) {
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const std::int64_t hp = h + 2 * p, wp = w + 2 * p;
+  torch::Tensor padded;  // [N, Hp, Wp, C]
+  if (p == 0) {
+    padded = x.permute({0, 2, 3, 1});
+  } else {
+    padded = torch::zeros({n, hp, wp, c}, x.options().memory_format(at::MemoryFormat::Contiguous));
+    padded.narrow(1, p, h).narrow(2, p, w).copy_(x.permute({0, 2, 3, 1}));
+  }
+  const std::int64_t ho = out_size(h, k, s, p), wo = out_size(w, k, s, p);
+  return padded
+      .as_strided({n, ho, wo, k, k, c}, {hp * wp * c, s * wp * c, s * c, wp * c, c, 1},
+                  padded.storage_offset())
+      .contiguous();
+}
+
+// Partial sums of bf16 products add up in fp32; wider types in their own.
+torch::ScalarType accumulation_type(const torch::Tensor& t) {
+  return at::promote_types(t.scalar_type(), torch::kFloat32);
+}
+
+// The weights as [O, k*k*C] rows in (kh, kw, c) order, the unfolded order.
+torch::Tensor weight_rows(const torch::Tensor& w) {
+  return w.permute({0, 2, 3, 1}).reshape({w.size(0), -1});
+}
+
+torch::Tensor forward_gemm_nhwc(const torch::Tensor& x, const torch::Tensor& w, int s, int p) {
+  const std::int64_t n = x.size(0), o = w.size(0), k = w.size(2), c = x.size(1);
+  const std::int64_t ho = out_size(x.size(2), k, s, p), wo = out_size(x.size(3), k, s, p);
+  const torch::Tensor wm = weight_rows(w).t();
+  torch::Tensor y = at::empty({n, ho, wo, o}, x.options().memory_format(at::MemoryFormat::Contiguous));
+  const std::int64_t step = chunk_samples(ho * wo * k * k * c, x.element_size());
+  for (std::int64_t i = 0; i < n; i += step) {
+    const std::int64_t m = std::min(step, n - i);
+    const torch::Tensor cols = unfold_nhwc(x.narrow(0, i, m), k, s, p).view({m * ho * wo, -1});
+    torch::Tensor out = y.narrow(0, i, m).view({m * ho * wo, o});
+    at::mm_out(out, cols, wm);
+  }
+  return y.permute({0, 3, 1, 2});
+}
+
+torch::Tensor weight_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor& x, int k, int s,
+                                    int p) {
+  const std::int64_t n = x.size(0), c = x.size(1), o = g.size(1);
+  const std::int64_t positions = g.size(2) * g.size(3);
+  const torch::Tensor rows = g.permute({0, 2, 3, 1}).reshape({n * positions, o});
+  const std::int64_t step = chunk_samples(positions * k * k * c, x.element_size());
+  torch::Tensor sum;  // [O, k*k*C]; chunks add up in fp32 (or wider)
+  for (std::int64_t i = 0; i < n; i += step) {
+    const std::int64_t m = std::min(step, n - i);
+    const torch::Tensor cols = unfold_nhwc(x.narrow(0, i, m), k, s, p).view({m * positions, -1});
+    const torch::Tensor part = at::mm(rows.narrow(0, i * positions, m * positions).t(), cols);
+    if (m == n) {
+      sum = part;
+    } else if (!sum.defined()) {
+      sum = part.to(accumulation_type(x));
+    } else {
+      sum.add_(part);
+    }
+  }
+  return sum.to(x.scalar_type()).view({o, k, k, c}).permute({0, 3, 1, 2});
+}
+
+torch::Tensor input_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor& w, int height,
+                                   int width, int s, int p) {
+  const std::int64_t n = g.size(0), o = g.size(1), ho = g.size(2), wo = g.size(3);
+  const std::int64_t c = w.size(1), k = w.size(2);
+  const torch::Tensor wm = weight_rows(w);
+  const torch::Tensor rows = g.permute({0, 2, 3, 1}).reshape({n * ho * wo, o});
+  // The gradient of each unfolded row, added back onto the padded input in
+  // fp32: windows overlap up to k*k times.
+  torch::Tensor padded = torch::zeros({n, height + 2 * p, width + 2 * p, c},
+                                      g.options().dtype(accumulation_type(g)));
+  const std::int64_t step = chunk_samples(ho * wo * k * k * c, g.element_size());
+  for (std::int64_t i = 0; i < n; i += step) {
+    const std::int64_t m = std::min(step, n - i);
+    const torch::Tensor cols =
+        at::mm(rows.narrow(0, i * ho * wo, m * ho * wo), wm).view({m, ho, wo, k, k, c});
+    torch::Tensor target = padded.narrow(0, i, m);
+    for (std::int64_t a = 0; a < k; ++a) {
+      for (std::int64_t b = 0; b < k; ++b) {
+        target.narrow(1, a, (ho - 1) * s + 1)
+            .narrow(2, b, (wo - 1) * s + 1)
+            .slice(1, 0, c10::nullopt, s)
+            .slice(2, 0, c10::nullopt, s)
+            .add_(cols.select(3, a).select(3, b));
+      }
+    }
+  }
+  return padded.narrow(1, p, height)
+      .narrow(2, p, width)
+      .permute({0, 3, 1, 2})
+      .to(g.scalar_type())
+      .contiguous(kNhwc);
+}
+
+torch::Tensor weight_grad_gemm_nchw(const torch::Tensor& g, const torch::Tensor& x, int kernel,
+                                    int stride, int padding) {
+  const std::int64_t n = x.size(0), c = x.size(1), o = g.size(1);
+  const std::int64_t positions = g.size(2) * g.size(3);
+  // cols [N, C*k*k, L]: the input under each output position.
+  const torch::Tensor cols =
+      at::im2col(x, {kernel, kernel}, {1, 1}, {padding, padding}, {stride, stride});
+  const torch::Tensor g2 = g.reshape({n, o, positions}).transpose(0, 1).reshape({o, n * positions});
+  const torch::Tensor c2 = cols.transpose(0, 1).reshape({c * kernel * kernel, n * positions});
+  return at::mm(g2, c2.t()).reshape({o, c, kernel, kernel});
+}
+
+torch::Tensor input_grad_gemm_nchw(const torch::Tensor& g, const torch::Tensor& w, int height,
+                                   int width, int stride, int padding) {
+  const std::int64_t n = g.size(0), o = g.size(1), k = w.size(2);
+  const std::int64_t ck = w.size(1) * k * k;
+  // The gradient of each unfolded column, folded back onto the input.
+  const torch::Tensor cols =
+      at::matmul(w.reshape({o, ck}).t(), g.reshape({n, o, g.size(2) * g.size(3)}));
+  return at::col2im(cols, {height, width}, {k, k}, {1, 1}, {padding, padding}, {stride, stride});
+}
+
 class TunedConv : public torch::autograd::Function<TunedConv> {
  public:
   // x and w arrive in bf16 (the casts before it carry fp32 master weights'
-  // gradients back), and so do their gradients.
+  // gradients back), channels-last when `nhwc`, and so do their gradients.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
-                               std::int64_t stride, std::int64_t padding) {
+                               std::int64_t stride, std::int64_t padding, bool nhwc) {
     ctx->save_for_backward({x, w});
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["padding"] = padding;
-    return at::conv2d(x, w, {}, {stride, stride}, {padding, padding});
+    ctx->saved_data["nhwc"] = nhwc;
+    const int s = int(stride), p = int(padding);
+    auto library = [&](const torch::Tensor& xx) {
+      torch::Tensor y = at::conv2d(xx, w, {}, {stride, stride}, {padding, padding});
+      // With one input channel oneDNN may answer NCHW.
+      return nhwc ? y.contiguous(kNhwc) : y;
+    };
+    if (!nhwc) return library(x);  // the only NCHW forward
+    const std::string key = shape_key(x, w, s, p, true);
+    OpChoice choice;
+    {
+      std::lock_guard<std::mutex> lock(choices_mutex());
+      choice = choices()[key].forward;
+    }
+    auto by = [&](Method m, const torch::Tensor& xx) {
+      return m == kGemm ? forward_gemm_nhwc(xx, w, s, p) : library(xx);
+    };
+    if (!choice.tuned) {
+      const torch::Tensor xs = x.narrow(0, 0, std::min(kTuneSamples, x.size(0)));
+      const bool possible[kMethods] = {true, true, false};
+      tune(choice, possible, [&](Method m) { return by(m, xs); });
+      std::lock_guard<std::mutex> lock(choices_mutex());
+      choices()[key].forward = choice;
+    }
+    return by(choice.method, x);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -94,56 +285,51 @@ class TunedConv : public torch::autograd::Function<TunedConv> {
     const torch::Tensor &x = saved[0], &w = saved[1];
     const int stride = int(ctx->saved_data["stride"].toInt());
     const int padding = int(ctx->saved_data["padding"].toInt());
-    const torch::Tensor g = grads[0].to(x.scalar_type()).contiguous();
+    const bool nhwc = ctx->saved_data["nhwc"].toBool();
+    const auto format = nhwc ? kNhwc : at::MemoryFormat::Contiguous;
+    const torch::Tensor g = grads[0].to(x.scalar_type()).contiguous(format);
     const bool want_x = ctx->needs_input_grad(0), want_w = ctx->needs_input_grad(1);
-    const std::string key = shape_key(x, w, stride, padding);
+    const std::string key = shape_key(x, w, stride, padding, nhwc);
     Choice choice;
-    bool known = false;
     {
       std::lock_guard<std::mutex> lock(choices_mutex());
-      auto it = choices().find(key);
-      // A shape first seen without an input gradient (the stem) is tuned
-      // again if one is ever wanted.
-      if (it != choices().end() && (!want_x || it->second.input_ms[0] > 0)) {
-        choice = it->second;
-        known = true;
-      }
+      choice = choices()[key];
     }
     const int k = int(w.size(2));
-    // The gradients of (g, x), by either computation.
-    auto gemm_w = [&](const torch::Tensor& gg, const torch::Tensor& xx) {
-      return conv2d_weight_grad_gemm(gg, xx, k, stride, padding);
+    auto weight_grad = [&](Method m, const torch::Tensor& gg, const torch::Tensor& xx) {
+      return m == kGemm ? conv2d_weight_grad_gemm(gg, xx, k, stride, padding)
+                        : library_grad(gg, xx, w, stride, padding, false);
     };
-    auto lib_w = [&](const torch::Tensor& gg, const torch::Tensor& xx) {
-      return library_grad(gg, xx, w, stride, padding, false);
-    };
-    auto gemm_x = [&](const torch::Tensor& gg, const torch::Tensor& xx) {
-      return conv2d_input_grad_gemm(gg, w, int(xx.size(2)), int(xx.size(3)), stride, padding);
-    };
-    auto lib_x = [&](const torch::Tensor& gg, const torch::Tensor& xx) {
+    auto input_grad = [&](Method m, const torch::Tensor& gg, const torch::Tensor& xx) {
+      if (m == kGemm)
+        return conv2d_input_grad_gemm(gg, w, int(xx.size(2)), int(xx.size(3)), stride, padding);
+      if (m == kFlipped) return conv2d_input_grad_flipped(gg, w, padding);
       return library_grad(gg, xx, w, stride, padding, true);
     };
-    if (!known) {
-      // Time both ways once on the first samples, and remember the faster.
+    // A shape first seen without an input gradient (the stem) is tuned for
+    // one if one is ever wanted.
+    if ((want_w && !choice.weight.tuned) || (want_x && !choice.input.tuned)) {
+      // Time every way once on the first samples, and remember the fastest.
       const std::int64_t n = std::min(kTuneSamples, x.size(0));
-      const torch::Tensor gs = g.narrow(0, 0, n).contiguous(), xs = x.narrow(0, 0, n).contiguous();
-      if (want_w) {
-        choice.weight_ms[0] = timed([&] { return lib_w(gs, xs); });
-        choice.weight_ms[1] = timed([&] { return gemm_w(gs, xs); });
-        choice.weight_gemm = choice.weight_ms[1] < choice.weight_ms[0];
+      const torch::Tensor gs = g.narrow(0, 0, n).contiguous(format);
+      const torch::Tensor xs = x.narrow(0, 0, n).contiguous(format);
+      if (want_w && !choice.weight.tuned) {
+        const bool possible[kMethods] = {true, true, false};
+        tune(choice.weight, possible, [&](Method m) { return weight_grad(m, gs, xs); });
       }
-      if (want_x) {
-        choice.input_ms[0] = timed([&] { return lib_x(gs, xs); });
-        choice.input_ms[1] = timed([&] { return gemm_x(gs, xs); });
-        choice.input_gemm = choice.input_ms[1] < choice.input_ms[0];
+      if (want_x && !choice.input.tuned) {
+        const bool possible[kMethods] = {true, true, stride == 1 && padding <= k - 1};
+        tune(choice.input, possible, [&](Method m) { return input_grad(m, gs, xs); });
       }
       std::lock_guard<std::mutex> lock(choices_mutex());
-      choices()[key] = choice;
+      Choice& kept = choices()[key];
+      if (want_w) kept.weight = choice.weight;
+      if (want_x) kept.input = choice.input;
     }
     torch::Tensor gx, gw;
-    if (want_w) gw = choice.weight_gemm ? gemm_w(g, x) : lib_w(g, x);
-    if (want_x) gx = choice.input_gemm ? gemm_x(g, x) : lib_x(g, x);
-    return {gx, gw, torch::Tensor(), torch::Tensor()};
+    if (want_w) gw = weight_grad(choice.weight.method, g, x);
+    if (want_x) gx = input_grad(choice.input.method, g, x).contiguous(format);
+    return {gx, gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -157,49 +343,79 @@ bool computes_in_bf16(const torch::Tensor& x, const torch::Tensor& w) {
 
 }  // namespace
 
+Bf16ChannelsLast::Bf16ChannelsLast(bool on) : previous_(t_channels_last) {
+  t_channels_last = on;
+}
+Bf16ChannelsLast::~Bf16ChannelsLast() {
+  t_channels_last = previous_;
+}
+bool bf16_channels_last() {
+  return t_channels_last;
+}
+
 torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride, int padding) {
-  if (!tuning_flag() || !computes_in_bf16(x, w) || x.dim() != 4) {
-    return torch::conv2d(x, w, {}, stride, padding);
+  if (x.dim() != 4 || !computes_in_bf16(x, w)) return torch::conv2d(x, w, {}, stride, padding);
+  const bool nhwc = t_channels_last;
+  const auto format = nhwc ? kNhwc : at::MemoryFormat::Contiguous;
+  if (!tuning_flag()) {
+    if (!nhwc) return torch::conv2d(x, w, {}, stride, padding);
+    return torch::conv2d(x.to(at::kBFloat16).contiguous(format),
+                         w.to(at::kBFloat16).contiguous(format), {}, stride, padding)
+        .contiguous(format);
   }
-  return TunedConv::apply(x.to(at::kBFloat16), w.to(at::kBFloat16), std::int64_t(stride),
-                          std::int64_t(padding));
+  return TunedConv::apply(x.to(at::kBFloat16).contiguous(format),
+                          w.to(at::kBFloat16).contiguous(format), std::int64_t(stride),
+                          std::int64_t(padding), nhwc);
+}
+
+torch::Tensor conv2d_forward_gemm(const torch::Tensor& x, const torch::Tensor& w, int stride,
+                                  int padding) {
+  if (is_nhwc(x)) return forward_gemm_nhwc(x, w, stride, padding);
+  return forward_gemm_nhwc(x.contiguous(kNhwc), w, stride, padding).contiguous();
 }
 
 torch::Tensor conv2d_weight_grad_gemm(const torch::Tensor& g, const torch::Tensor& x, int kernel,
                                       int stride, int padding) {
-  const std::int64_t n = x.size(0), c = x.size(1), o = g.size(1);
-  const std::int64_t positions = g.size(2) * g.size(3);
-  // cols [N, C*k*k, L]: the input under each output position.
-  const torch::Tensor cols =
-      at::im2col(x, {kernel, kernel}, {1, 1}, {padding, padding}, {stride, stride});
-  const torch::Tensor g2 = g.reshape({n, o, positions}).transpose(0, 1).reshape({o, n * positions});
-  const torch::Tensor c2 = cols.transpose(0, 1).reshape({c * kernel * kernel, n * positions});
-  return at::mm(g2, c2.t()).reshape({o, c, kernel, kernel});
+  if (is_nhwc(x))
+    return weight_grad_gemm_nhwc(g.contiguous(kNhwc), x, kernel, stride, padding);
+  return weight_grad_gemm_nchw(g, x, kernel, stride, padding);
 }
 
 torch::Tensor conv2d_input_grad_gemm(const torch::Tensor& g, const torch::Tensor& w, int height,
                                      int width, int stride, int padding) {
-  const std::int64_t n = g.size(0), o = g.size(1), k = w.size(2);
-  const std::int64_t ck = w.size(1) * k * k;
-  // The gradient of each unfolded column, folded back onto the input.
-  const torch::Tensor cols =
-      at::matmul(w.reshape({o, ck}).t(), g.reshape({n, o, g.size(2) * g.size(3)}));
-  return at::col2im(cols, {height, width}, {k, k}, {1, 1}, {padding, padding}, {stride, stride});
+  if (is_nhwc(g)) return input_grad_gemm_nhwc(g, w, height, width, stride, padding);
+  return input_grad_gemm_nchw(g, w, height, width, stride, padding);
+}
+
+torch::Tensor conv2d_input_grad_flipped(const torch::Tensor& g, const torch::Tensor& w,
+                                        int padding) {
+  const auto format = is_nhwc(g) ? kNhwc : at::MemoryFormat::Contiguous;
+  const torch::Tensor flipped = w.flip({2, 3}).transpose(0, 1).contiguous(format);
+  const std::int64_t p = w.size(2) - 1 - padding;
+  return at::conv2d(g, flipped, {}, {1, 1}, {p, p}).contiguous(format);
 }
 
 std::vector<std::string> conv_backward_choices() {
   std::lock_guard<std::mutex> lock(choices_mutex());
   std::vector<std::string> out;
-  auto part = [](const char* what, bool gemm, const double* ms) {
-    if (ms[0] <= 0) return std::string();
-    char buf[128];
-    std::snprintf(buf, sizeof buf, ", %s %s %.1f ms (%s %.1f)", what, gemm ? "gemm" : "library",
-                  gemm ? ms[1] : ms[0], gemm ? "library" : "gemm", gemm ? ms[0] : ms[1]);
-    return std::string(buf);
+  auto part = [](const char* what, const OpChoice& c) {
+    if (!c.tuned) return std::string();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, ", %s %s %.1f ms", what, kMethodNames[c.method],
+                  c.ms[c.method]);
+    std::string s = buf, others;
+    for (int m = 0; m < kMethods; ++m) {
+      if (m == c.method || c.ms[m] <= 0) continue;
+      std::snprintf(buf, sizeof buf, "%s%s %.1f", others.empty() ? "" : ", ", kMethodNames[m],
+                    c.ms[m]);
+      others += buf;
+    }
+    return s + (others.empty() ? "" : " (" + others + ")");
   };
   for (const auto& [key, c] : choices()) {
-    out.push_back(key + ":" + part("weight", c.weight_gemm, c.weight_ms).substr(1) +
-                  part("input", c.input_gemm, c.input_ms));
+    const std::string parts = part("forward", c.forward) + part("weight", c.weight) +
+                              part("input", c.input);
+    if (!parts.empty()) out.push_back(key + ":" + parts.substr(1));
   }
   return out;
 }

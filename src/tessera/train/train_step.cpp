@@ -6,6 +6,8 @@
 
 #include <ATen/autocast_mode.h>
 
+#include "tessera/model/conv.h"
+
 namespace tessera::train {
 
 Precision parse_precision(const std::string& name) {
@@ -14,17 +16,25 @@ Precision parse_precision(const std::string& name) {
   throw std::invalid_argument("precision '" + name + "' must be fp32 or bf16");
 }
 
+Layout parse_layout(const std::string& name) {
+  if (name == "auto") return Layout::kAuto;
+  if (name == "nchw") return Layout::kNchw;
+  if (name == "nhwc") return Layout::kNhwc;
+  throw std::invalid_argument("layout '" + name + "' must be auto, nchw or nhwc");
+}
+
 StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer,
                        loss::TripletLoss loss, double l2_amount, torch::Device device,
-                       Precision precision, bool channels_last)
+                       Precision precision, Layout layout)
     : net_(std::move(net)),
       optimizer_(optimizer),
       loss_(std::move(loss)),
       l2_amount_(l2_amount),
       device_(device),
       precision_(precision),
-      channels_last_(channels_last) {
-  if (channels_last_) to_channels_last(*net_);
+      bf16_nhwc_(precision == Precision::kBf16 && device.is_cpu() && layout != Layout::kNchw),
+      fp32_nhwc_(precision == Precision::kFp32 && layout == Layout::kNhwc) {
+  if (fp32_nhwc_) to_channels_last(*net_);
 }
 
 void to_channels_last(torch::nn::Module& module) {
@@ -49,7 +59,7 @@ StepResult StepRunner::step(const float* a, const float* n, const float* o, int 
 StepResult StepRunner::step(const torch::Tensor& tiles_in) {
   net_->train();
   torch::Tensor tiles = tiles_in.to(device_);
-  if (channels_last_) tiles = tiles.contiguous(at::MemoryFormat::ChannelsLast);
+  if (fp32_nhwc_) tiles = tiles.contiguous(at::MemoryFormat::ChannelsLast);
   const std::int64_t b = tiles.size(0) / 3;
   torch::Tensor emb;
   if (precision_ == Precision::kBf16) {
@@ -64,6 +74,9 @@ StepResult StepRunner::step(const torch::Tensor& tiles_in) {
       at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
     }
     try {
+      // The fp32 master weights keep their layout; the convolutions reorder
+      // their bf16 copies.
+      model::Bf16ChannelsLast nhwc(bf16_nhwc_);
       emb = net_->forward(tiles).to(torch::kFloat32);
     } catch (...) {
       cuda ? at::autocast::set_enabled(false) : at::autocast::set_cpu_enabled(false);

@@ -14,6 +14,15 @@ namespace tessera::train {
 enum class Precision { kFp32, kBf16 };
 Precision parse_precision(const std::string& name);
 
+// The layout of the activations. kAuto: channels-last (NHWC) for bf16 on the
+// CPU, where Tessera's convolutions take it (model/conv.h: 1.4-2.8x faster
+// bf16 forward kernels), NCHW otherwise. kNhwc: NHWC in fp32 too, through
+// LibTorch's own channels-last convolutions with the weights converted (for
+// measurements: LibTorch 1.13's fp32 channels-last backward corrupted the heap
+// at width 8, docs/performance.md). kNchw: NCHW everywhere.
+enum class Layout { kAuto, kNchw, kNhwc };
+Layout parse_layout(const std::string& name);
+
 struct StepResult {
   double loss = 0, triplet_loss = 0, reg_loss = 0;
   double dist_neighbour = 0, dist_opposite = 0, active_fraction = 0;
@@ -24,7 +33,11 @@ class StepRunner {
  public:
   StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss,
              double l2_amount, torch::Device device, Precision precision = Precision::kFp32,
-             bool channels_last = false);
+             Layout layout = Layout::kAuto);
+  // Whether this step's bf16 convolutions run on NHWC activations, and
+  // whether the fp32 weights were converted to NHWC.
+  bool bf16_channels_last() const { return bf16_nhwc_; }
+  bool fp32_channels_last() const { return fp32_nhwc_; }
   // Tiles as [batch, channels, frames, bins] float buffers.
   StepResult step(const float* anchor, const float* neighbour, const float* opposite, int batch,
                   int channels, int frames, int bins);
@@ -41,7 +54,7 @@ class StepRunner {
   double l2_amount_;
   torch::Device device_;
   Precision precision_;
-  bool channels_last_;
+  bool bf16_nhwc_, fp32_nhwc_;
 };
 
 // Converts the 4-D weights of a network to the channels-last (NHWC) layout

@@ -113,7 +113,7 @@ TrainSummary Trainer::run() {
   lo.margin = config_.margin;
   lo.reduction = loss::parse_reduction(config_.loss_reduction);
   StepRunner runner(net, adam, loss::TripletLoss(lo), config_.l2_amount, device,
-                    parse_precision(options_.precision));
+                    parse_precision(options_.precision), parse_layout(options_.layout));
   if (options_.sync_gradients) runner.after_backward = [&] { options_.sync_gradients(net); };
 
   int start_epoch = 1;
@@ -325,6 +325,7 @@ TrainSummary Trainer::run() {
         {"threads", threads},
         {"device", options_.device},
         {"precision", options_.precision},
+        {"layout", options_.layout},
         {"world", options_.world},
         {"interrupted", summary.interrupted}};
     common::write_file_atomic(metrics_dir + "/timing.json", common::dump_json(t, 2) + "\n");

@@ -35,6 +35,8 @@ struct TrainerOptions {
   int threads = 0;  // 0: all cores
   std::string device = "cpu";
   std::string precision = "fp32";
+  // "auto": bf16 convolutions on NHWC activations; "nchw": NCHW (train_step.h).
+  std::string layout = "auto";
   bool resume = false;
   // Distributed data parallel: this process's rank among `world`.
   int rank = 0, world = 1;
