@@ -4,7 +4,9 @@
 # run back to back; the machine's matmul peak through the same LibTorch; bf16.
 # Tessera keeps freed memory in the process (common/allocator.h); the last
 # PyTorch column runs the peer with glibc tuned the same way (GLIBC_TUNABLES),
-# to separate that setting from everything else.
+# to separate that setting from everything else. The last column is the fp32
+# step time over the bf16 one of the run just before (bf16 on NHWC
+# activations, the default).
 # Usage: bench/step.sh [BUILD_DIR]   Env: STEPS (5), WARMUP (2), BATCHES ("16 64").
 set -euo pipefail
 build=${1:-build}
@@ -37,8 +39,8 @@ echo
 echo "## Training step, ResNet18 width 64, embedding 512, 198x128 tiles"
 echo
 tuned="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647"
-echo "| batch | threads | precision | Tessera s/step | PyTorch s/step | Tessera/PyTorch | triplets/s | GFLOP/s | peak RSS MB | PyTorch, same malloc, s/step |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| batch | threads | precision | Tessera s/step | PyTorch s/step | Tessera/PyTorch | triplets/s | GFLOP/s | peak RSS MB | PyTorch, same malloc, s/step | fp32/bf16 |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for b in $batches; do
   for t in 1 2; do
     out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup")
@@ -46,8 +48,10 @@ for b in $batches; do
     theirs=$("$py" "$peer" --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" | field median_step_s)
     ratio=$(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
     same=$(GLIBC_TUNABLES=$tuned "$py" "$peer" --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" | field median_step_s)
-    echo "| $b | $t | fp32 | $ours | $theirs | $ratio | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) | $same |"
+    echo "| $b | $t | fp32 | $ours | $theirs | $ratio | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) | $same | |"
     out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" --precision bf16)
-    echo "| $b | $t | bf16 | $(echo "$out" | field median_step_s) | | | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) | |"
+    half=$(echo "$out" | field median_step_s)
+    speedup=$(awk -v a="$ours" -v b="$half" 'BEGIN { printf "%.2f", a / b }')
+    echo "| $b | $t | bf16 | $half | | | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) | | $speedup |"
   done
 done

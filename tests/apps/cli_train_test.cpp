@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdlib>
 #include <random>
 
 #include "tessera/train/csv_log.h"
@@ -94,6 +96,27 @@ TEST(CliTrainTest, WritesTheRunDirectoryContractAndLearns) {
   EXPECT_LE(triplets, step_count * 16);
   EXPECT_GT(triplets, (step_count - 6) * 16);
   EXPECT_NEAR(t["pipeline_overhead_fraction"].get<double>(), 1 - step_s / loop_s, 1e-9);
+}
+
+// bf16 runs end to end on channels-last activations (the default layout),
+// with glibc checking its heap on every call (LibTorch 1.13's fp32
+// channels-last backward once corrupted it at this width): the run
+// completes, records its precision and layout, and its training loss falls.
+TEST(CliTrainTest, Bf16OnChannelsLastTrainsEndToEnd) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string run = fresh_dir() + "/run";
+  ::setenv("MALLOC_CHECK_", "3", 1);
+  const int code = train(data, run, 4, {"--precision", "bf16"});
+  ::unsetenv("MALLOC_CHECK_");
+  ASSERT_EQ(code, 0) << read_text(run + ".log");
+  const auto t = nlohmann::json::parse(read_text(run + "/metrics/timing.json"));
+  EXPECT_EQ(t["precision"], "bf16");
+  EXPECT_EQ(t["layout"], "auto");
+  const auto epochs = train::CsvLog::read(run + "/metrics/epochs.csv");
+  ASSERT_EQ(epochs.size(), 4u);
+  for (const auto& e : epochs) EXPECT_TRUE(std::isfinite(e[1]) && std::isfinite(e[7]));
+  EXPECT_LT(epochs[3][1], epochs[0][1]) << "train loss";
+  EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/epoch_0004.pt"));
 }
 
 // Train 2 epochs straight; train the same run, kill -9 it once the first

@@ -70,8 +70,9 @@ TEST(ConvTest, ChannelsLastGemmAndFlippedMatchAutograd) {
       EXPECT_TRUE(yl.is_contiguous(nhwc) && !yl.is_contiguous()) << what;
       EXPECT_TRUE(gx.is_contiguous(nhwc) && !gx.is_contiguous()) << what;
     }
-    if (s.c > 1)  // one channel is both layouts, and counts as NHWC
+    if (s.c > 1) {  // one channel is both layouts, and counts as NHWC
       EXPECT_TRUE(conv2d_forward_gemm(x.detach(), wd, int(s.stride), int(s.padding)).is_contiguous());
+    }
     if (s.stride == 1) {
       for (const torch::Tensor& gg : {g, gl}) {
         const torch::Tensor f = conv2d_input_grad_flipped(gg, wd, int(s.padding));

@@ -20,7 +20,7 @@
 // Channels-last: inside a Bf16ChannelsLast scope, bf16 convolutions take
 // their input in NHWC and give NHWC (the weights are reordered as they are
 // cast to bf16, so the fp32 master weights keep their layout). oneDNN's bf16
-// forward runs 1.4-2.8x faster on NHWC here, and batch norm, ReLU, pooling
+// forward runs 1.1-2.8x faster on NHWC here, and batch norm, ReLU, pooling
 // and the residual adds follow the layout of their input.
 //
 //   torch::Tensor y = model::conv2d(x, conv->weight, stride, padding);

@@ -15,7 +15,7 @@ enum class Precision { kFp32, kBf16 };
 Precision parse_precision(const std::string& name);
 
 // The layout of the activations. kAuto: channels-last (NHWC) for bf16 on the
-// CPU, where Tessera's convolutions take it (model/conv.h: 1.4-2.8x faster
+// CPU, where Tessera's convolutions take it (model/conv.h: 1.1-2.8x faster
 // bf16 forward kernels), NCHW otherwise. kNhwc: NHWC in fp32 too, through
 // LibTorch's own channels-last convolutions with the weights converted (for
 // measurements: LibTorch 1.13's fp32 channels-last backward corrupted the heap
