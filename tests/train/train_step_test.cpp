@@ -4,6 +4,12 @@
 #include <gtest/gtest.h>
 
 namespace tessera::train {
+
+// For gtest's parameter printing.
+void PrintTo(Layout layout, std::ostream* os) {
+  *os << (layout == Layout::kAuto ? "auto" : layout == Layout::kNchw ? "nchw" : "nhwc");
+}
+
 namespace {
 
 model::ResNetOptions tiny() {
