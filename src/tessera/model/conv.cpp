@@ -123,8 +123,19 @@ std::int64_t chunk_samples(std::int64_t per_sample, std::int64_t element_size) {
   return std::max<std::int64_t>(1, kChunkBytes / std::max<std::int64_t>(1, per_sample * element_size));
 }
 
-// x [N, C, H, W] channels-last -> [N, Ho, Wo, k, k, C] contiguous: the input
-// under each output position (zero outside the map), one row per position.
+// The length of an unfolded row: k*k*C, rounded up to a multiple of 32 when
+// it is short. The stem's 49 (7x7, one channel) made a GEMM whose inner
+// dimension fits AMX's 32-wide bf16 tiles badly: padded to 64 with zeros,
+// its forward product took 5.2 ms against 8.3 for 48 tiles
+// (docs/performance.md).
+std::int64_t row_length(std::int64_t k, std::int64_t c) {
+  const std::int64_t row = k * k * c;
+  return row < 256 ? (row + 31) / 32 * 32 : row;
+}
+
+// x [N, C, H, W] channels-last -> [N, Ho, Wo, R]: the input under each output
+// position in (kh, kw, c) order (zero outside the map), then zeros up to
+// R = row_length(k, C).
 torch::Tensor unfold_nhwc(const torch::Tensor& x, std::int64_t k, std::int64_t s, std::int64_t p) {
   const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   const std::int64_t hp = h + 2 * p, wp = w + 2 * p;
@@ -136,10 +147,15 @@ torch::Tensor unfold_nhwc(const torch::Tensor& x, std::int64_t k, std::int64_t s
     padded.narrow(1, p, h).narrow(2, p, w).copy_(x.permute({0, 2, 3, 1}));
   }
   const std::int64_t ho = out_size(h, k, s, p), wo = out_size(w, k, s, p);
-  return padded
-      .as_strided({n, ho, wo, k, k, c}, {hp * wp * c, s * wp * c, s * c, wp * c, c, 1},
-                  padded.storage_offset())
-      .contiguous();
+  const std::int64_t row = k * k * c, length = row_length(k, c);
+  torch::Tensor cols =
+      at::empty({n, ho, wo, length}, x.options().memory_format(at::MemoryFormat::Contiguous));
+  if (length > row) cols.narrow(3, row, length - row).zero_();
+  cols.narrow(3, 0, row)
+      .view({n, ho, wo, k, k, c})
+      .copy_(padded.as_strided({n, ho, wo, k, k, c}, {hp * wp * c, s * wp * c, s * c, wp * c, c, 1},
+                               padded.storage_offset()));
+  return cols;
 }
 
 // Partial sums of bf16 products add up in fp32; wider types in their own.
@@ -155,9 +171,12 @@ torch::Tensor weight_rows(const torch::Tensor& w) {
 torch::Tensor forward_gemm_nhwc(const torch::Tensor& x, const torch::Tensor& w, int s, int p) {
   const std::int64_t n = x.size(0), o = w.size(0), k = w.size(2), c = x.size(1);
   const std::int64_t ho = out_size(x.size(2), k, s, p), wo = out_size(x.size(3), k, s, p);
-  const torch::Tensor wm = weight_rows(w).t();
+  const std::int64_t row = k * k * c, length = row_length(k, c);
+  torch::Tensor wm = weight_rows(w);
+  if (length > row) wm = at::constant_pad_nd(wm, {0, length - row});
+  wm = wm.t();
   torch::Tensor y = at::empty({n, ho, wo, o}, x.options().memory_format(at::MemoryFormat::Contiguous));
-  const std::int64_t step = chunk_samples(ho * wo * k * k * c, x.element_size());
+  const std::int64_t step = chunk_samples(ho * wo * length, x.element_size());
   for (std::int64_t i = 0; i < n; i += step) {
     const std::int64_t m = std::min(step, n - i);
     const torch::Tensor cols = unfold_nhwc(x.narrow(0, i, m), k, s, p).view({m * ho * wo, -1});
@@ -172,7 +191,8 @@ torch::Tensor weight_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor&
   const std::int64_t n = x.size(0), c = x.size(1), o = g.size(1);
   const std::int64_t positions = g.size(2) * g.size(3);
   const torch::Tensor rows = g.permute({0, 2, 3, 1}).reshape({n * positions, o});
-  const std::int64_t step = chunk_samples(positions * k * k * c, x.element_size());
+  const std::int64_t row = k * k * c;
+  const std::int64_t step = chunk_samples(positions * row_length(k, c), x.element_size());
   torch::Tensor sum;  // [O, k*k*C]; chunks add up in fp32 (or wider)
   for (std::int64_t i = 0; i < n; i += step) {
     const std::int64_t m = std::min(step, n - i);
@@ -186,7 +206,7 @@ torch::Tensor weight_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor&
       sum.add_(part);
     }
   }
-  return sum.to(x.scalar_type()).view({o, k, k, c}).permute({0, 3, 1, 2});
+  return sum.narrow(1, 0, row).to(x.scalar_type()).reshape({o, k, k, c}).permute({0, 3, 1, 2});
 }
 
 torch::Tensor input_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor& w, int height,
