@@ -161,7 +161,8 @@ TEST(ConvTest, ChannelsLastBf16MatchesAutocastConvolution) {
   EXPECT_TRUE(listed);
 }
 
-// fp32 (and tuning switched off) is plain torch::conv2d, bit for bit.
+// fp32 (and tuning switched off) is plain torch::conv2d, bit for bit; off in
+// a channels-last scope, it is LibTorch's convolution of NHWC bf16 copies.
 TEST(ConvTest, Fp32IsLibTorchConvolution) {
   torch::manual_seed(2);
   torch::Tensor x = torch::randn({2, 3, 9, 9}).requires_grad_();
@@ -172,8 +173,20 @@ TEST(ConvTest, Fp32IsLibTorchConvolution) {
   set_conv_tuning(false);
   const Grads a = run(true, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1);
   const Grads b = run(false, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1);
+  torch::Tensor nhwc_y;
+  {
+    // Off in a channels-last scope: LibTorch's convolution on NHWC bf16 copies.
+    Bf16ChannelsLast scope;
+    nhwc_y = run(true, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1).y;
+  }
   set_conv_tuning(true);
   EXPECT_TRUE(torch::equal(a.y, b.y));
+  const auto cl = at::MemoryFormat::ChannelsLast;
+  const torch::Tensor library =
+      torch::conv2d(x.detach().to(torch::kBFloat16).contiguous(cl), w.to(torch::kBFloat16).contiguous(cl),
+                    {}, 1, 1);
+  EXPECT_TRUE(nhwc_y.is_contiguous(cl) && !nhwc_y.is_contiguous());
+  EXPECT_TRUE(torch::equal(nhwc_y, library));
 }
 
 }  // namespace
