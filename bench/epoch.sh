@@ -11,7 +11,8 @@
 #
 # Usage: bench/epoch.sh [BUILD_DIR]
 # Env: WIDTH (64), BATCH (16), CLIPS (8), SIZES ("4 8 16 32"), SIZE_WIDTH (16),
-#      BATCHES ("4 8 16 32"), THREADS (2), WORK (a temporary directory).
+#      BATCHES ("4 8 16 32"), THREADS (2), PRECISION (fp32, or bf16),
+#      WORK (a temporary directory).
 set -euo pipefail
 build=${1:-build}
 tessera="$(realpath "$build/apps/tessera/tessera")"
@@ -23,6 +24,7 @@ sizes=${SIZES:-"4 8 16 32"}
 size_width=${SIZE_WIDTH:-16}
 batches=${BATCHES:-"4 8 16 32"}
 threads=${THREADS:-2}
+precision=${PRECISION:-fp32}
 work=${WORK:-$(mktemp -d)}
 mkdir -p "$work"
 
@@ -40,7 +42,8 @@ train_epoch() {
   "$tessera" cache build -c "$config" "${sets[@]}" --threads "$threads" > /dev/null
   rm -rf "$run"
   mkdir -p "$run"
-  "$tessera" train -c "$config" "${sets[@]}" --threads "$threads" --run-dir "$run" > /dev/null
+  "$tessera" train -c "$config" "${sets[@]}" --threads "$threads" --precision "$precision" \
+    --run-dir "$run" > /dev/null
 }
 
 dataset() {
@@ -50,7 +53,7 @@ dataset() {
   echo "$work/data_$n"
 }
 
-echo "## End-to-end epoch vs the step alone (warm cache, ResNet18 width $width, batch $batch, $threads threads)"
+echo "## End-to-end epoch vs the step alone (warm cache, ResNet18 width $width, batch $batch, $threads threads, $precision)"
 echo
 echo "| clips | triplets | loop s | step s | loop triplets/s | step triplets/s | pipeline overhead | data wait s |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -60,7 +63,7 @@ t="$work/run_e2e/metrics/timing.json"
 echo "| $((clips * 9)) | $(json "$t" triplets) | $(fmt "$(json "$t" loop_seconds)") | $(fmt "$(json "$t" step_seconds)") | $(fmt "$(json "$t" loop_triplets_per_second)") | $(fmt "$(json "$t" step_triplets_per_second)") | $(fmt "$(awk -v f="$(json "$t" pipeline_overhead_fraction)" 'BEGIN { print 100 * f }')")% | $(fmt "$(json "$t" data_wait_seconds)" 3) |"
 
 echo
-echo "## Epoch time vs dataset size (warm cache, width $size_width, batch $batch, $threads threads)"
+echo "## Epoch time vs dataset size (warm cache, width $size_width, batch $batch, $threads threads, $precision)"
 echo
 echo "| clips | triplets | loop s | s per 1000 triplets |"
 echo "|---|---|---|---|"
@@ -74,12 +77,12 @@ for n in $sizes; do
 done
 
 echo
-echo "## Step time vs batch size (ResNet18 width $width, $threads threads, fp32)"
+echo "## Step time vs batch size (ResNet18 width $width, $threads threads, $precision)"
 echo
 echo "| batch | s/step | s per triplet | triplets/s |"
 echo "|---|---|---|---|"
 for b in $batches; do
-  out=$("$tessera" bench step --batch "$b" --threads "$threads" --width "$width" --steps 3 --warmup 1)
+  out=$("$tessera" bench step --batch "$b" --threads "$threads" --width "$width" --steps 3 --warmup 1 --precision "$precision")
   s=$(echo "$out" | sed -n 's/.*median_step_s=\([0-9.]*\).*/\1/p' | tail -1)
   echo "| $b | $s | $(fmt "$(awk -v s="$s" -v b="$b" 'BEGIN { print s / b }')" 3) | $(echo "$out" | sed -n 's/.*triplets_per_s=\([0-9.]*\).*/\1/p' | tail -1) |"
 done
