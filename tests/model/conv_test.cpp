@@ -83,6 +83,37 @@ TEST(ConvTest, ChannelsLastGemmAndFlippedMatchAutograd) {
   }
 }
 
+// The stride-2 convolution on phase planes (space to depth) against
+// LibTorch's stride-2 one, in fp64, in both layouts: values and both
+// gradients through autograd, on odd and even map sizes, kernels 3 to 7 and
+// paddings 0 to 3 (the stem is the first shape).
+TEST(ConvTest, SpaceToDepthEqualsStrideTwoConvolution) {
+  torch::manual_seed(5);
+  for (const Shape& s : {Shape{2, 1, 19, 12, 4, 7, 2, 3}, Shape{2, 3, 13, 8, 5, 3, 2, 1},
+                         Shape{2, 2, 10, 9, 3, 5, 2, 2}, Shape{1, 4, 8, 8, 2, 3, 2, 0},
+                         Shape{1, 1, 9, 7, 2, 4, 2, 1}}) {
+    for (bool nhwc : {false, true}) {
+      const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+      const auto format = nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+      const torch::Tensor x0 = torch::randn({s.n, s.c, s.h, s.w}, f64).contiguous(format);
+      const torch::Tensor w0 = torch::randn({s.o, s.c, s.k, s.k}, f64);
+      torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+      torch::Tensor xr = x0.clone().requires_grad_(), wr = w0.clone().requires_grad_();
+      const torch::Tensor y = conv2d_space_to_depth(x, w, int(s.padding));
+      const torch::Tensor yr = torch::conv2d(xr, wr, {}, 2, s.padding);
+      const std::string what = "c=" + std::to_string(s.c) + " k=" + std::to_string(s.k) +
+                               " p=" + std::to_string(s.padding) + (nhwc ? " nhwc" : " nchw");
+      ASSERT_EQ(y.sizes(), yr.sizes()) << what;
+      EXPECT_LT(rel_err(y, yr), 1e-12) << what;
+      const torch::Tensor g = torch::randn(yr.sizes(), f64);
+      y.backward(g);
+      yr.backward(g);
+      EXPECT_LT(rel_err(w.grad(), wr.grad()), 1e-12) << what;
+      EXPECT_LT(rel_err(x.grad(), xr.grad()), 1e-12) << what;
+    }
+  }
+}
+
 struct Grads {
   torch::Tensor y, gx, gw;
 };
@@ -158,6 +189,30 @@ TEST(ConvTest, ChannelsLastBf16MatchesAutocastConvolution) {
     listed |= line.find("BFloat16 nhwc x[16,25,16] w[16,16,3,3] s1 p1: forward ") == 0 &&
               line.find(", weight ") != std::string::npos &&
               line.find(", input ") != std::string::npos;
+  EXPECT_TRUE(listed);
+}
+
+// The stem in a channels-last scope runs on phase planes: a 4-channel 4x4
+// stride-1 layer is tuned in its place, and the result is LibTorch's NCHW
+// bf16 stem to bf16 precision, its weight gradient too.
+TEST(ConvTest, ChannelsLastBf16StemRunsOnPhasePlanes) {
+  torch::manual_seed(6);
+  const torch::Tensor x = torch::randn({4, 1, 38, 24}), w = torch::randn({8, 1, 7, 7}) * 0.1;
+  const torch::Tensor g = torch::randn({4, 8, 19, 12});
+  Grads a;
+  {
+    Bf16ChannelsLast scope;
+    a = run(true, x, w, g, 2, 3);
+  }
+  const Grads b = run(false, x, w, g, 2, 3);
+  ASSERT_EQ(a.y.sizes(), b.y.sizes());
+  EXPECT_TRUE(a.y.is_contiguous(at::MemoryFormat::ChannelsLast));
+  EXPECT_LT(rel_err(a.y, b.y), 1e-2);
+  EXPECT_LT(rel_err(a.gw, b.gw), 1e-2);
+  EXPECT_LT(rel_err(a.gx, b.gx), 1e-2);
+  bool listed = false;
+  for (const auto& line : conv_backward_choices())
+    listed |= line.find("BFloat16 nhwc x[4,22,15] w[8,4,4,4] s1 p0: forward ") == 0;
   EXPECT_TRUE(listed);
 }
 

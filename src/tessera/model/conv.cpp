@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 
 namespace tessera::model {
 namespace {
@@ -133,28 +134,103 @@ std::int64_t row_length(std::int64_t k, std::int64_t c) {
   return row < 256 ? (row + 31) / 32 * 32 : row;
 }
 
+// Rows [Ho*Wo per image, R] of unfold_nhwc for images [begin, end) x rows,
+// with E an unsigned type of the element's size: the copies are inline
+// loops, since a call per span cost more than the copy at the stem's 7
+// elements.
+template <typename E>
+void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std::int64_t ho,
+                 std::int64_t h, std::int64_t w, std::int64_t c, std::int64_t wo, std::int64_t k,
+                 std::int64_t s, std::int64_t p, std::int64_t length) {
+  const std::int64_t span = k * c, row = k * span;
+  if (c == 1) {
+    // One channel (the stem): each (kh, kw) column of an image row's output
+    // block, which stays in L1 while it fills.
+    for (std::int64_t i = begin; i < end; ++i) {
+      const std::int64_t image = i / ho, oy = i % ho;
+      E* block = dst + i * wo * length;
+      for (std::int64_t kh = 0; kh < k; ++kh) {
+        const std::int64_t y = oy * s - p + kh;
+        const E* line = src + (image * h + y) * w;
+        for (std::int64_t kw = 0; kw < k; ++kw) {
+          E* o = block + kh * k + kw;
+          if (y < 0 || y >= h) {
+            for (std::int64_t ox = 0; ox < wo; ++ox) o[ox * length] = 0;
+            continue;
+          }
+          for (std::int64_t ox = 0; ox < wo; ++ox) {
+            const std::int64_t xx = ox * s - p + kw;
+            o[ox * length] = (xx >= 0 && xx < w) ? line[xx] : E(0);
+          }
+        }
+      }
+      for (std::int64_t ox = 0; ox < wo; ++ox)
+        for (std::int64_t j = row; j < length; ++j) block[ox * length + j] = 0;
+    }
+    return;
+  }
+  for (std::int64_t i = begin; i < end; ++i) {
+    const std::int64_t image = i / ho, oy = i % ho;
+    for (std::int64_t ox = 0; ox < wo; ++ox) {
+      E* out = dst + (i * wo + ox) * length;
+      const std::int64_t x0 = ox * s - p;
+      for (std::int64_t kh = 0; kh < k; ++kh) {
+        E* o = out + kh * span;
+        const std::int64_t y = oy * s - p + kh;
+        if (y < 0 || y >= h) {
+          for (std::int64_t j = 0; j < span; ++j) o[j] = 0;
+          continue;
+        }
+        const E* line = src + (image * h + y) * w * c;
+        if (x0 >= 0 && x0 + k <= w) {
+          const E* from = line + x0 * c;
+          for (std::int64_t j = 0; j < span; ++j) o[j] = from[j];
+          continue;
+        }
+        for (std::int64_t kw = 0; kw < k; ++kw) {
+          const std::int64_t xx = x0 + kw;
+          E* to = o + kw * c;
+          if (xx < 0 || xx >= w) {
+            for (std::int64_t j = 0; j < c; ++j) to[j] = 0;
+          } else {
+            const E* from = line + xx * c;
+            for (std::int64_t j = 0; j < c; ++j) to[j] = from[j];
+          }
+        }
+      }
+      for (std::int64_t j = row; j < length; ++j) out[j] = 0;
+    }
+  }
+}
+
 // x [N, C, H, W] channels-last -> [N, Ho, Wo, R]: the input under each output
 // position in (kh, kw, c) order (zero outside the map), then zeros up to
-// R = row_length(k, C).
-torch::Tensor unfold_nhwc(const torch::Tensor& x, std::int64_t k, std::int64_t s, std::int64_t p) {
+// R = row_length(k, C). In NHWC the k columns of one kernel row are k*C
+// consecutive elements, so each output position takes k copies of one span
+// (fewer at the borders). Written as plain copies, not as one strided ATen
+// copy of a padded map: for the stem (49-element rows) that took 45 ms for
+// 192 tiles (docs/performance.md).
+torch::Tensor unfold_nhwc(const torch::Tensor& x_in, std::int64_t k, std::int64_t s,
+                          std::int64_t p) {
+  const torch::Tensor x = x_in.contiguous(kNhwc);
   const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  const std::int64_t hp = h + 2 * p, wp = w + 2 * p;
-  torch::Tensor padded;  // [N, Hp, Wp, C]
-  if (p == 0) {
-    padded = x.permute({0, 2, 3, 1});
-  } else {
-    padded = torch::zeros({n, hp, wp, c}, x.options().memory_format(at::MemoryFormat::Contiguous));
-    padded.narrow(1, p, h).narrow(2, p, w).copy_(x.permute({0, 2, 3, 1}));
-  }
   const std::int64_t ho = out_size(h, k, s, p), wo = out_size(w, k, s, p);
-  const std::int64_t row = k * k * c, length = row_length(k, c);
+  const std::int64_t length = row_length(k, c);
   torch::Tensor cols =
       at::empty({n, ho, wo, length}, x.options().memory_format(at::MemoryFormat::Contiguous));
-  if (length > row) cols.narrow(3, row, length - row).zero_();
-  cols.narrow(3, 0, row)
-      .view({n, ho, wo, k, k, c})
-      .copy_(padded.as_strided({n, ho, wo, k, k, c}, {hp * wp * c, s * wp * c, s * c, wp * c, c, 1},
-                               padded.storage_offset()));
+  at::parallel_for(0, n * ho, 1, [&](std::int64_t begin, std::int64_t end) {
+    auto run = [&](auto zero) {
+      using E = decltype(zero);
+      unfold_rows(static_cast<const E*>(x.data_ptr()), static_cast<E*>(cols.data_ptr()), begin,
+                  end, ho, h, w, c, wo, k, s, p, length);
+    };
+    switch (x.element_size()) {
+      case 2: run(std::uint16_t{}); break;
+      case 4: run(std::uint32_t{}); break;
+      case 8: run(std::uint64_t{}); break;
+      default: throw std::invalid_argument("unfold_nhwc: element size");
+    }
+  });
   return cols;
 }
 
@@ -361,6 +437,51 @@ bool computes_in_bf16(const torch::Tensor& x, const torch::Tensor& w) {
   return x.scalar_type() == at::kBFloat16 && w.scalar_type() == at::kBFloat16;
 }
 
+// A stride-2 convolution of a few input channels (the stem: one channel,
+// 7x7) rewritten as a stride-1 one on the input's four phase planes (space
+// to depth): y[oy] = sum_kh w[kh] x[2 oy - p + kh] = sum_a w'[a] x_py[oy - q + a]
+// with t = kh - p + 2q = 2a + py, q = ceil(p / 2). The weights are padded
+// in front by 2q - p (and behind to an even length) and split by phase
+// into C*4 channels of ceil(.../2) taps; the phase planes are padded by q
+// in front and as needed behind, and the output cut to size. Every step is
+// a differentiable tensor operation, so autograd carries the gradients back.
+// For the stem oneDNN's forward then took 4.8 ms (plus 1.5 for the split)
+// against 30 for the direct NHWC 7x7 convolution (48 tiles, bf16;
+// docs/performance.md).
+// `conv(planes, weights)` is the stride-1, unpadded convolution.
+template <typename Conv>
+torch::Tensor space_to_depth_conv(const torch::Tensor& x, const torch::Tensor& w, int padding,
+                                  at::MemoryFormat format, Conv conv) {
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+  const std::int64_t o = w.size(0), k = w.size(2), p = padding;
+  const std::int64_t q = (p + 1) / 2, front = 2 * q - p;
+  const std::int64_t taps = (front + k + 1) / 2;  // per phase
+  const std::int64_t ho = out_size(h, k, 2, p), wo = out_size(wd, k, 2, p);
+  // Even map sizes; a zero row or column added at the end is never read.
+  const torch::Tensor xe = at::constant_pad_nd(x, {0, wd % 2, 0, h % 2});
+  const std::int64_t hh = xe.size(2) / 2, wh = xe.size(3) / 2;
+  // [N, C, H/2, 2, W/2, 2] -> [N, C, 2 (py), 2 (px), H/2, W/2] -> [N, 4C, H/2, W/2]
+  const torch::Tensor planes =
+      xe.view({n, c, hh, 2, wh, 2}).permute({0, 1, 3, 5, 2, 4}).reshape({n, c * 4, hh, wh});
+  const std::int64_t back_h = std::max<std::int64_t>(0, ho + taps - 1 - q - hh);
+  const std::int64_t back_w = std::max<std::int64_t>(0, wo + taps - 1 - q - wh);
+  const torch::Tensor xp = at::constant_pad_nd(planes, {q, back_w, q, back_h});
+  // [O, C, k, k] -> padded [O, C, 2 taps, 2 taps] -> [O, C, taps, 2, taps, 2]
+  // -> [O, C, 2 (py), 2 (px), taps, taps] -> [O, 4C, taps, taps]
+  const std::int64_t len = 2 * taps;
+  const torch::Tensor w4 = at::constant_pad_nd(w, {front, len - front - k, front, len - front - k})
+                               .view({o, c, taps, 2, taps, 2})
+                               .permute({0, 1, 3, 5, 2, 4})
+                               .reshape({o, c * 4, taps, taps});
+  torch::Tensor y = conv(xp, w4);
+  if (y.size(2) != ho || y.size(3) != wo) y = y.narrow(2, 0, ho).narrow(3, 0, wo).contiguous(format);
+  return y;
+}
+
+// Input channels up to which a stride-2 bf16 convolution on NHWC runs on
+// phase planes (space_to_depth_conv).
+constexpr std::int64_t kSpaceToDepthChannels = 4;
+
 }  // namespace
 
 Bf16ChannelsLast::Bf16ChannelsLast(bool on) : previous_(t_channels_last) {
@@ -383,9 +504,25 @@ torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride,
                          w.to(at::kBFloat16).contiguous(format), {}, stride, padding)
         .contiguous(format);
   }
+  if (nhwc && stride == 2 && x.size(1) <= kSpaceToDepthChannels && w.size(2) > 2 &&
+      padding <= w.size(2) - 1) {
+    return space_to_depth_conv(x, w, padding, kNhwc, [](const torch::Tensor& xp, const torch::Tensor& wp) {
+      return TunedConv::apply(xp.to(at::kBFloat16).contiguous(kNhwc),
+                              wp.to(at::kBFloat16).contiguous(kNhwc), std::int64_t(1),
+                              std::int64_t(0), true);
+    });
+  }
   return TunedConv::apply(x.to(at::kBFloat16).contiguous(format),
                           w.to(at::kBFloat16).contiguous(format), std::int64_t(stride),
                           std::int64_t(padding), nhwc);
+}
+
+torch::Tensor conv2d_space_to_depth(const torch::Tensor& x, const torch::Tensor& w, int padding) {
+  const auto format = is_nhwc(x) ? kNhwc : at::MemoryFormat::Contiguous;
+  return space_to_depth_conv(x, w, padding, format, [&](const torch::Tensor& xp, const torch::Tensor& wp) {
+    const std::int64_t one = 1, zero = 0;
+    return at::conv2d(xp.contiguous(format), wp.contiguous(format), {}, {one, one}, {zero, zero});
+  });
 }
 
 torch::Tensor conv2d_forward_gemm(const torch::Tensor& x, const torch::Tensor& w, int stride,
