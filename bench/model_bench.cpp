@@ -1,7 +1,7 @@
 // Micro-benchmarks of the model's own operators against LibTorch's (Google
-// Benchmark): the stem max-pool and the two ways of a bf16 convolution's
-// gradients, on ResNet18's shapes at 16 triplets (48 tiles of 198x128),
-// 2 intra-op threads.
+// Benchmark): the stem max-pool, and every way of a bf16 convolution's
+// forward and gradients that model/conv.h chooses from, on ResNet18's shapes
+// at 16 triplets (48 tiles of 198x128), 2 intra-op threads.
 #include <benchmark/benchmark.h>
 
 #include "tessera/common/allocator.h"
@@ -45,93 +45,96 @@ BENCHMARK_TEMPLATE(BM_StemMaxPoolForward, false)->Arg(0)->Arg(1)->Unit(benchmark
 BENCHMARK_TEMPLATE(BM_StemMaxPool, true)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_StemMaxPool, false)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
-// A bf16 convolution's weight gradient: oneDNN's backward or im2col + GEMM.
-// Args: input channels, height, width, output channels, stride.
-template <bool kGemm>
-void BM_Bf16ConvWeightGrad(benchmark::State& state) {
-  torch::set_num_threads(2);
-  torch::manual_seed(0);
-  const std::int64_t c = state.range(0), h = state.range(1), w = state.range(2), o = state.range(3),
-                     s = state.range(4);
-  const auto bf16 = torch::TensorOptions().dtype(torch::kBFloat16);
-  const torch::Tensor x = torch::randn({48, c, h, w}, bf16);
-  const torch::Tensor wt = torch::randn({o, c, 3, 3}, bf16);
-  const torch::Tensor g = torch::randn({48, o, (h - 1) / s + 1, (w - 1) / s + 1}, bf16);
-  for (auto _ : state) {
-    torch::Tensor r =
-        kGemm ? tessera::model::conv2d_weight_grad_gemm(g, x, 3, int(s), 1)
-              : std::get<1>(at::convolution_backward(g, x, wt, c10::nullopt, {s, s}, {1, 1}, {1, 1},
-                                                     false, {0, 0}, 1, {false, true, false}));
-    benchmark::DoNotOptimize(r.data_ptr());
-  }
-}
-#define CONV_SHAPES                 \
-  Args({64, 50, 32, 64, 1})         \
-      ->Args({128, 25, 16, 128, 1}) \
-      ->Args({128, 25, 16, 256, 2}) \
-      ->Args({256, 13, 8, 256, 1})  \
-      ->Args({256, 13, 8, 512, 2})  \
-      ->Args({512, 7, 4, 512, 1})   \
-      ->Unit(benchmark::kMillisecond)
-BENCHMARK_TEMPLATE(BM_Bf16ConvWeightGrad, false)->CONV_SHAPES;
-BENCHMARK_TEMPLATE(BM_Bf16ConvWeightGrad, true)->CONV_SHAPES;
-
-// A bf16 convolution's forward and input gradient, by oneDNN's forward and
-// backward primitives and by a forward convolution of the output gradient:
-// stride 1, the gradient of a 3x3 padding-1 convolution is the convolution of
-// the output gradient with the weights flipped and transposed; stride 2, a
-// transposed convolution. Arg 5: 1 for channels-last tensors.
-// Variant 0: forward; 1: library input grad; 2: input grad as a forward op.
-template <int kVariant>
+// One computation of a bf16 3x3 convolution (padding 1) on ResNet18's
+// shapes at 48 tiles, by every way model/conv.h's tuner chooses from.
+// Args: input channels, height, width, output channels, stride, and 1 for
+// channels-last tensors (0: NCHW).
+enum Op {
+  kForwardLibrary,
+  kForwardGemm,
+  kInputLibrary,
+  kInputFlipped,  // stride 1 only
+  kInputGemm,
+  kWeightLibrary,
+  kWeightGemm
+};
+template <Op kOp>
 void BM_Bf16Conv(benchmark::State& state) {
+  namespace m = tessera::model;
   torch::set_num_threads(2);
   torch::manual_seed(0);
   const std::int64_t c = state.range(0), h = state.range(1), w = state.range(2), o = state.range(3),
-                     s = state.range(4);
+                     s = state.range(4), one = 1;
+  if (kOp == kInputFlipped && s != 1) {
+    state.SkipWithError("the flipped-kernel gradient is for stride 1");
+    return;
+  }
   const auto format = state.range(5) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   const auto bf16 = torch::TensorOptions().dtype(torch::kBFloat16);
   const torch::Tensor x = torch::randn({48, c, h, w}, bf16).contiguous(format);
   const torch::Tensor wt = torch::randn({o, c, 3, 3}, bf16).contiguous(format);
   const torch::Tensor g =
       torch::randn({48, o, (h - 1) / s + 1, (w - 1) / s + 1}, bf16).contiguous(format);
-  const torch::Tensor flipped = wt.flip({2, 3}).transpose(0, 1).contiguous(format);
+  auto library = [&](bool input) {
+    auto r = at::convolution_backward(g, x, wt, c10::nullopt, {s, s}, {one, one}, {one, one}, false,
+                                      {0, 0}, 1, {input, !input, false});
+    return input ? std::get<0>(r) : std::get<1>(r);
+  };
   for (auto _ : state) {
     torch::Tensor r;
-    if (kVariant == 0) {
-      r = at::conv2d(x, wt, {}, {s, s}, {1, 1});
-    } else if (kVariant == 3) {
-      r = std::get<1>(at::convolution_backward(g, x, wt, c10::nullopt, {s, s}, {1, 1}, {1, 1},
-                                               false, {0, 0}, 1, {false, true, false}));
-    } else if (kVariant == 1) {
-      r = std::get<0>(at::convolution_backward(g, x, wt, c10::nullopt, {s, s}, {1, 1}, {1, 1},
-                                               false, {0, 0}, 1, {true, false, false}));
-    } else if (s == 1) {
-      r = at::conv2d(g, flipped, {}, {1, 1}, {1, 1});
-    } else {
-      const std::int64_t oph = h - ((g.size(2) - 1) * s - 2 + 3), opw = w - ((g.size(3) - 1) * s - 2 + 3);
-      r = at::conv_transpose2d(g, wt, {}, {s, s}, {1, 1}, {oph, opw});
+    switch (kOp) {
+      case kForwardLibrary: r = at::conv2d(x, wt, {}, {s, s}, {one, one}); break;
+      case kForwardGemm: r = m::conv2d_forward_gemm(x, wt, int(s), 1); break;
+      case kInputLibrary: r = library(true); break;
+      case kInputFlipped: r = m::conv2d_input_grad_flipped(g, wt, 1); break;
+      case kInputGemm: r = m::conv2d_input_grad_gemm(g, wt, int(h), int(w), int(s), 1); break;
+      case kWeightLibrary: r = library(false); break;
+      case kWeightGemm: r = m::conv2d_weight_grad_gemm(g, x, 3, int(s), 1); break;
     }
     benchmark::DoNotOptimize(r.data_ptr());
   }
 }
-#define CONV_SHAPES_FORMAT                \
-  Args({64, 50, 32, 64, 1, 0})            \
-      ->Args({128, 25, 16, 128, 1, 0})    \
-      ->Args({128, 25, 16, 256, 2, 0})    \
-      ->Args({256, 13, 8, 256, 1, 0})     \
-      ->Args({256, 13, 8, 512, 2, 0})     \
-      ->Args({512, 7, 4, 512, 1, 0})      \
-      ->Args({64, 50, 32, 64, 1, 1})      \
+#define CONV_SHAPES                       \
+  Args({64, 50, 32, 64, 1, 1})            \
       ->Args({128, 25, 16, 128, 1, 1})    \
       ->Args({128, 25, 16, 256, 2, 1})    \
       ->Args({256, 13, 8, 256, 1, 1})     \
       ->Args({256, 13, 8, 512, 2, 1})     \
       ->Args({512, 7, 4, 512, 1, 1})      \
+      ->Args({64, 50, 32, 64, 1, 0})      \
+      ->Args({128, 25, 16, 128, 1, 0})    \
+      ->Args({128, 25, 16, 256, 2, 0})    \
+      ->Args({256, 13, 8, 256, 1, 0})     \
+      ->Args({256, 13, 8, 512, 2, 0})     \
+      ->Args({512, 7, 4, 512, 1, 0})      \
       ->Unit(benchmark::kMillisecond)
-BENCHMARK_TEMPLATE(BM_Bf16Conv, 0)->CONV_SHAPES_FORMAT;
-BENCHMARK_TEMPLATE(BM_Bf16Conv, 1)->CONV_SHAPES_FORMAT;
-BENCHMARK_TEMPLATE(BM_Bf16Conv, 2)->CONV_SHAPES_FORMAT;
-BENCHMARK_TEMPLATE(BM_Bf16Conv, 3)->CONV_SHAPES_FORMAT;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, kForwardLibrary)->CONV_SHAPES;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, kForwardGemm)->CONV_SHAPES;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, kInputLibrary)->CONV_SHAPES;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, kInputFlipped)->CONV_SHAPES;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, kInputGemm)->CONV_SHAPES;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, kWeightLibrary)->CONV_SHAPES;
+BENCHMARK_TEMPLATE(BM_Bf16Conv, kWeightGemm)->CONV_SHAPES;
+
+// The stem's bf16 forward on 48 NHWC tiles of 198x128: LibTorch's 7x7
+// stride-2 convolution, or the stride-1 one on phase planes.
+template <bool kPhasePlanes>
+void BM_Bf16StemForward(benchmark::State& state) {
+  torch::set_num_threads(2);
+  torch::manual_seed(0);
+  const auto bf16 = torch::TensorOptions().dtype(torch::kBFloat16);
+  const auto nhwc = at::MemoryFormat::ChannelsLast;
+  const torch::Tensor x = torch::randn({48, 1, 198, 128}, bf16);
+  const torch::Tensor w = torch::randn({64, 1, 7, 7}, bf16).contiguous(nhwc);
+  const std::int64_t two = 2, three = 3;
+  for (auto _ : state) {
+    torch::Tensor r = kPhasePlanes ? tessera::model::conv2d_space_to_depth(x, w, 3)
+                                   : at::conv2d(x, w, {}, {two, two}, {three, three});
+    benchmark::DoNotOptimize(r.data_ptr());
+  }
+}
+BENCHMARK_TEMPLATE(BM_Bf16StemForward, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_Bf16StemForward, true)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
