@@ -16,6 +16,21 @@ struct Shape {
   std::int64_t n, c, h, w, o, k, stride, padding;
 };
 
+// A layer's fp64 forward and gradients by autograd through torch::conv2d,
+// for a random output gradient g.
+struct Reference {
+  torch::Tensor x, w, y, g, gx, gw;
+};
+Reference reference(const Shape& s) {
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  torch::Tensor x = torch::randn({s.n, s.c, s.h, s.w}, f64).requires_grad_();
+  torch::Tensor w = torch::randn({s.o, s.c, s.k, s.k}, f64).requires_grad_();
+  torch::Tensor y = torch::conv2d(x, w, {}, s.stride, s.padding);
+  const torch::Tensor g = torch::randn(y.sizes(), f64);
+  y.backward(g);
+  return {x.detach(), w.detach(), y.detach(), g, x.grad(), w.grad()};
+}
+
 // The matrix-product gradients against autograd's through torch::conv2d,
 // in fp64 where both are exact up to rounding: the stem, a 3x3 layer,
 // stride 2 and a 1x1 projection, on odd map sizes.
@@ -23,18 +38,13 @@ TEST(ConvTest, GemmGradientsMatchAutograd) {
   torch::manual_seed(0);
   for (const Shape& s : {Shape{2, 1, 19, 12, 4, 7, 2, 3}, Shape{3, 5, 7, 4, 6, 3, 1, 1},
                          Shape{2, 4, 13, 8, 8, 3, 2, 1}, Shape{2, 4, 13, 8, 8, 1, 2, 0}}) {
-    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-    torch::Tensor x = torch::randn({s.n, s.c, s.h, s.w}, f64).requires_grad_();
-    torch::Tensor w = torch::randn({s.o, s.c, s.k, s.k}, f64).requires_grad_();
-    torch::Tensor y = torch::conv2d(x, w, {}, s.stride, s.padding);
-    const torch::Tensor g = torch::randn(y.sizes(), f64);
-    y.backward(g);
+    const Reference r = reference(s);
     const torch::Tensor gw =
-        conv2d_weight_grad_gemm(g, x.detach(), int(s.k), int(s.stride), int(s.padding));
+        conv2d_weight_grad_gemm(r.g, r.x, int(s.k), int(s.stride), int(s.padding));
     const torch::Tensor gx =
-        conv2d_input_grad_gemm(g, w.detach(), int(s.h), int(s.w), int(s.stride), int(s.padding));
-    EXPECT_LT(rel_err(gw, w.grad()), 1e-12) << "weight, k=" << s.k << " s=" << s.stride;
-    EXPECT_LT(rel_err(gx, x.grad()), 1e-12) << "input, k=" << s.k << " s=" << s.stride;
+        conv2d_input_grad_gemm(r.g, r.w, int(s.h), int(s.w), int(s.stride), int(s.padding));
+    EXPECT_LT(rel_err(gw, r.gw), 1e-12) << "weight, k=" << s.k << " s=" << s.stride;
+    EXPECT_LT(rel_err(gx, r.gx), 1e-12) << "input, k=" << s.k << " s=" << s.stride;
   }
 }
 
@@ -49,34 +59,29 @@ TEST(ConvTest, ChannelsLastGemmAndFlippedMatchAutograd) {
   for (const Shape& s : {Shape{2, 1, 19, 12, 4, 7, 2, 3}, Shape{3, 5, 7, 4, 6, 3, 1, 1},
                          Shape{2, 4, 13, 8, 8, 3, 2, 1}, Shape{2, 4, 13, 8, 8, 1, 2, 0},
                          Shape{2, 3, 6, 5, 4, 3, 1, 0}, Shape{10, 64, 50, 32, 8, 3, 1, 1}}) {
-    const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-    torch::Tensor x = torch::randn({s.n, s.c, s.h, s.w}, f64).requires_grad_();
-    torch::Tensor w = torch::randn({s.o, s.c, s.k, s.k}, f64).requires_grad_();
-    torch::Tensor y = torch::conv2d(x, w, {}, s.stride, s.padding);
-    const torch::Tensor g = torch::randn(y.sizes(), f64);
-    y.backward(g);
+    const Reference r = reference(s);
     const std::string what = "c=" + std::to_string(s.c) + " k=" + std::to_string(s.k) +
                              " s=" + std::to_string(s.stride) + " p=" + std::to_string(s.padding);
-    const torch::Tensor xl = x.detach().contiguous(nhwc), gl = g.contiguous(nhwc);
-    const torch::Tensor wd = w.detach();
+    const torch::Tensor xl = r.x.contiguous(nhwc), gl = r.g.contiguous(nhwc);
+    const torch::Tensor& wd = r.w;
     const torch::Tensor yl = conv2d_forward_gemm(xl, wd, int(s.stride), int(s.padding));
     const torch::Tensor gw = conv2d_weight_grad_gemm(gl, xl, int(s.k), int(s.stride), int(s.padding));
     const torch::Tensor gx =
         conv2d_input_grad_gemm(gl, wd, int(s.h), int(s.w), int(s.stride), int(s.padding));
-    EXPECT_LT(rel_err(yl, y.detach()), 1e-12) << "forward, " << what;
-    EXPECT_LT(rel_err(gw, w.grad()), 1e-12) << "weight, " << what;
-    EXPECT_LT(rel_err(gx, x.grad()), 1e-12) << "input, " << what;
+    EXPECT_LT(rel_err(yl, r.y), 1e-12) << "forward, " << what;
+    EXPECT_LT(rel_err(gw, r.gw), 1e-12) << "weight, " << what;
+    EXPECT_LT(rel_err(gx, r.gx), 1e-12) << "input, " << what;
     if (s.o > 1 && s.c > 1) {
       EXPECT_TRUE(yl.is_contiguous(nhwc) && !yl.is_contiguous()) << what;
       EXPECT_TRUE(gx.is_contiguous(nhwc) && !gx.is_contiguous()) << what;
     }
     if (s.c > 1) {  // one channel is both layouts, and counts as NHWC
-      EXPECT_TRUE(conv2d_forward_gemm(x.detach(), wd, int(s.stride), int(s.padding)).is_contiguous());
+      EXPECT_TRUE(conv2d_forward_gemm(r.x, wd, int(s.stride), int(s.padding)).is_contiguous());
     }
     if (s.stride == 1) {
-      for (const torch::Tensor& gg : {g, gl}) {
+      for (const torch::Tensor& gg : {r.g, gl}) {
         const torch::Tensor f = conv2d_input_grad_flipped(gg, wd, int(s.padding));
-        EXPECT_LT(rel_err(f, x.grad()), 1e-12) << "flipped, " << what;
+        EXPECT_LT(rel_err(f, r.gx), 1e-12) << "flipped, " << what;
         EXPECT_EQ(f.is_contiguous(), gg.is_contiguous()) << what;
       }
     }
