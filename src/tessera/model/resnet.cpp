@@ -12,32 +12,38 @@ namespace {
 
 namespace nn = torch::nn;
 
-nn::Conv2d conv(int in, int out, int kernel, int stride, int padding) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
+// Every convolution of these ResNets pads by half its (odd) kernel, so run()
+// below can read the padding back from the kernel size.
+int padding_of(std::int64_t kernel) {
+  return int(kernel / 2);
+}
+
+nn::Conv2d conv(int in, int out, int kernel, int stride) {
+  return nn::Conv2d(
+      nn::Conv2dOptions(in, out, kernel).stride(stride).padding(padding_of(kernel)).bias(false));
 }
 
 // The 1x1 projection shortcut where the shape changes, else identity (empty).
 nn::Sequential projection(int in, int out, int stride) {
   nn::Sequential s;
   if (stride != 1 || in != out) {
-    s->push_back(conv(in, out, 1, stride, 0));
+    s->push_back(conv(in, out, 1, stride));
     s->push_back(nn::BatchNorm2d(out));
   }
   return s;
 }
 
-// A conv module's weight through model::conv2d, whose bf16 backward is
-// tuned per layer shape (conv.h); the module keeps the parameters.
-torch::Tensor run(const nn::Conv2d& c, const torch::Tensor& x, int stride, int padding) {
-  return conv2d(x, c->weight, stride, padding);
+// A conv module through model::conv2d, whose bf16 computations are tuned
+// per layer shape (conv.h); the module keeps the weights and the stride.
+torch::Tensor run(const nn::Conv2dImpl& c, const torch::Tensor& x) {
+  return conv2d(x, c.weight, int((*c.options.stride())[0]),
+                padding_of((*c.options.kernel_size())[0]));
 }
 
 // The projection shortcut (conv 1x1 with the block's stride, batch norm), or x.
-torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x, int stride) {
+torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x) {
   if (s->is_empty()) return x;
-  auto conv = s[0]->as<nn::Conv2d>();
-  auto bn = s[1]->as<nn::BatchNorm2d>();
-  return bn->forward(conv2d(x, conv->weight, stride, 0));
+  return s[1]->as<nn::BatchNorm2d>()->forward(run(*s[0]->as<nn::Conv2dImpl>(), x));
 }
 
 }  // namespace
@@ -72,45 +78,43 @@ ResNetOptions ResNetOptions::from_config(const common::Config& c) {
 }
 
 BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride)
-    : conv1_(register_module("conv1", conv(in_planes, planes, 3, stride, 1))),
-      conv2_(register_module("conv2", conv(planes, planes, 3, 1, 1))),
+    : conv1_(register_module("conv1", conv(in_planes, planes, 3, stride))),
+      conv2_(register_module("conv2", conv(planes, planes, 3, 1))),
       bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
       bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
-      shortcut_(register_module("shortcut", projection(in_planes, planes, stride))),
-      stride_(stride) {}
+      shortcut_(register_module("shortcut", projection(in_planes, planes, stride))) {}
 
 // In-place ReLU and residual add, as torchvision does: batch norm's backward
 // needs its input, not its output, so the output may be overwritten, and
 // each saves a full activation's allocation and memory pass.
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = bn1_(run(conv1_, x, stride_, 1)).relu_();
-  y = bn2_(run(conv2_, y, 1, 1));
-  y.add_(shortcut_of(shortcut_, x, stride_));
+  torch::Tensor y = bn1_(run(*conv1_, x)).relu_();
+  y = bn2_(run(*conv2_, y));
+  y.add_(shortcut_of(shortcut_, x));
   return y.relu_();
 }
 
 BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
-    : conv1_(register_module("conv1", conv(in_planes, planes, 1, 1, 0))),
-      conv2_(register_module("conv2", conv(planes, planes, 3, stride, 1))),
-      conv3_(register_module("conv3", conv(planes, planes * kExpansion, 1, 1, 0))),
+    : conv1_(register_module("conv1", conv(in_planes, planes, 1, 1))),
+      conv2_(register_module("conv2", conv(planes, planes, 3, stride))),
+      conv3_(register_module("conv3", conv(planes, planes * kExpansion, 1, 1))),
       bn1_(register_module("bn1", nn::BatchNorm2d(planes))),
       bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
       bn3_(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))),
-      shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))),
-      stride_(stride) {}
+      shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))) {}
 
 torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = bn1_(run(conv1_, x, 1, 0)).relu_();
-  y = bn2_(run(conv2_, y, stride_, 1)).relu_();
-  y = bn3_(run(conv3_, y, 1, 0));
-  y.add_(shortcut_of(shortcut_, x, stride_));
+  torch::Tensor y = bn1_(run(*conv1_, x)).relu_();
+  y = bn2_(run(*conv2_, y)).relu_();
+  y = bn3_(run(*conv3_, y));
+  y.add_(shortcut_of(shortcut_, x));
   return y.relu_();
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   options_.validate();
   const int w = options_.width;
-  stem_conv_ = register_module("stem_conv", conv(1, w, 7, 2, 3));
+  stem_conv_ = register_module("stem_conv", conv(1, w, 7, 2));
   stem_bn_ = register_module("stem_bn", nn::BatchNorm2d(w));
   const bool bottleneck = options_.depth == 50;
   const int blocks18[4] = {2, 2, 2, 2};
@@ -148,7 +152,7 @@ torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
                               : input;
   // Pooling before the ReLU gives the same values and gradients (the ReLU is
   // monotone) on a quarter of the elements.
-  torch::Tensor y = max_pool_3x3_s2(stem_bn_(run(stem_conv_, x, 2, 3))).relu_();
+  torch::Tensor y = max_pool_3x3_s2(stem_bn_(run(*stem_conv_, x))).relu_();
   y = stages_->forward(y);
   return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }

@@ -47,7 +47,6 @@ class BasicBlockImpl : public torch::nn::Module {
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Sequential shortcut_{nullptr};
-  int stride_;
 };
 TORCH_MODULE(BasicBlock);
 
@@ -61,7 +60,6 @@ class BottleneckImpl : public torch::nn::Module {
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   torch::nn::Sequential shortcut_{nullptr};
-  int stride_;
 };
 TORCH_MODULE(Bottleneck);
 
