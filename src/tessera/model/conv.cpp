@@ -136,39 +136,13 @@ std::int64_t row_length(std::int64_t k, std::int64_t c) {
 
 // Rows [Ho*Wo per image, R] of unfold_nhwc for images [begin, end) x rows,
 // with E an unsigned type of the element's size: the copies are inline
-// loops, since a call per span cost more than the copy at the stem's 7
-// elements.
+// loops, since a memcpy call per span cost more than the copy at 7-element
+// spans (a 7x7 one-channel layer: 25 against 14 ms for 48 tiles).
 template <typename E>
 void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std::int64_t ho,
                  std::int64_t h, std::int64_t w, std::int64_t c, std::int64_t wo, std::int64_t k,
                  std::int64_t s, std::int64_t p, std::int64_t length) {
   const std::int64_t span = k * c, row = k * span;
-  if (c == 1) {
-    // One channel (the stem): each (kh, kw) column of an image row's output
-    // block, which stays in L1 while it fills.
-    for (std::int64_t i = begin; i < end; ++i) {
-      const std::int64_t image = i / ho, oy = i % ho;
-      E* block = dst + i * wo * length;
-      for (std::int64_t kh = 0; kh < k; ++kh) {
-        const std::int64_t y = oy * s - p + kh;
-        const E* line = src + (image * h + y) * w;
-        for (std::int64_t kw = 0; kw < k; ++kw) {
-          E* o = block + kh * k + kw;
-          if (y < 0 || y >= h) {
-            for (std::int64_t ox = 0; ox < wo; ++ox) o[ox * length] = 0;
-            continue;
-          }
-          for (std::int64_t ox = 0; ox < wo; ++ox) {
-            const std::int64_t xx = ox * s - p + kw;
-            o[ox * length] = (xx >= 0 && xx < w) ? line[xx] : E(0);
-          }
-        }
-      }
-      for (std::int64_t ox = 0; ox < wo; ++ox)
-        for (std::int64_t j = row; j < length; ++j) block[ox * length + j] = 0;
-    }
-    return;
-  }
   for (std::int64_t i = begin; i < end; ++i) {
     const std::int64_t image = i / ho, oy = i % ho;
     for (std::int64_t ox = 0; ox < wo; ++ox) {
@@ -208,8 +182,8 @@ void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std
 // R = row_length(k, C). In NHWC the k columns of one kernel row are k*C
 // consecutive elements, so each output position takes k copies of one span
 // (fewer at the borders). Written as plain copies, not as one strided ATen
-// copy of a padded map: for the stem (49-element rows) that took 45 ms for
-// 192 tiles (docs/performance.md).
+// copy of a padded map: for the 7x7 one-channel stem (49-element rows) that
+// took 45 ms for 192 tiles (docs/performance.md).
 torch::Tensor unfold_nhwc(const torch::Tensor& x_in, std::int64_t k, std::int64_t s,
                           std::int64_t p) {
   const torch::Tensor x = x_in.contiguous(kNhwc);
@@ -482,6 +456,12 @@ torch::Tensor space_to_depth_conv(const torch::Tensor& x, const torch::Tensor& w
 // phase planes (space_to_depth_conv).
 constexpr std::int64_t kSpaceToDepthChannels = 4;
 
+// The bf16 operand of a convolution in `format`: a differentiable cast and
+// reorder, so the gradient reaches the fp32 tensor it came from.
+torch::Tensor bf16_operand(const torch::Tensor& t, at::MemoryFormat format) {
+  return t.to(at::kBFloat16).contiguous(format);
+}
+
 }  // namespace
 
 Bf16ChannelsLast::Bf16ChannelsLast(bool on) : previous_(t_channels_last) {
@@ -500,20 +480,17 @@ torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride,
   const auto format = nhwc ? kNhwc : at::MemoryFormat::Contiguous;
   if (!tuning_flag()) {
     if (!nhwc) return torch::conv2d(x, w, {}, stride, padding);
-    return torch::conv2d(x.to(at::kBFloat16).contiguous(format),
-                         w.to(at::kBFloat16).contiguous(format), {}, stride, padding)
+    return torch::conv2d(bf16_operand(x, format), bf16_operand(w, format), {}, stride, padding)
         .contiguous(format);
   }
   if (nhwc && stride == 2 && x.size(1) <= kSpaceToDepthChannels && w.size(2) > 2 &&
       padding <= w.size(2) - 1) {
     return space_to_depth_conv(x, w, padding, kNhwc, [](const torch::Tensor& xp, const torch::Tensor& wp) {
-      return TunedConv::apply(xp.to(at::kBFloat16).contiguous(kNhwc),
-                              wp.to(at::kBFloat16).contiguous(kNhwc), std::int64_t(1),
+      return TunedConv::apply(bf16_operand(xp, kNhwc), bf16_operand(wp, kNhwc), std::int64_t(1),
                               std::int64_t(0), true);
     });
   }
-  return TunedConv::apply(x.to(at::kBFloat16).contiguous(format),
-                          w.to(at::kBFloat16).contiguous(format), std::int64_t(stride),
+  return TunedConv::apply(bf16_operand(x, format), bf16_operand(w, format), std::int64_t(stride),
                           std::int64_t(padding), nhwc);
 }
 
