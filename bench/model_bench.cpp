@@ -1,10 +1,11 @@
 // Micro-benchmarks of the model's own operators against LibTorch's (Google
-// Benchmark): the stem max-pool, and every way of a bf16 convolution's
+// Benchmark): the stem max-pool, the fused batch norm, and every way of a bf16 convolution's
 // forward and gradients that model/conv.h chooses from, on ResNet18's shapes
 // at 16 triplets (48 tiles of 198x128), 2 intra-op threads.
 #include <benchmark/benchmark.h>
 
 #include "tessera/common/allocator.h"
+#include "tessera/model/batch_norm.h"
 #include "tessera/model/conv.h"
 #include "tessera/model/max_pool.h"
 
@@ -135,6 +136,40 @@ void BM_Bf16StemForward(benchmark::State& state) {
 }
 BENCHMARK_TEMPLATE(BM_Bf16StemForward, false)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_Bf16StemForward, true)->Unit(benchmark::kMillisecond);
+
+// Forward and backward of a block's last batch norm with its residual add and
+// ReLU, bf16 NHWC, training: the fused operator (batch_norm.h) or LibTorch's
+// batch norm, add_ and relu_. Args: tiles (48: 16 triplets; 768: Table 1's
+// 256), channels, height, width.
+template <bool kFused>
+void BM_Bf16BatchNormAddRelu(benchmark::State& state) {
+  torch::set_num_threads(2);
+  torch::manual_seed(0);
+  const std::vector<std::int64_t> shape{state.range(0), state.range(1), state.range(2),
+                                        state.range(3)};
+  auto nhwc_bf16 = [&] {
+    return torch::randn(shape).to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
+  };
+  const torch::Tensor x0 = nhwc_bf16(), r0 = nhwc_bf16(), g = nhwc_bf16();
+  torch::nn::BatchNorm2d bn(shape[1]);
+  for (auto _ : state) {
+    torch::Tensor x = x0.detach().requires_grad_(), r = r0.detach().requires_grad_();
+    torch::Tensor y;
+    if (kFused) {
+      y = tessera::model::batch_norm(x, *bn, true, r);
+    } else {
+      y = bn->forward(x);
+      y.add_(r).relu_();
+    }
+    y.backward(g);
+    benchmark::DoNotOptimize(x.grad().data_ptr());
+  }
+}
+#define BN_SHAPES                                                                      \
+  Args({48, 64, 50, 32})->Args({48, 512, 7, 4})->Args({768, 64, 50, 32})->Args({768, 512, 7, 4}) \
+      ->Unit(benchmark::kMillisecond)
+BENCHMARK_TEMPLATE(BM_Bf16BatchNormAddRelu, true)->BN_SHAPES;
+BENCHMARK_TEMPLATE(BM_Bf16BatchNormAddRelu, false)->BN_SHAPES;
 
 }  // namespace
 

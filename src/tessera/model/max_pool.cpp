@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tessera/common/simd_dispatch.h"
+#include "tessera/model/bf16_vector.h"
 
 namespace tessera::model {
 namespace {
@@ -17,10 +18,9 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// GCC vector extensions, eight lanes; aligned(4) allows unaligned loads.
-typedef float V8 __attribute__((vector_size(32), aligned(4)));
-typedef std::int32_t V8i __attribute__((vector_size(32), aligned(4)));
-typedef std::uint32_t V8u __attribute__((vector_size(32), aligned(4)));
+using simd::V8;
+using simd::V8i;
+using simd::V8u;
 
 int pooled_size(std::int64_t n) {
   return int((n + 1) / 2);  // (n + 2 * 1 - 3) / 2 + 1
@@ -38,12 +38,9 @@ __attribute__((always_inline)) inline V8i beats8(V8 v, V8 best) {
   return (v > best) | (v != v);
 }
 
-// bf16 rounding as c10::BFloat16 does it (to nearest even; NaN -> 0x7fc0),
-// eight lanes at a time.
+// bf16 rounding as c10::BFloat16 does it, eight lanes at a time.
 __attribute__((always_inline)) inline void store_bf16(V8 v, c10::BFloat16* out) {
-  const V8u bits = (V8u)v;
-  const V8u rounded = (bits + (((bits >> 16) & 1u) + 0x7fffu)) >> 16;
-  const V8u r = (v != v) ? V8u{} + 0x7fc0u : rounded;
+  const V8u r = simd::bf16_bits<V8, V8u>(v);
   for (int i = 0; i < 8; ++i) out[i].x = std::uint16_t(r[i]);
 }
 

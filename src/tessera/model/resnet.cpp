@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "tessera/common/config.h"
+#include "tessera/model/batch_norm.h"
 #include "tessera/model/conv.h"
 #include "tessera/model/max_pool.h"
 
@@ -43,7 +44,8 @@ torch::Tensor run(const nn::Conv2dImpl& c, const torch::Tensor& x) {
 // The projection shortcut (conv 1x1 with the block's stride, batch norm), or x.
 torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x) {
   if (s->is_empty()) return x;
-  return s[1]->as<nn::BatchNorm2d>()->forward(run(*s[0]->as<nn::Conv2dImpl>(), x));
+  return batch_norm(run(*s[0]->as<nn::Conv2dImpl>(), x), *s[1]->as<nn::BatchNorm2dImpl>(),
+                    /*relu=*/false);
 }
 
 }  // namespace
@@ -84,14 +86,13 @@ BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride)
       bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
       shortcut_(register_module("shortcut", projection(in_planes, planes, stride))) {}
 
-// In-place ReLU and residual add, as torchvision does: batch norm's backward
-// needs its input, not its output, so the output may be overwritten, and
-// each saves a full activation's allocation and memory pass.
+// Batch norm, the residual add and the ReLU as one operator (batch_norm.h):
+// fused kernels for bf16 NHWC, else in-place add and ReLU after the module,
+// as torchvision does (batch norm's backward needs its input, not its
+// output, so the output may be overwritten).
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = bn1_(run(*conv1_, x)).relu_();
-  y = bn2_(run(*conv2_, y));
-  y.add_(shortcut_of(shortcut_, x));
-  return y.relu_();
+  const torch::Tensor y = batch_norm(run(*conv1_, x), *bn1_, /*relu=*/true);
+  return batch_norm(run(*conv2_, y), *bn2_, /*relu=*/true, shortcut_of(shortcut_, x));
 }
 
 BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
@@ -104,11 +105,9 @@ BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
       shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))) {}
 
 torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = bn1_(run(*conv1_, x)).relu_();
-  y = bn2_(run(*conv2_, y)).relu_();
-  y = bn3_(run(*conv3_, y));
-  y.add_(shortcut_of(shortcut_, x));
-  return y.relu_();
+  torch::Tensor y = batch_norm(run(*conv1_, x), *bn1_, /*relu=*/true);
+  y = batch_norm(run(*conv2_, y), *bn2_, /*relu=*/true);
+  return batch_norm(run(*conv3_, y), *bn3_, /*relu=*/true, shortcut_of(shortcut_, x));
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
@@ -152,7 +151,8 @@ torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
                               : input;
   // Pooling before the ReLU gives the same values and gradients (the ReLU is
   // monotone) on a quarter of the elements.
-  torch::Tensor y = max_pool_3x3_s2(stem_bn_(run(*stem_conv_, x))).relu_();
+  torch::Tensor y =
+      max_pool_3x3_s2(batch_norm(run(*stem_conv_, x), *stem_bn_, /*relu=*/false)).relu_();
   y = stages_->forward(y);
   return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
