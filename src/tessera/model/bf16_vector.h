@@ -17,13 +17,15 @@
 
 namespace tessera::model::simd {
 
-// aligned(4): loads and stores need no more than 4-byte alignment (a bf16
-// pointer given to load32/store32 must have it).
+// aligned(4), aligned(2): loads and stores need no alignment beyond their
+// element's.
 typedef float V8 __attribute__((vector_size(32), aligned(4)));
 typedef std::int32_t V8i __attribute__((vector_size(32), aligned(4)));
 typedef std::uint32_t V8u __attribute__((vector_size(32), aligned(4)));
 typedef float V16 __attribute__((vector_size(64), aligned(4)));
 typedef std::uint32_t V16u __attribute__((vector_size(64), aligned(4)));
+// 16 words of two bf16 each, at any bf16 address.
+typedef std::uint32_t V16w __attribute__((vector_size(64), aligned(2)));
 
 // Floats rounded to bf16 as c10::BFloat16 rounds (to nearest even; NaN ->
 // 0x7fc0): the bf16 bits are the high half of each lane, the low half is
@@ -68,7 +70,7 @@ __attribute__((always_inline)) inline V32& operator+=(V32& a, V32 b) {
 }
 
 __attribute__((always_inline)) inline V32 load32(const c10::BFloat16* p) {
-  const V16u w = *reinterpret_cast<const V16u*>(p);
+  const V16u w = *reinterpret_cast<const V16w*>(p);
   return {(V16)(w << 16), (V16)(w & 0xffff0000u)};
 }
 // 32 floats already in V32 order: 16 for the even lanes, then 16 for the odd.
@@ -76,7 +78,7 @@ __attribute__((always_inline)) inline V32 load32(const float* p) {
   return {load16(p), load16(p + 16)};
 }
 __attribute__((always_inline)) inline void store32(V32 v, c10::BFloat16* p) {
-  *reinterpret_cast<V16u*>(p) = (bf16_high_bits<V16, V16u>(v.o) & 0xffff0000u) |
+  *reinterpret_cast<V16w*>(p) = (bf16_high_bits<V16, V16u>(v.o) & 0xffff0000u) |
                                 (bf16_high_bits<V16, V16u>(v.e) >> 16);
 }
 __attribute__((always_inline)) inline void store32(V32 v, float* p) {

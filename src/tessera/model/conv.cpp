@@ -12,6 +12,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "tessera/model/unfold.h"
+
 namespace tessera::model {
 namespace {
 
@@ -115,97 +117,9 @@ torch::Tensor library_grad(const torch::Tensor& g, const torch::Tensor& x, const
   return input ? std::get<0>(r) : std::get<1>(r);
 }
 
-std::int64_t out_size(std::int64_t n, std::int64_t k, std::int64_t s, std::int64_t p) {
-  return (n + 2 * p - k) / s + 1;
-}
-
 // Samples per chunk of unfolded input, at `per_sample` elements each.
 std::int64_t chunk_samples(std::int64_t per_sample, std::int64_t element_size) {
   return std::max<std::int64_t>(1, kChunkBytes / std::max<std::int64_t>(1, per_sample * element_size));
-}
-
-// The length of an unfolded row: k*k*C, rounded up to a multiple of 32 when
-// it is short. The stem's 49 (7x7, one channel) made a GEMM whose inner
-// dimension fits AMX's 32-wide bf16 tiles badly: padded to 64 with zeros,
-// its forward product took 5.2 ms against 8.3 for 48 tiles
-// (docs/performance.md).
-std::int64_t row_length(std::int64_t k, std::int64_t c) {
-  const std::int64_t row = k * k * c;
-  return row < 256 ? (row + 31) / 32 * 32 : row;
-}
-
-// Rows [Ho*Wo per image, R] of unfold_nhwc for images [begin, end) x rows,
-// with E an unsigned type of the element's size: the copies are inline
-// loops, since a memcpy call per span cost more than the copy at 7-element
-// spans (a 7x7 one-channel layer: 25 against 14 ms for 48 tiles).
-template <typename E>
-void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std::int64_t ho,
-                 std::int64_t h, std::int64_t w, std::int64_t c, std::int64_t wo, std::int64_t k,
-                 std::int64_t s, std::int64_t p, std::int64_t length) {
-  const std::int64_t span = k * c, row = k * span;
-  for (std::int64_t i = begin; i < end; ++i) {
-    const std::int64_t image = i / ho, oy = i % ho;
-    for (std::int64_t ox = 0; ox < wo; ++ox) {
-      E* out = dst + (i * wo + ox) * length;
-      const std::int64_t x0 = ox * s - p;
-      for (std::int64_t kh = 0; kh < k; ++kh) {
-        E* o = out + kh * span;
-        const std::int64_t y = oy * s - p + kh;
-        if (y < 0 || y >= h) {
-          for (std::int64_t j = 0; j < span; ++j) o[j] = 0;
-          continue;
-        }
-        const E* line = src + (image * h + y) * w * c;
-        if (x0 >= 0 && x0 + k <= w) {
-          const E* from = line + x0 * c;
-          for (std::int64_t j = 0; j < span; ++j) o[j] = from[j];
-          continue;
-        }
-        for (std::int64_t kw = 0; kw < k; ++kw) {
-          const std::int64_t xx = x0 + kw;
-          E* to = o + kw * c;
-          if (xx < 0 || xx >= w) {
-            for (std::int64_t j = 0; j < c; ++j) to[j] = 0;
-          } else {
-            const E* from = line + xx * c;
-            for (std::int64_t j = 0; j < c; ++j) to[j] = from[j];
-          }
-        }
-      }
-      for (std::int64_t j = row; j < length; ++j) out[j] = 0;
-    }
-  }
-}
-
-// x [N, C, H, W] channels-last -> [N, Ho, Wo, R]: the input under each output
-// position in (kh, kw, c) order (zero outside the map), then zeros up to
-// R = row_length(k, C). In NHWC the k columns of one kernel row are k*C
-// consecutive elements, so each output position takes k copies of one span
-// (fewer at the borders). Written as plain copies, not as one strided ATen
-// copy of a padded map: for the 7x7 one-channel stem (49-element rows) that
-// took 45 ms for 192 tiles (docs/performance.md).
-torch::Tensor unfold_nhwc(const torch::Tensor& x_in, std::int64_t k, std::int64_t s,
-                          std::int64_t p) {
-  const torch::Tensor x = x_in.contiguous(kNhwc);
-  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  const std::int64_t ho = out_size(h, k, s, p), wo = out_size(w, k, s, p);
-  const std::int64_t length = row_length(k, c);
-  torch::Tensor cols =
-      at::empty({n, ho, wo, length}, x.options().memory_format(at::MemoryFormat::Contiguous));
-  at::parallel_for(0, n * ho, 1, [&](std::int64_t begin, std::int64_t end) {
-    auto run = [&](auto zero) {
-      using E = decltype(zero);
-      unfold_rows(static_cast<const E*>(x.data_ptr()), static_cast<E*>(cols.data_ptr()), begin,
-                  end, ho, h, w, c, wo, k, s, p, length);
-    };
-    switch (x.element_size()) {
-      case 2: run(std::uint16_t{}); break;
-      case 4: run(std::uint32_t{}); break;
-      case 8: run(std::uint64_t{}); break;
-      default: throw std::invalid_argument("unfold_nhwc: element size");
-    }
-  });
-  return cols;
 }
 
 // Partial sums of bf16 products add up in fp32; wider types in their own.
@@ -220,8 +134,8 @@ torch::Tensor weight_rows(const torch::Tensor& w) {
 
 torch::Tensor forward_gemm_nhwc(const torch::Tensor& x, const torch::Tensor& w, int s, int p) {
   const std::int64_t n = x.size(0), o = w.size(0), k = w.size(2), c = x.size(1);
-  const std::int64_t ho = out_size(x.size(2), k, s, p), wo = out_size(x.size(3), k, s, p);
-  const std::int64_t row = k * k * c, length = row_length(k, c);
+  const std::int64_t ho = conv_out_size(x.size(2), k, s, p), wo = conv_out_size(x.size(3), k, s, p);
+  const std::int64_t row = k * k * c, length = unfolded_row_length(k, c);
   torch::Tensor wm = weight_rows(w);
   if (length > row) wm = at::constant_pad_nd(wm, {0, length - row});
   wm = wm.t();
@@ -242,7 +156,7 @@ torch::Tensor weight_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor&
   const std::int64_t positions = g.size(2) * g.size(3);
   const torch::Tensor rows = g.permute({0, 2, 3, 1}).reshape({n * positions, o});
   const std::int64_t row = k * k * c;
-  const std::int64_t step = chunk_samples(positions * row_length(k, c), x.element_size());
+  const std::int64_t step = chunk_samples(positions * unfolded_row_length(k, c), x.element_size());
   torch::Tensor sum;  // [O, k*k*C]; chunks add up in fp32 (or wider)
   for (std::int64_t i = 0; i < n; i += step) {
     const std::int64_t m = std::min(step, n - i);
@@ -265,31 +179,17 @@ torch::Tensor input_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor& 
   const std::int64_t c = w.size(1), k = w.size(2);
   const torch::Tensor wm = weight_rows(w);
   const torch::Tensor rows = g.permute({0, 2, 3, 1}).reshape({n * ho * wo, o});
-  // The gradient of each unfolded row, added back onto the padded input in
-  // fp32: windows overlap up to k*k times.
-  torch::Tensor padded = torch::zeros({n, height + 2 * p, width + 2 * p, c},
-                                      g.options().dtype(accumulation_type(g)));
+  // The gradient of each unfolded row, folded back onto the input: windows
+  // overlap up to k*k times, and fold_nhwc adds them in fp32.
+  torch::Tensor dx = at::empty({n, c, height, width}, g.options().memory_format(kNhwc));
   const std::int64_t step = chunk_samples(ho * wo * k * k * c, g.element_size());
   for (std::int64_t i = 0; i < n; i += step) {
     const std::int64_t m = std::min(step, n - i);
-    const torch::Tensor cols =
-        at::mm(rows.narrow(0, i * ho * wo, m * ho * wo), wm).view({m, ho, wo, k, k, c});
-    torch::Tensor target = padded.narrow(0, i, m);
-    for (std::int64_t a = 0; a < k; ++a) {
-      for (std::int64_t b = 0; b < k; ++b) {
-        target.narrow(1, a, (ho - 1) * s + 1)
-            .narrow(2, b, (wo - 1) * s + 1)
-            .slice(1, 0, c10::nullopt, s)
-            .slice(2, 0, c10::nullopt, s)
-            .add_(cols.select(3, a).select(3, b));
-      }
-    }
+    const torch::Tensor cols = at::mm(rows.narrow(0, i * ho * wo, m * ho * wo), wm);
+    torch::Tensor part = dx.narrow(0, i, m);
+    fold_nhwc(cols, part, k, s, p);
   }
-  return padded.narrow(1, p, height)
-      .narrow(2, p, width)
-      .permute({0, 3, 1, 2})
-      .to(g.scalar_type())
-      .contiguous(kNhwc);
+  return dx;
 }
 
 torch::Tensor weight_grad_gemm_nchw(const torch::Tensor& g, const torch::Tensor& x, int kernel,
@@ -430,7 +330,7 @@ torch::Tensor space_to_depth_conv(const torch::Tensor& x, const torch::Tensor& w
   const std::int64_t o = w.size(0), k = w.size(2), p = padding;
   const std::int64_t q = (p + 1) / 2, front = 2 * q - p;
   const std::int64_t taps = (front + k + 1) / 2;  // per phase
-  const std::int64_t ho = out_size(h, k, 2, p), wo = out_size(wd, k, 2, p);
+  const std::int64_t ho = conv_out_size(h, k, 2, p), wo = conv_out_size(wd, k, 2, p);
   // Even map sizes; a zero row or column added at the end is never read.
   const torch::Tensor xe = at::constant_pad_nd(x, {0, wd % 2, 0, h % 2});
   const std::int64_t hh = xe.size(2) / 2, wh = xe.size(3) / 2;
