@@ -17,13 +17,15 @@ torch::ScalarType dtype_of(const benchmark::State& state) {
   return state.range(0) ? torch::kBFloat16 : torch::kFloat32;
 }
 
-// Forward and backward of the stem's pool on [48, 64, 99, 64].
+// Forward and backward of the stem's pool on [48, 64, 99, 64]. Args: 1 for
+// bf16 (else fp32), 1 for channels-last (bf16 only: the bf16 training layout).
 template <bool kOurs>
 void BM_StemMaxPool(benchmark::State& state) {
   torch::set_num_threads(2);
   torch::manual_seed(0);
-  const torch::Tensor x0 = torch::randn({48, 64, 99, 64}).to(dtype_of(state));
-  const torch::Tensor g = torch::randn({48, 64, 50, 32}).to(dtype_of(state));
+  const auto format = state.range(1) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  const torch::Tensor x0 = torch::randn({48, 64, 99, 64}).to(dtype_of(state)).contiguous(format);
+  const torch::Tensor g = torch::randn({48, 64, 50, 32}).to(dtype_of(state)).contiguous(format);
   for (auto _ : state) {
     torch::Tensor x = x0.detach().requires_grad_();
     torch::Tensor y = kOurs ? max_pool_3x3_s2(x) : torch::max_pool2d(x, 3, 2, 1);
@@ -35,16 +37,18 @@ template <bool kOurs>
 void BM_StemMaxPoolForward(benchmark::State& state) {
   torch::set_num_threads(2);
   torch::manual_seed(0);
-  const torch::Tensor x = torch::randn({48, 64, 99, 64}).to(dtype_of(state));
+  const auto format = state.range(1) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  const torch::Tensor x = torch::randn({48, 64, 99, 64}).to(dtype_of(state)).contiguous(format);
   for (auto _ : state) {
     torch::Tensor y = kOurs ? max_pool_3x3_s2(x) : torch::max_pool2d(x, 3, 2, 1);
     benchmark::DoNotOptimize(y.data_ptr());
   }
 }
-BENCHMARK_TEMPLATE(BM_StemMaxPoolForward, true)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_StemMaxPoolForward, false)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_StemMaxPool, true)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_StemMaxPool, false)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+#define POOL_CASES Args({0, 0})->Args({1, 0})->Args({1, 1})->Unit(benchmark::kMillisecond)
+BENCHMARK_TEMPLATE(BM_StemMaxPoolForward, true)->POOL_CASES;
+BENCHMARK_TEMPLATE(BM_StemMaxPoolForward, false)->POOL_CASES;
+BENCHMARK_TEMPLATE(BM_StemMaxPool, true)->POOL_CASES;
+BENCHMARK_TEMPLATE(BM_StemMaxPool, false)->POOL_CASES;
 
 // One computation of a bf16 3x3 convolution (padding 1) on ResNet18's
 // shapes at 48 tiles, by every way model/conv.h's tuner chooses from.

@@ -71,7 +71,41 @@ TEST(MaxPoolTest, NanAndInfinityFollowLibTorch) {
   EXPECT_TRUE(torch::equal(a.grad, b.grad));
 }
 
-// Channels-last and other layouts go to LibTorch's own pooling.
+// bf16 channels-last (the bf16 training layout) has kernels of its own:
+// the same maxima as LibTorch's NCHW pooling of the same values, answered
+// in NHWC, and the gradient of LibTorch's fp32 pooling rounded to bf16, bit
+// for bit (overlapping windows add in fp32 in output order, as there). The
+// channel counts take the 32-channel vector path (64), it and the scalar
+// tail (40), and the tail alone (5); post-ReLU inputs have many ties, and a
+// NaN and a window of -inf follow LibTorch's rule.
+TEST(MaxPoolTest, ChannelsLastBf16MatchesLibTorch) {
+  torch::manual_seed(2);
+  const float inf = std::numeric_limits<float>::infinity();
+  const auto nhwc = at::MemoryFormat::ChannelsLast;
+  for (auto shape : {std::vector<std::int64_t>{2, 64, 9, 8}, {1, 40, 7, 13}, {3, 5, 4, 3},
+                     {1, 64, 2, 1}, {2, 40, 1, 6}}) {
+    for (bool relu : {false, true}) {
+      torch::Tensor x = torch::randn(shape);
+      if (relu) x = x.relu();
+      x[0][1][0][0] = std::nanf("");
+      x[0][0].fill_(-inf);
+      x = x.to(torch::kBFloat16);
+      const torch::Tensor g = torch::randn(torch::max_pool2d(x, 3, 2, 1).sizes()).to(torch::kBFloat16);
+      const auto ours = pool(x.contiguous(nhwc), g.contiguous(nhwc), true);
+      const auto exact = pool(x.to(torch::kFloat32), g.to(torch::kFloat32), false);
+      const std::string what = c10::str(shape, " relu ", relu);
+      EXPECT_TRUE(ours.y.is_contiguous(nhwc) && ours.grad.is_contiguous(nhwc)) << what;
+      EXPECT_EQ(ours.grad.scalar_type(), torch::kBFloat16) << what;
+      const torch::Tensor y = ours.y.to(torch::kFloat32);
+      EXPECT_TRUE(torch::equal(y.isnan(), exact.y.isnan())) << what;
+      EXPECT_TRUE(torch::equal(y.nan_to_num(0.0, 0.0, 0.0), exact.y.nan_to_num(0.0, 0.0, 0.0)))
+          << what;
+      EXPECT_TRUE(torch::equal(ours.grad, exact.grad.to(torch::kBFloat16))) << what;
+    }
+  }
+}
+
+// Other layouts and dtypes go to LibTorch's own pooling.
 TEST(MaxPoolTest, OtherLayoutsFallBackToLibTorch) {
   torch::manual_seed(2);
   const torch::Tensor x = torch::randn({2, 16, 9, 9}).contiguous(at::MemoryFormat::ChannelsLast);

@@ -24,7 +24,8 @@ typedef std::int32_t V8i __attribute__((vector_size(32), aligned(4)));
 typedef std::uint32_t V8u __attribute__((vector_size(32), aligned(4)));
 typedef float V16 __attribute__((vector_size(64), aligned(4)));
 typedef std::uint32_t V16u __attribute__((vector_size(64), aligned(4)));
-// 16 words of two bf16 each, at any bf16 address.
+typedef std::int32_t V16i __attribute__((vector_size(64), aligned(4)));
+// 16 words of two 16-bit values each, at any 2-byte-aligned address.
 typedef std::uint32_t V16w __attribute__((vector_size(64), aligned(2)));
 
 // Floats rounded to bf16 as c10::BFloat16 rounds (to nearest even; NaN ->

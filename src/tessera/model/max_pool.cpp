@@ -1,5 +1,6 @@
 #include "tessera/model/max_pool.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -18,9 +19,14 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+using simd::V16;
+using simd::V16i;
+using simd::V16u;
+using simd::V32;
 using simd::V8;
 using simd::V8i;
 using simd::V8u;
+using bf16 = c10::BFloat16;
 
 int pooled_size(std::int64_t n) {
   return int((n + 1) / 2);  // (n + 2 * 1 - 3) / 2 + 1
@@ -221,6 +227,214 @@ void unpool_all(const torch::Tensor& g, const torch::Tensor& pos, torch::Tensor&
   });
 }
 
+// Channels-last bf16 (the layout of bf16 training, conv.h): the channels of
+// one position are contiguous, so each window is 9 vector loads of 32
+// channels at a time, compared with the same rule as above, and each
+// channel's window position is kept in 16 bits (so that the positions of
+// 32 channels move as one vector of words, the even channel in the low
+// half: V32's order). The gradient gathers, for each input position, the
+// outputs whose windows hold it (up to 4, in output order: the order in
+// which the NCHW kernel and ATen add them), in fp32, and is written once:
+// no zero-filled gradient, no separate pass.
+
+// The window rows (or columns) of output o along a dimension of size n:
+// [first, last], and the first's offset within the window (0 or 1).
+struct Span {
+  std::int64_t first, last, offset;
+};
+inline Span window_span(std::int64_t o, std::int64_t n) {
+  const std::int64_t start = 2 * o - 1;
+  const std::int64_t first = std::max<std::int64_t>(start, 0), last = std::min(start + 2, n - 1);
+  return {first, last, first - start};
+}
+
+// The outputs o along a dimension of n outputs whose windows [2o - 1,
+// 2o + 1] hold input coordinate y, in order, with y's offset in each.
+inline int holders(std::int64_t y, std::int64_t n, std::int64_t* o, std::int64_t* d) {
+  int m = 0;
+  for (std::int64_t k = y / 2; k <= (y + 1) / 2 && k < n; ++k) o[m] = k, d[m] = y - (2 * k - 1), ++m;
+  return m;
+}
+
+// Channels [c0, c) of output position ow of row oh, one at a time: in
+// [H, W, C], out and pos the position's [C].
+void pool_channels(const bf16* in, bf16* out, std::uint16_t* pos, std::int64_t w, std::int64_t c,
+                   const Span& ys, const Span& xs, std::int64_t c0) {
+  for (; c0 < c; ++c0) {
+    float best = -std::numeric_limits<float>::infinity();
+    // A window of -inf keeps its first element, which is inside the map.
+    int k = int(ys.offset * 3 + xs.offset);
+    for (std::int64_t y = ys.first; y <= ys.last; ++y) {
+      for (std::int64_t x = xs.first; x <= xs.last; ++x) {
+        const float v = float(in[(y * w + x) * c + c0]);
+        if (beats(v, best)) best = v, k = int((y - ys.first + ys.offset) * 3 + x - xs.first + xs.offset);
+      }
+    }
+    out[c0] = bf16(best);
+    pos[c0] = std::uint16_t(k);
+  }
+}
+
+// The gradient of channels [c0, c) of input position x of row y, one at a
+// time: g and pos [Ho, Wo, C], out the position's [C].
+void unpool_channels(const bf16* g, const std::uint16_t* pos, bf16* out, std::int64_t c,
+                     std::int64_t wo, const std::int64_t* oy, const std::int64_t* dy, int ny,
+                     const std::int64_t* ox, const std::int64_t* dx, int nx, std::int64_t c0) {
+  for (; c0 < c; ++c0) {
+    float acc = 0;
+    for (int i = 0; i < ny; ++i) {
+      for (int j = 0; j < nx; ++j) {
+        const std::int64_t at = (oy[i] * wo + ox[j]) * c + c0;
+        if (pos[at] == dy[i] * 3 + dx[j]) acc += float(g[at]);
+      }
+    }
+    out[c0] = bf16(acc);
+  }
+}
+
+// The 32-channel vector paths, AVX-512 only. GCC 12 compiles the mask
+// arithmetic of these loops lane by lane in TESSERA_TARGET_CLONES clones
+// (and in always-inlined helpers), 30x slower than LibTorch's pooling; in a
+// function of this target it uses mask registers. Other CPUs take the
+// channel-at-a-time loops above for every channel.
+#if defined(__GNUC__) && defined(__x86_64__)
+#define TESSERA_AVX512_PATHS 1
+__attribute__((target("avx512f"))) std::int64_t pool_vectors(const bf16* in, bf16* out,
+                                                             std::uint16_t* pos, std::int64_t w,
+                                                             std::int64_t c, const Span& ys,
+                                                             const Span& xs) {
+  std::int64_t c0 = 0;
+  for (; c0 + 32 <= c; c0 += 32) {
+    const V16 lowest = V16{} - std::numeric_limits<float>::infinity();
+    V16 be = lowest, bo = lowest;
+    V16i ke = V16i{} + std::int32_t(ys.offset * 3 + xs.offset), ko = ke;
+    for (std::int64_t y = ys.first; y <= ys.last; ++y) {
+      for (std::int64_t x = xs.first; x <= xs.last; ++x) {
+        const V32 v = simd::load32(in + (y * w + x) * c + c0);
+        const V16i k = V16i{} + std::int32_t((y - ys.first + ys.offset) * 3 + x - xs.first + xs.offset);
+        // ATen's rule, beats(): larger, or NaN.
+        const V16i te = (v.e > be) | (v.e != v.e), to = (v.o > bo) | (v.o != v.o);
+        be = te ? v.e : be;
+        bo = to ? v.o : bo;
+        ke = te ? k : ke;
+        ko = to ? k : ko;
+      }
+    }
+    simd::store32(V32{be, bo}, out + c0);
+    *reinterpret_cast<simd::V16w*>(pos + c0) = (V16u)(ke & 0xffff) | ((V16u)ko << 16);
+  }
+  return c0;
+}
+
+__attribute__((target("avx512f"))) std::int64_t unpool_vectors(
+    const bf16* g, const std::uint16_t* pos, bf16* out, std::int64_t c, std::int64_t wo,
+    const std::int64_t* oy, const std::int64_t* dy, int ny, const std::int64_t* ox,
+    const std::int64_t* dx, int nx) {
+  std::int64_t c0 = 0;
+  for (; c0 + 32 <= c; c0 += 32) {
+    V16 ae{}, ao{};
+    for (int i = 0; i < ny; ++i) {
+      for (int j = 0; j < nx; ++j) {
+        const std::int64_t at = (oy[i] * wo + ox[j]) * c + c0;
+        const V16i k = V16i{} + std::int32_t(dy[i] * 3 + dx[j]);
+        const V32 gv = simd::load32(g + at);
+        const V16u words = *reinterpret_cast<const simd::V16w*>(pos + at);
+        const V16i pe = (V16i)(words & 0xffffu), po = (V16i)(words >> 16);
+        ae += (pe == k) ? gv.e : V16{};
+        ao += (po == k) ? gv.o : V16{};
+      }
+    }
+    simd::store32(V32{ae, ao}, out + c0);
+  }
+  return c0;
+}
+#endif
+
+bool has_avx512() {
+#ifdef TESSERA_AVX512_PATHS
+  static const bool yes = __builtin_cpu_supports("avx512f");
+  return yes;
+#else
+  return false;
+#endif
+}
+
+// One output row oh of one image: in [H, W, C], out and pos [Wo, C].
+void pool_row_nhwc(const bf16* in, bf16* out, std::uint16_t* pos, std::int64_t h, std::int64_t w,
+                   std::int64_t c, std::int64_t oh, std::int64_t wo) {
+  const Span ys = window_span(oh, h);
+  const bool vectors = has_avx512();
+  for (std::int64_t ow = 0; ow < wo; ++ow) {
+    const Span xs = window_span(ow, w);
+    std::int64_t c0 = 0;
+#ifdef TESSERA_AVX512_PATHS
+    if (vectors) c0 = pool_vectors(in, out + ow * c, pos + ow * c, w, c, ys, xs);
+#endif
+    pool_channels(in, out + ow * c, pos + ow * c, w, c, ys, xs, c0);
+  }
+}
+
+// One input row y of one image's gradient: g and pos [Ho, Wo, C], gin [W, C].
+void unpool_row_nhwc(const bf16* g, const std::uint16_t* pos, bf16* gin, std::int64_t w,
+                     std::int64_t c, std::int64_t y, std::int64_t ho, std::int64_t wo) {
+  std::int64_t oy[2], dy[2], ox[2], dx[2];
+  const int ny = holders(y, ho, oy, dy);
+  const bool vectors = has_avx512();
+  for (std::int64_t x = 0; x < w; ++x) {
+    const int nx = holders(x, wo, ox, dx);
+    std::int64_t c0 = 0;
+#ifdef TESSERA_AVX512_PATHS
+    if (vectors) c0 = unpool_vectors(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx);
+#endif
+    unpool_channels(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx, c0);
+  }
+}
+
+class MaxPool3x3S2Nhwc : public torch::autograd::Function<MaxPool3x3S2Nhwc> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x) {
+    const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    const std::int64_t ho = pooled_size(h), wo = pooled_size(w);
+    const auto nhwc = at::MemoryFormat::ChannelsLast;
+    torch::Tensor out = torch::empty({n, c, ho, wo}, x.options().memory_format(nhwc));
+    // [N, Ho, Wo, C]: the window positions (dy * 3 + dx), 16 bits each.
+    torch::Tensor pos = torch::empty({n, ho, wo, c}, x.options().dtype(torch::kInt16));
+    const bf16* in = x.data_ptr<bf16>();
+    bf16* o = out.data_ptr<bf16>();
+    auto* p = reinterpret_cast<std::uint16_t*>(pos.data_ptr<std::int16_t>());
+    at::parallel_for(0, n * ho, 1, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) {
+        const std::int64_t image = i / ho, oh = i % ho;
+        pool_row_nhwc(in + image * h * w * c, o + i * wo * c, p + i * wo * c, h, w, c, oh, wo);
+      }
+    });
+    ctx->save_for_backward({pos});
+    ctx->saved_data["h"] = h;
+    ctx->saved_data["w"] = w;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const torch::Tensor pos = ctx->get_saved_variables()[0];
+    const std::int64_t h = ctx->saved_data["h"].toInt(), w = ctx->saved_data["w"].toInt();
+    const std::int64_t n = pos.size(0), ho = pos.size(1), wo = pos.size(2), c = pos.size(3);
+    const auto nhwc = at::MemoryFormat::ChannelsLast;
+    const torch::Tensor g = grads[0].to(torch::kBFloat16).contiguous(nhwc);
+    torch::Tensor grad_in = torch::empty({n, c, h, w}, g.options().memory_format(nhwc));
+    const bf16* go = g.data_ptr<bf16>();
+    const auto* p = reinterpret_cast<const std::uint16_t*>(pos.data_ptr<std::int16_t>());
+    bf16* gi = grad_in.data_ptr<bf16>();
+    at::parallel_for(0, n * h, 1, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) {
+        const std::int64_t image = i / h, y = i % h;
+        unpool_row_nhwc(go + image * ho * wo * c, p + image * ho * wo * c, gi + i * w * c, w, c, y,
+                        ho, wo);
+      }
+    });
+    return {grad_in};
+  }
+};
+
 class MaxPool3x3S2 : public torch::autograd::Function<MaxPool3x3S2> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x) {
@@ -257,9 +471,13 @@ class MaxPool3x3S2 : public torch::autograd::Function<MaxPool3x3S2> {
 }  // namespace
 
 torch::Tensor max_pool_3x3_s2(const torch::Tensor& x) {
-  const bool ours = x.dim() == 4 && x.device().is_cpu() && x.is_contiguous() &&
-                    (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16) &&
-                    x.size(2) > 0 && x.size(3) > 0;
+  const bool cpu = x.dim() == 4 && x.device().is_cpu() && x.size(2) > 0 && x.size(3) > 0;
+  // NHWC-only layouts (with one channel, or 1x1 maps, a tensor is both).
+  if (cpu && x.scalar_type() == torch::kBFloat16 && !x.is_contiguous() &&
+      x.is_contiguous(at::MemoryFormat::ChannelsLast))
+    return MaxPool3x3S2Nhwc::apply(x);
+  const bool ours = cpu && x.is_contiguous() &&
+                    (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16);
   if (!ours) return torch::max_pool2d(x, 3, 2, 1);
   return MaxPool3x3S2::apply(x);
 }
