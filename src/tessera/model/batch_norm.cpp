@@ -1,8 +1,8 @@
 #include "tessera/model/batch_norm.h"
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -63,12 +63,6 @@ __attribute__((always_inline)) inline void store(V32 v, bf16* p) {
 }
 __attribute__((always_inline)) inline void store(float v, bf16* p) {
   *p = bf16(v);
-}
-__attribute__((always_inline)) inline void store(V32 v, float* p) {
-  store32(v, p);
-}
-__attribute__((always_inline)) inline void store(float v, float* p) {
-  *p = v;
 }
 // ReLU that keeps NaN (as ATen's), and the mask of its gradient, which is
 // zero where the output is not positive (NaN included), as ATen's.
