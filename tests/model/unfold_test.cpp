@@ -33,7 +33,9 @@ TEST(UnfoldTest, FoldIsTheAdjointOfUnfold) {
     const double rhs = (x * folded).sum().item<double>();
     EXPECT_NEAR(lhs, rhs, 1e-10 * std::abs(lhs)) << "c=" << l.c << " k=" << l.k << " s=" << l.s;
     // The padding past k*k*C is zero.
-    if (cols.size(1) > row) EXPECT_EQ(cols.narrow(1, row, cols.size(1) - row).abs().max().item<double>(), 0);
+    if (cols.size(1) > row) {
+      EXPECT_EQ(cols.narrow(1, row, cols.size(1) - row).abs().max().item<double>(), 0);
+    }
   }
 }
 

@@ -1,16 +1,14 @@
 #include "tessera/model/batch_norm.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include <ATen/record_function.h>
 
+#include "tessera/common/env_switch.h"
 #include "tessera/common/simd_dispatch.h"
 #include "tessera/model/bf16_vector.h"
 
@@ -25,12 +23,9 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 using bf16 = c10::BFloat16;
 
-std::atomic<bool>& fusion_flag() {
-  static std::atomic<bool> on{[] {
-    const char* v = std::getenv("TESSERA_FUSED_BATCH_NORM");
-    return !(v && std::strcmp(v, "off") == 0);
-  }()};
-  return on;
+common::EnvSwitch& fusion_switch() {
+  static common::EnvSwitch s("TESSERA_FUSED_BATCH_NORM");
+  return s;
 }
 
 // Rows (N*H*W positions) per block of the statistics. Each block's sums are
@@ -287,25 +282,27 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
         },
         s1, s2);
     const std::vector<float> gamma = as_floats(weight), beta = as_floats(bias);
-    std::vector<float> mean(n), invstd(n), scale(n), offset(n);
-    torch::Tensor mean_t = torch::empty({C}, weight.options());
-    torch::Tensor var_t = torch::empty({C}, weight.options());
+    std::vector<float> scale(n), offset(n);
+    // fp32 [C]: the batch mean and 1/std (kept for the backward) and the
+    // unbiased variance (for the running statistics).
+    torch::Tensor mean = torch::empty({C}, weight.options());
+    torch::Tensor invstd = torch::empty({C}, weight.options());
+    torch::Tensor unbiased = torch::empty({C}, weight.options());
     for (int c = 0; c < C; ++c) {
       const double d = s1[c] / double(rows);
       const double m = shift[c] + d;
       const double var = std::max(0.0, s2[c] / double(rows) - d * d);
       const double is = 1.0 / std::sqrt(var + eps);
-      mean[c] = float(m);
-      invstd[c] = float(is);
       scale[c] = float(gamma[c] * is);
       offset[c] = float(beta[c] - m * gamma[c] * is);
-      mean_t.data_ptr<float>()[c] = float(m);
-      var_t.data_ptr<float>()[c] = float(var * double(rows) / double(rows - 1));
+      mean.data_ptr<float>()[c] = float(m);
+      invstd.data_ptr<float>()[c] = float(is);
+      unbiased.data_ptr<float>()[c] = float(var * double(rows) / double(rows - 1));
     }
     {
       torch::NoGradGuard no_grad;
-      running_mean.mul_(1.0 - momentum).add_(mean_t.to(running_mean.dtype()), momentum);
-      running_var.mul_(1.0 - momentum).add_(var_t.to(running_var.dtype()), momentum);
+      running_mean.mul_(1.0 - momentum).add_(mean.to(running_mean.dtype()), momentum);
+      running_var.mul_(1.0 - momentum).add_(unbiased.to(running_var.dtype()), momentum);
     }
     torch::Tensor y = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
     const bf16* rp = residual ? residual->data_ptr<bf16>() : nullptr;
@@ -315,8 +312,8 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
       forward_apply(xp, rp, yp, C, r0, r1, scale_lanes.data(), offset_lanes.data(), with_relu);
     });
     ctx->save_for_backward({x, y, weight});
-    ctx->saved_data["mean"] = torch::tensor(mean);
-    ctx->saved_data["invstd"] = torch::tensor(invstd);
+    ctx->saved_data["mean"] = mean;
+    ctx->saved_data["invstd"] = invstd;
     ctx->saved_data["relu"] = with_relu;
     ctx->saved_data["residual"] = residual.has_value();
     return y;
@@ -383,7 +380,7 @@ bool fusable_activation(const torch::Tensor& t) {
 bool batch_norm_fused(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
                       const torch::Tensor& residual) {
   const auto& o = bn.options;
-  if (!fusion_flag() || !bn.is_training() || !o.affine() || !o.track_running_stats()) return false;
+  if (!fusion_switch().on() || !bn.is_training() || !o.affine() || !o.track_running_stats()) return false;
   if (!fusable_activation(x) || x.size(1) != o.num_features() || x.numel() / x.size(1) < 2)
     return false;
   if (residual.defined() && (!fusable_activation(residual) || residual.sizes() != x.sizes()))
@@ -418,7 +415,7 @@ torch::Tensor batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
 }
 
 void set_batch_norm_fusion(bool enabled) {
-  fusion_flag() = enabled;
+  fusion_switch().set(enabled);
 }
 
 }  // namespace tessera::model

@@ -3,15 +3,12 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
-#include <stdexcept>
 
+#include "tessera/common/env_switch.h"
 #include "tessera/model/unfold.h"
 
 namespace tessera::model {
@@ -21,12 +18,9 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 constexpr auto kNhwc = at::MemoryFormat::ChannelsLast;
 
-std::atomic<bool>& tuning_flag() {
-  static std::atomic<bool> on{[] {
-    const char* v = std::getenv("TESSERA_CONV_TUNING");
-    return !(v && std::strcmp(v, "off") == 0);
-  }()};
-  return on;
+common::EnvSwitch& tuning_switch() {
+  static common::EnvSwitch s("TESSERA_CONV_TUNING");
+  return s;
 }
 
 thread_local bool t_channels_last = false;
@@ -186,8 +180,7 @@ torch::Tensor input_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor& 
   for (std::int64_t i = 0; i < n; i += step) {
     const std::int64_t m = std::min(step, n - i);
     const torch::Tensor cols = at::mm(rows.narrow(0, i * ho * wo, m * ho * wo), wm);
-    torch::Tensor part = dx.narrow(0, i, m);
-    fold_nhwc(cols, part, k, s, p);
+    fold_nhwc(cols, dx.narrow(0, i, m), k, s, p);
   }
   return dx;
 }
@@ -378,7 +371,7 @@ torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride,
   if (x.dim() != 4 || !computes_in_bf16(x, w)) return torch::conv2d(x, w, {}, stride, padding);
   const bool nhwc = t_channels_last;
   const auto format = nhwc ? kNhwc : at::MemoryFormat::Contiguous;
-  if (!tuning_flag()) {
+  if (!tuning_switch().on()) {
     if (!nhwc) return torch::conv2d(x, w, {}, stride, padding);
     return torch::conv2d(bf16_operand(x, format), bf16_operand(w, format), {}, stride, padding)
         .contiguous(format);
@@ -455,11 +448,11 @@ std::vector<std::string> conv_backward_choices() {
 }
 
 void set_conv_tuning(bool enabled) {
-  tuning_flag() = enabled;
+  tuning_switch().set(enabled);
 }
 
 bool conv_tuning_enabled() {
-  return tuning_flag();
+  return tuning_switch().on();
 }
 
 }  // namespace tessera::model

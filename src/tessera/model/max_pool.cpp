@@ -238,14 +238,19 @@ void unpool_all(const torch::Tensor& g, const torch::Tensor& pos, torch::Tensor&
 // no zero-filled gradient, no separate pass.
 
 // The window rows (or columns) of output o along a dimension of size n:
-// [first, last], and the first's offset within the window (0 or 1).
+// the window starts at `start` (2o - 1, maybe outside the map); [first,
+// last] is its part inside the map.
 struct Span {
-  std::int64_t first, last, offset;
+  std::int64_t start, first, last;
 };
 inline Span window_span(std::int64_t o, std::int64_t n) {
   const std::int64_t start = 2 * o - 1;
-  const std::int64_t first = std::max<std::int64_t>(start, 0), last = std::min(start + 2, n - 1);
-  return {first, last, first - start};
+  return {start, std::max<std::int64_t>(start, 0), std::min(start + 2, n - 1)};
+}
+
+// The window position (dy * 3 + dx) of input (y, x).
+inline int window_position(const Span& ys, const Span& xs, std::int64_t y, std::int64_t x) {
+  return int((y - ys.start) * 3 + (x - xs.start));
 }
 
 // The outputs o along a dimension of n outputs whose windows [2o - 1,
@@ -263,11 +268,11 @@ void pool_channels(const bf16* in, bf16* out, std::uint16_t* pos, std::int64_t w
   for (; c0 < c; ++c0) {
     float best = -std::numeric_limits<float>::infinity();
     // A window of -inf keeps its first element, which is inside the map.
-    int k = int(ys.offset * 3 + xs.offset);
+    int k = window_position(ys, xs, ys.first, xs.first);
     for (std::int64_t y = ys.first; y <= ys.last; ++y) {
       for (std::int64_t x = xs.first; x <= xs.last; ++x) {
         const float v = float(in[(y * w + x) * c + c0]);
-        if (beats(v, best)) best = v, k = int((y - ys.first + ys.offset) * 3 + x - xs.first + xs.offset);
+        if (beats(v, best)) best = v, k = window_position(ys, xs, y, x);
       }
     }
     out[c0] = bf16(best);
@@ -292,13 +297,18 @@ void unpool_channels(const bf16* g, const std::uint16_t* pos, bf16* out, std::in
   }
 }
 
-// The 32-channel vector paths, AVX-512 only. GCC 12 compiles the mask
-// arithmetic of these loops lane by lane in TESSERA_TARGET_CLONES clones
-// (and in always-inlined helpers), 30x slower than LibTorch's pooling; in a
-// function of this target it uses mask registers. Other CPUs take the
-// channel-at-a-time loops above for every channel.
+// The 32-channel vector paths, AVX-512 only; each returns the channels it
+// did. GCC 12 compiles the mask arithmetic of these loops lane by lane in
+// TESSERA_TARGET_CLONES clones (and in always-inlined helpers), 30x slower
+// than LibTorch's pooling; in a function of this target it uses mask
+// registers. Other CPUs take the channel-at-a-time loops above for every
+// channel.
 #if defined(__GNUC__) && defined(__x86_64__)
-#define TESSERA_AVX512_PATHS 1
+bool has_avx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f");
+  return yes;
+}
+
 __attribute__((target("avx512f"))) std::int64_t pool_vectors(const bf16* in, bf16* out,
                                                              std::uint16_t* pos, std::int64_t w,
                                                              std::int64_t c, const Span& ys,
@@ -307,11 +317,11 @@ __attribute__((target("avx512f"))) std::int64_t pool_vectors(const bf16* in, bf1
   for (; c0 + 32 <= c; c0 += 32) {
     const V16 lowest = V16{} - std::numeric_limits<float>::infinity();
     V16 be = lowest, bo = lowest;
-    V16i ke = V16i{} + std::int32_t(ys.offset * 3 + xs.offset), ko = ke;
+    V16i ke = V16i{} + window_position(ys, xs, ys.first, xs.first), ko = ke;
     for (std::int64_t y = ys.first; y <= ys.last; ++y) {
       for (std::int64_t x = xs.first; x <= xs.last; ++x) {
         const V32 v = simd::load32(in + (y * w + x) * c + c0);
-        const V16i k = V16i{} + std::int32_t((y - ys.first + ys.offset) * 3 + x - xs.first + xs.offset);
+        const V16i k = V16i{} + window_position(ys, xs, y, x);
         // ATen's rule, beats(): larger, or NaN.
         const V16i te = (v.e > be) | (v.e != v.e), to = (v.o > bo) | (v.o != v.o);
         be = te ? v.e : be;
@@ -348,16 +358,20 @@ __attribute__((target("avx512f"))) std::int64_t unpool_vectors(
   }
   return c0;
 }
-#endif
-
-bool has_avx512() {
-#ifdef TESSERA_AVX512_PATHS
-  static const bool yes = __builtin_cpu_supports("avx512f");
-  return yes;
 #else
+bool has_avx512() {
   return false;
-#endif
 }
+std::int64_t pool_vectors(const bf16*, bf16*, std::uint16_t*, std::int64_t, std::int64_t,
+                          const Span&, const Span&) {
+  return 0;
+}
+std::int64_t unpool_vectors(const bf16*, const std::uint16_t*, bf16*, std::int64_t, std::int64_t,
+                            const std::int64_t*, const std::int64_t*, int, const std::int64_t*,
+                            const std::int64_t*, int) {
+  return 0;
+}
+#endif
 
 // One output row oh of one image: in [H, W, C], out and pos [Wo, C].
 void pool_row_nhwc(const bf16* in, bf16* out, std::uint16_t* pos, std::int64_t h, std::int64_t w,
@@ -366,10 +380,7 @@ void pool_row_nhwc(const bf16* in, bf16* out, std::uint16_t* pos, std::int64_t h
   const bool vectors = has_avx512();
   for (std::int64_t ow = 0; ow < wo; ++ow) {
     const Span xs = window_span(ow, w);
-    std::int64_t c0 = 0;
-#ifdef TESSERA_AVX512_PATHS
-    if (vectors) c0 = pool_vectors(in, out + ow * c, pos + ow * c, w, c, ys, xs);
-#endif
+    const std::int64_t c0 = vectors ? pool_vectors(in, out + ow * c, pos + ow * c, w, c, ys, xs) : 0;
     pool_channels(in, out + ow * c, pos + ow * c, w, c, ys, xs, c0);
   }
 }
@@ -382,10 +393,8 @@ void unpool_row_nhwc(const bf16* g, const std::uint16_t* pos, bf16* gin, std::in
   const bool vectors = has_avx512();
   for (std::int64_t x = 0; x < w; ++x) {
     const int nx = holders(x, wo, ox, dx);
-    std::int64_t c0 = 0;
-#ifdef TESSERA_AVX512_PATHS
-    if (vectors) c0 = unpool_vectors(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx);
-#endif
+    const std::int64_t c0 =
+        vectors ? unpool_vectors(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx) : 0;
     unpool_channels(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx, c0);
   }
 }

@@ -2,7 +2,6 @@
 
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -104,7 +103,6 @@ torch::Tensor unfold_nhwc(const torch::Tensor& x_in, std::int64_t k, std::int64_
   return cols;
 }
 
-
 namespace {
 
 using simd::load32;
@@ -148,12 +146,13 @@ void fold_position(const bf16* cols, const std::int64_t* taps, int n, std::int64
   }
 }
 
-template <typename T, typename Acc>
+// float and double add in their own type.
+template <typename T>
 void fold_position(const T* cols, const std::int64_t* taps, int n, std::int64_t c, T* out) {
   for (std::int64_t j = 0; j < c; ++j) {
-    Acc acc = 0;
-    for (int t = 0; t < n; ++t) acc += Acc(cols[taps[t] + j]);
-    out[j] = T(acc);
+    T acc = 0;
+    for (int t = 0; t < n; ++t) acc += cols[taps[t] + j];
+    out[j] = acc;
   }
 }
 
@@ -162,26 +161,22 @@ void fold_all(const T* cols, T* out, std::int64_t images, std::int64_t c, std::i
               std::int64_t w, std::int64_t k, std::int64_t s, std::int64_t p) {
   const std::int64_t ho = conv_out_size(h, k, s, p), wo = conv_out_size(w, k, s, p);
   const std::int64_t row = k * k * c;
+  // The columns' coverings are the same on every row.
+  std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> columns(static_cast<std::size_t>(w));
+  for (std::int64_t x = 0; x < w; ++x) covering(x, k, s, p, wo, columns[x]);
   at::parallel_for(0, images * h, 1, [&](std::int64_t begin, std::int64_t end) {
-    std::vector<std::pair<std::int64_t, std::int64_t>> rows_y, rows_x;
+    std::vector<std::pair<std::int64_t, std::int64_t>> rows_y;
     std::vector<std::int64_t> taps;
     for (std::int64_t i = begin; i < end; ++i) {
       const std::int64_t image = i / h, y = i % h;
       covering(y, k, s, p, ho, rows_y);
       for (std::int64_t x = 0; x < w; ++x) {
-        covering(x, k, s, p, wo, rows_x);
         taps.clear();
         for (const auto& [oy, a] : rows_y) {
-          for (const auto& [ox, b] : rows_x)
+          for (const auto& [ox, b] : columns[x])
             taps.push_back(((image * ho + oy) * wo + ox) * row + (a * k + b) * c);
         }
-        T* o = out + (i * w + x) * c;
-        if constexpr (std::is_same_v<T, bf16>)
-          fold_position(cols, taps.data(), int(taps.size()), c, o);
-        else if constexpr (std::is_same_v<T, double>)
-          fold_position<T, double>(cols, taps.data(), int(taps.size()), c, o);
-        else
-          fold_position<T, float>(cols, taps.data(), int(taps.size()), c, o);
+        fold_position(cols, taps.data(), int(taps.size()), c, out + (i * w + x) * c);
       }
     }
   });
@@ -189,8 +184,8 @@ void fold_all(const T* cols, T* out, std::int64_t images, std::int64_t c, std::i
 
 }  // namespace
 
-void fold_nhwc(const torch::Tensor& cols, torch::Tensor& out, std::int64_t k, std::int64_t s,
-               std::int64_t p) {
+void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t k,
+               std::int64_t s, std::int64_t p) {
   const std::int64_t n = out.size(0), c = out.size(1), h = out.size(2), w = out.size(3);
   const std::int64_t positions = conv_out_size(h, k, s, p) * conv_out_size(w, k, s, p);
   if (!out.is_contiguous(kNhwc) || !cols.is_contiguous() || cols.dtype() != out.dtype() ||
