@@ -175,6 +175,29 @@ void BM_Bf16BatchNormAddRelu(benchmark::State& state) {
 BENCHMARK_TEMPLATE(BM_Bf16BatchNormAddRelu, true)->BN_SHAPES;
 BENCHMARK_TEMPLATE(BM_Bf16BatchNormAddRelu, false)->BN_SHAPES;
 
+// The stem's batch norm and max-pool, forward and backward, on bf16 NHWC
+// [tiles, 64, 99, 64]: as one operator (true) or as the fused batch norm
+// followed by the NHWC pool (false). Arg: tiles.
+template <bool kFused>
+void BM_StemBatchNormMaxPool(benchmark::State& state) {
+  torch::set_num_threads(2);
+  torch::manual_seed(0);
+  const auto nhwc = at::MemoryFormat::ChannelsLast;
+  const std::int64_t n = state.range(0);
+  const torch::Tensor x0 = torch::randn({n, 64, 99, 64}).to(torch::kBFloat16).contiguous(nhwc);
+  const torch::Tensor g = torch::randn({n, 64, 50, 32}).to(torch::kBFloat16).contiguous(nhwc);
+  torch::nn::BatchNorm2d bn(64);
+  for (auto _ : state) {
+    torch::Tensor x = x0.detach().requires_grad_();
+    torch::Tensor y = kFused ? tessera::model::batch_norm_max_pool_3x3_s2(x, *bn)
+                             : max_pool_3x3_s2(tessera::model::batch_norm(x, *bn, false));
+    y.backward(g);
+    benchmark::DoNotOptimize(x.grad().data_ptr());
+  }
+}
+BENCHMARK_TEMPLATE(BM_StemBatchNormMaxPool, true)->Arg(48)->Arg(768)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_StemBatchNormMaxPool, false)->Arg(48)->Arg(768)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 
 // As `tessera` runs: freed memory stays in the process (common/allocator.h),

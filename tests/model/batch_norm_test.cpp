@@ -7,27 +7,15 @@
 
 #include <vector>
 
+#include "model/tensor_checks.h"
+
 namespace tessera::model {
 namespace {
 
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
-
-torch::Tensor nhwc_bf16(const torch::Tensor& t) {
-  return t.to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
-}
-
-double max_abs(const torch::Tensor& t) {
-  return t.abs().max().item<double>();
-}
-
-// |a - b| <= tolerance * max|b|, elementwise, as doubles.
-void expect_near(const torch::Tensor& a, const torch::Tensor& b, double tolerance,
-                 const std::string& what) {
-  const torch::Tensor ad = a.to(torch::kFloat64), bd = b.to(torch::kFloat64);
-  const double err = max_abs(ad - bd), scale = max_abs(bd);
-  EXPECT_LE(err, tolerance * scale) << what << ": max error " << err << " against max " << scale;
-}
+using testing::expect_near;
+using testing::nhwc_bf16;
 
 struct Case {
   std::vector<std::int64_t> shape;

@@ -11,12 +11,15 @@
 #include "tessera/common/env_switch.h"
 #include "tessera/common/simd_dispatch.h"
 #include "tessera/model/bf16_vector.h"
+#include "tessera/model/lane_order.h"
 
 namespace tessera::model {
 namespace {
 
+using simd::from_lanes;
 using simd::load32;
 using simd::store32;
+using simd::to_lanes;
 using simd::V16;
 using simd::V32;
 using torch::autograd::AutogradContext;
@@ -39,7 +42,7 @@ constexpr std::int64_t kBlockRows = 512;
 constexpr std::int64_t kRowGroup = 8;
 
 // Element access at one width: 32 channels (V32, whose per-channel fp32
-// constants are stored in V32 order: to_lanes below) or one (float), so
+// constants are stored in V32 order: simd::to_lanes) or one (float), so
 // that each kernel is written once for its vector body and its channel tail.
 __attribute__((always_inline)) inline V32 load(const bf16* p, V32) {
   return load32(p);
@@ -78,31 +81,6 @@ __attribute__((always_inline)) inline V32 where_positive(V32 y, V32 g) {
 }
 __attribute__((always_inline)) inline float where_positive(float y, float g) {
   return y > 0 ? g : 0.f;
-}
-
-// Per-channel fp32 values in V32 order: within each full group of 32
-// channels the even ones first, then the odd ones; the channels after the
-// last full group keep their place.
-std::vector<float> to_lanes(const std::vector<float>& v) {
-  std::vector<float> out(v);
-  for (std::size_t c0 = 0; c0 + 32 <= v.size(); c0 += 32) {
-    for (std::size_t i = 0; i < 16; ++i) {
-      out[c0 + i] = v[c0 + 2 * i];
-      out[c0 + 16 + i] = v[c0 + 2 * i + 1];
-    }
-  }
-  return out;
-}
-
-template <typename T>
-void from_lanes(std::vector<T>& v) {
-  const std::vector<T> in(v);
-  for (std::size_t c0 = 0; c0 + 32 <= v.size(); c0 += 32) {
-    for (std::size_t i = 0; i < 16; ++i) {
-      v[c0 + 2 * i] = in[c0 + i];
-      v[c0 + 2 * i + 1] = in[c0 + 16 + i];
-    }
-  }
 }
 
 // Per-channel sums of two quantities over rows [r0, r1) of C channels,
@@ -265,55 +243,21 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
                                bool with_relu) {
     // Named in profiles (`bench step --profile`); the backward shows as its CppNode.
     RECORD_FUNCTION("tessera::batch_norm", std::vector<c10::IValue>());
+    const BatchNormStatistics st =
+        batch_norm_statistics(x, weight, bias, running_mean, running_var, momentum, eps);
     const int C = int(x.size(1));
     const std::int64_t rows = x.numel() / C;
-    const bf16* xp = x.data_ptr<bf16>();
-    // Shifted by the first row: the sums then measure the spread about a
-    // value near the mean, not about zero.
-    const std::size_t n = std::size_t(C);
-    std::vector<float> shift(n);
-    for (int c = 0; c < C; ++c) shift[c] = float(xp[c]);
-    const std::vector<float> shift_lanes = to_lanes(shift);
-    std::vector<double> s1, s2;
-    blocked_totals(
-        rows, C,
-        [&](std::int64_t r0, std::int64_t r1, float* a, float* b) {
-          forward_sums(xp, C, r0, r1, shift_lanes.data(), a, b);
-        },
-        s1, s2);
-    const std::vector<float> gamma = as_floats(weight), beta = as_floats(bias);
-    std::vector<float> scale(n), offset(n);
-    // fp32 [C]: the batch mean and 1/std (kept for the backward) and the
-    // unbiased variance (for the running statistics).
-    torch::Tensor mean = torch::empty({C}, weight.options());
-    torch::Tensor invstd = torch::empty({C}, weight.options());
-    torch::Tensor unbiased = torch::empty({C}, weight.options());
-    for (int c = 0; c < C; ++c) {
-      const double d = s1[c] / double(rows);
-      const double m = shift[c] + d;
-      const double var = std::max(0.0, s2[c] / double(rows) - d * d);
-      const double is = 1.0 / std::sqrt(var + eps);
-      scale[c] = float(gamma[c] * is);
-      offset[c] = float(beta[c] - m * gamma[c] * is);
-      mean.data_ptr<float>()[c] = float(m);
-      invstd.data_ptr<float>()[c] = float(is);
-      unbiased.data_ptr<float>()[c] = float(var * double(rows) / double(rows - 1));
-    }
-    {
-      torch::NoGradGuard no_grad;
-      running_mean.mul_(1.0 - momentum).add_(mean.to(running_mean.dtype()), momentum);
-      running_var.mul_(1.0 - momentum).add_(unbiased.to(running_var.dtype()), momentum);
-    }
     torch::Tensor y = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
+    const bf16* xp = x.data_ptr<bf16>();
     const bf16* rp = residual ? residual->data_ptr<bf16>() : nullptr;
     bf16* yp = y.data_ptr<bf16>();
-    const std::vector<float> scale_lanes = to_lanes(scale), offset_lanes = to_lanes(offset);
+    const std::vector<float> scale_lanes = to_lanes(st.scale), offset_lanes = to_lanes(st.offset);
     at::parallel_for(0, rows, grain_rows(C), [&](std::int64_t r0, std::int64_t r1) {
       forward_apply(xp, rp, yp, C, r0, r1, scale_lanes.data(), offset_lanes.data(), with_relu);
     });
     ctx->save_for_backward({x, y, weight});
-    ctx->saved_data["mean"] = mean;
-    ctx->saved_data["invstd"] = invstd;
+    ctx->saved_data["mean"] = st.mean;
+    ctx->saved_data["invstd"] = st.invstd;
     ctx->saved_data["relu"] = with_relu;
     ctx->saved_data["residual"] = residual.has_value();
     return y;
@@ -326,47 +270,28 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
     const torch::Tensor& weight = saved[2];
     const bool with_relu = ctx->saved_data["relu"].toBool();
     const bool with_residual = ctx->saved_data["residual"].toBool();
-    const std::vector<float> mean = as_floats(ctx->saved_data["mean"].toTensor());
-    const std::vector<float> invstd = as_floats(ctx->saved_data["invstd"].toTensor());
     const torch::Tensor g =
         grads[0].to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
     const int C = int(x.size(1));
     const std::int64_t rows = x.numel() / C;
-    const bf16 *gp = g.data_ptr<bf16>(), *yp = y.data_ptr<bf16>(), *xp = x.data_ptr<bf16>();
-    const std::vector<float> mean_lanes = to_lanes(mean);
-    std::vector<double> sg, sgx;
-    blocked_totals(
-        rows, C,
-        [&](std::int64_t r0, std::int64_t r1, float* a, float* b) {
-          backward_sums(gp, yp, xp, C, r0, r1, mean_lanes.data(), with_relu, a, b);
-        },
-        sg, sgx);
-    const std::vector<float> gamma = as_floats(weight);
-    torch::Tensor dgamma = torch::empty({C}, weight.options());
-    torch::Tensor dbeta = torch::empty({C}, weight.options());
-    const std::size_t n = std::size_t(C);
-    std::vector<float> scale(n), slope(n), offset(n);
-    for (int c = 0; c < C; ++c) {
-      const double is = invstd[c], sc = double(gamma[c]) * is;
-      dgamma.data_ptr<float>()[c] = float(sgx[c] * is);
-      dbeta.data_ptr<float>()[c] = float(sg[c]);
-      // dx = scale * (gm - mean(gm) - xhat * mean(gm * xhat)), xhat = (x - mean) * invstd.
-      scale[c] = float(sc);
-      slope[c] = float(-sc * is * is * sgx[c] / double(rows));
-      offset[c] = float(-sc * sg[c] / double(rows));
-    }
+    const BatchNormGradient bg =
+        batch_norm_gradient(g, with_relu ? y : torch::Tensor(), x,
+                            ctx->saved_data["mean"].toTensor(),
+                            ctx->saved_data["invstd"].toTensor(), weight, rows);
     torch::Tensor dx = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
     torch::Tensor dres;
     if (with_residual) dres = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
+    const bf16 *gp = g.data_ptr<bf16>(), *yp = y.data_ptr<bf16>(), *xp = x.data_ptr<bf16>();
     bf16* dxp = dx.data_ptr<bf16>();
     bf16* drp = with_residual ? dres.data_ptr<bf16>() : nullptr;
-    const std::vector<float> scale_lanes = to_lanes(scale), slope_lanes = to_lanes(slope),
-                             offset_lanes = to_lanes(offset);
+    const std::vector<float> mean_lanes = to_lanes(bg.mean),
+                             scale_lanes = to_lanes(bg.scale), slope_lanes = to_lanes(bg.slope),
+                             offset_lanes = to_lanes(bg.offset);
     at::parallel_for(0, rows, grain_rows(C), [&](std::int64_t r0, std::int64_t r1) {
       backward_apply(gp, yp, xp, dxp, drp, C, r0, r1, mean_lanes.data(), scale_lanes.data(),
                      slope_lanes.data(), offset_lanes.data(), with_relu);
     });
-    return {dx, dres, dgamma, dbeta, {}, {}, {}, {}, {}};
+    return {dx, dres, bg.dweight, bg.dbias, {}, {}, {}, {}, {}};
   }
 };
 
@@ -376,6 +301,96 @@ bool fusable_activation(const torch::Tensor& t) {
 }
 
 }  // namespace
+
+BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::Tensor& weight,
+                                          const torch::Tensor& bias, torch::Tensor& running_mean,
+                                          torch::Tensor& running_var, double momentum,
+                                          double eps) {
+  const int C = int(x.size(1));
+  const std::int64_t rows = x.numel() / C;
+  const bf16* xp = x.data_ptr<bf16>();
+  // Shifted by the first row: the sums then measure the spread about a
+  // value near the mean, not about zero.
+  const std::size_t n = std::size_t(C);
+  std::vector<float> shift(n);
+  for (int c = 0; c < C; ++c) shift[c] = float(xp[c]);
+  const std::vector<float> shift_lanes = to_lanes(shift);
+  std::vector<double> s1, s2;
+  blocked_totals(
+      rows, C,
+      [&](std::int64_t r0, std::int64_t r1, float* a, float* b) {
+        forward_sums(xp, C, r0, r1, shift_lanes.data(), a, b);
+      },
+      s1, s2);
+  const std::vector<float> gamma = as_floats(weight), beta = as_floats(bias);
+  BatchNormStatistics st;
+  st.scale.resize(n);
+  st.offset.resize(n);
+  st.mean = torch::empty({C}, weight.options());
+  st.invstd = torch::empty({C}, weight.options());
+  // The unbiased variance, for the running statistics.
+  torch::Tensor unbiased = torch::empty({C}, weight.options());
+  for (int c = 0; c < C; ++c) {
+    const double d = s1[c] / double(rows);
+    const double m = shift[c] + d;
+    const double var = std::max(0.0, s2[c] / double(rows) - d * d);
+    const double is = 1.0 / std::sqrt(var + eps);
+    st.scale[c] = float(gamma[c] * is);
+    st.offset[c] = float(beta[c] - m * gamma[c] * is);
+    st.mean.data_ptr<float>()[c] = float(m);
+    st.invstd.data_ptr<float>()[c] = float(is);
+    unbiased.data_ptr<float>()[c] = float(var * double(rows) / double(rows - 1));
+  }
+  torch::NoGradGuard no_grad;
+  running_mean.mul_(1.0 - momentum).add_(st.mean.to(running_mean.dtype()), momentum);
+  running_var.mul_(1.0 - momentum).add_(unbiased.to(running_var.dtype()), momentum);
+  return st;
+}
+
+BatchNormGradient batch_norm_gradient(const torch::Tensor& g, const torch::Tensor& y,
+                                      const torch::Tensor& x, const torch::Tensor& mean,
+                                      const torch::Tensor& invstd_t, const torch::Tensor& weight,
+                                      std::int64_t rows) {
+  const int C = int(weight.size(0));
+  const bf16 *gp = g.data_ptr<bf16>(), *xp = x.data_ptr<bf16>();
+  const bf16* yp = y.defined() ? y.data_ptr<bf16>() : nullptr;
+  BatchNormGradient bg;
+  bg.mean = as_floats(mean);
+  const std::vector<float> mean_lanes = to_lanes(bg.mean);
+  std::vector<double> sg, sgx;
+  blocked_totals(
+      g.numel() / C, C,
+      [&](std::int64_t r0, std::int64_t r1, float* a, float* b) {
+        backward_sums(gp, yp, xp, C, r0, r1, mean_lanes.data(), yp != nullptr, a, b);
+      },
+      sg, sgx);
+  const std::vector<float> gamma = as_floats(weight), invstd = as_floats(invstd_t);
+  bg.dweight = torch::empty({C}, weight.options());
+  bg.dbias = torch::empty({C}, weight.options());
+  const std::size_t n = std::size_t(C);
+  bg.scale.resize(n);
+  bg.slope.resize(n);
+  bg.offset.resize(n);
+  for (int c = 0; c < C; ++c) {
+    const double is = invstd[c], sc = double(gamma[c]) * is;
+    bg.dweight.data_ptr<float>()[c] = float(sgx[c] * is);
+    bg.dbias.data_ptr<float>()[c] = float(sg[c]);
+    // dx = scale * (gm - mean(gm) - xhat * mean(gm * xhat)), xhat = (x - mean) * invstd.
+    bg.scale[c] = float(sc);
+    bg.slope[c] = float(-sc * is * is * sgx[c] / double(rows));
+    bg.offset[c] = float(-sc * sg[c] / double(rows));
+  }
+  return bg;
+}
+
+double count_batch(torch::nn::BatchNorm2dImpl& bn) {
+  // As BatchNorm2d's forward: count the batch, and without a momentum
+  // average over all batches so far.
+  torch::NoGradGuard no_grad;
+  bn.num_batches_tracked += 1;
+  return bn.options.momentum() ? *bn.options.momentum()
+                               : 1.0 / bn.num_batches_tracked.item<double>();
+}
 
 bool batch_norm_fused(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
                       const torch::Tensor& residual) {
@@ -399,15 +414,7 @@ torch::Tensor batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
     if (residual.defined()) y.add_(residual);
     return relu ? y.relu_() : y;
   }
-  // As BatchNorm2d's forward: count the batch, and without a momentum
-  // average over all batches so far.
-  double momentum = 0;
-  {
-    torch::NoGradGuard no_grad;
-    bn.num_batches_tracked += 1;
-    momentum = bn.options.momentum() ? *bn.options.momentum()
-                                     : 1.0 / bn.num_batches_tracked.item<double>();
-  }
+  const double momentum = count_batch(bn);
   const c10::optional<torch::Tensor> r =
       residual.defined() ? c10::optional<torch::Tensor>(residual) : c10::nullopt;
   return FusedBatchNorm::apply(x, r, bn.weight, bn.bias, bn.running_mean, bn.running_var,

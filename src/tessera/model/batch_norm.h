@@ -24,6 +24,9 @@
 // relu_: fp32 stays bit-identical to plain LibTorch.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include <torch/torch.h>
 
 namespace tessera::model {
@@ -40,5 +43,40 @@ bool batch_norm_fused(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& 
 // Off (TESSERA_FUSED_BATCH_NORM=off, or false here): the fallback
 // everywhere, for measurements against LibTorch's own operators.
 void set_batch_norm_fusion(bool enabled);
+
+// The pieces of the fused operator, for kernels that fuse the batch norm
+// with what follows it (the stem's max-pool, max_pool.h). Activations are
+// bf16 channels-last, parameters fp32; per-channel vectors are in channel
+// order.
+
+// The batch statistics of x, and bn(x) = x * scale + offset.
+struct BatchNormStatistics {
+  torch::Tensor mean, invstd;  // fp32 [C], for the backward
+  std::vector<float> scale, offset;
+};
+// Also updates the running mean and (unbiased) variance with this momentum.
+BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::Tensor& weight,
+                                          const torch::Tensor& bias, torch::Tensor& running_mean,
+                                          torch::Tensor& running_var, double momentum,
+                                          double eps);
+
+// The parameter gradients, and the input gradient dx = gm * scale +
+// (x - mean) * slope + offset, where gm is the output gradient (zero where
+// y, when given, is not positive: the ReLU's mask).
+struct BatchNormGradient {
+  torch::Tensor dweight, dbias;  // fp32 [C]
+  std::vector<float> mean, scale, slope, offset;
+};
+// g, y and x hold the same rows: all `rows` of the batch norm's input, or
+// any rows with the same sums of gm and of gm * (x - mean) (the stem's
+// pooled gradient with the x values of the maxima it came from).
+BatchNormGradient batch_norm_gradient(const torch::Tensor& g, const torch::Tensor& y,
+                                      const torch::Tensor& x, const torch::Tensor& mean,
+                                      const torch::Tensor& invstd, const torch::Tensor& weight,
+                                      std::int64_t rows);
+
+// Counts a training batch as BatchNorm2d's forward does and returns the
+// momentum of this update (1 / batches so far without a momentum).
+double count_batch(torch::nn::BatchNorm2dImpl& bn);
 
 }  // namespace tessera::model

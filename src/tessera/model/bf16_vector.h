@@ -4,7 +4,8 @@
 // 32 bf16 values load as one 512-bit vector of 16 words; a shift and a mask
 // give the even and the odd ones as two float vectors, with no shuffle
 // across lanes (V32 below). Kernels whose per-element constants are stored
-// in that order (the even of each 32, then the odd) run on it directly.
+// in that order (the even of each 32, then the odd: model/lane_order.h) run
+// on it directly.
 //
 // Internal: the vector types never cross a library edge. All helpers are
 // always inlined, so each TESSERA_TARGET_CLONES clone compiles them for its

@@ -10,8 +10,12 @@
 #include <type_traits>
 #include <vector>
 
+#include <ATen/record_function.h>
+
 #include "tessera/common/simd_dispatch.h"
+#include "tessera/model/batch_norm.h"
 #include "tessera/model/bf16_vector.h"
+#include "tessera/model/lane_order.h"
 
 namespace tessera::model {
 namespace {
@@ -261,30 +265,57 @@ inline int holders(std::int64_t y, std::int64_t n, std::int64_t* o, std::int64_t
   return m;
 }
 
+// The stem's batch norm folded into the NHWC pool (batch_norm_max_pool_3x3_s2).
+// bn(x) = x * scale + offset is monotone in x where scale >= 0 and in -x
+// where scale < 0, so each window's maximum of bn(x) is bn() of the
+// maximum of x with the scale's sign bit (`flip`) set: the pool compares x
+// and normalises only its outputs. Per-channel constants are in V32 order.
+struct PoolNorm {
+  const std::uint32_t* flip;  // 0x80000000 where scale < 0, else 0
+  const float *scale, *offset;
+};
+// The gradient: each input's gradient gm, gathered from its windows, gives
+// dx = gm * scale + (x - mean) * slope + offset (BatchNormGradient).
+struct UnpoolNorm {
+  const float *mean, *scale, *slope, *offset;
+};
+
 // Channels [c0, c) of output position ow of row oh, one at a time: in
-// [H, W, C], out and pos the position's [C].
+// [H, W, C], out, pos and at_max (with nm) the position's [C].
 void pool_channels(const bf16* in, bf16* out, std::uint16_t* pos, std::int64_t w, std::int64_t c,
-                   const Span& ys, const Span& xs, std::int64_t c0) {
+                   const Span& ys, const Span& xs, std::int64_t c0, const PoolNorm* nm,
+                   bf16* at_max) {
   for (; c0 < c; ++c0) {
+    const std::int64_t lane = simd::lane_of(c0, c);
+    const bool flip = nm && nm->flip[lane];
     float best = -std::numeric_limits<float>::infinity();
     // A window of -inf keeps its first element, which is inside the map.
     int k = window_position(ys, xs, ys.first, xs.first);
     for (std::int64_t y = ys.first; y <= ys.last; ++y) {
       for (std::int64_t x = xs.first; x <= xs.last; ++x) {
         const float v = float(in[(y * w + x) * c + c0]);
-        if (beats(v, best)) best = v, k = window_position(ys, xs, y, x);
+        const float key = flip ? -v : v;
+        if (beats(key, best)) best = key, k = window_position(ys, xs, y, x);
       }
     }
-    out[c0] = bf16(best);
+    if (nm) {
+      const float v = flip ? -best : best;
+      at_max[c0] = bf16(v);
+      out[c0] = bf16(v * nm->scale[lane] + nm->offset[lane]);
+    } else {
+      out[c0] = bf16(best);
+    }
     pos[c0] = std::uint16_t(k);
   }
 }
 
 // The gradient of channels [c0, c) of input position x of row y, one at a
-// time: g and pos [Ho, Wo, C], out the position's [C].
+// time: g and pos [Ho, Wo, C], out and x_at (with nm: the input's values)
+// the position's [C].
 void unpool_channels(const bf16* g, const std::uint16_t* pos, bf16* out, std::int64_t c,
                      std::int64_t wo, const std::int64_t* oy, const std::int64_t* dy, int ny,
-                     const std::int64_t* ox, const std::int64_t* dx, int nx, std::int64_t c0) {
+                     const std::int64_t* ox, const std::int64_t* dx, int nx, std::int64_t c0,
+                     const UnpoolNorm* nm, const bf16* x_at) {
   for (; c0 < c; ++c0) {
     float acc = 0;
     for (int i = 0; i < ny; ++i) {
@@ -292,6 +323,10 @@ void unpool_channels(const bf16* g, const std::uint16_t* pos, bf16* out, std::in
         const std::int64_t at = (oy[i] * wo + ox[j]) * c + c0;
         if (pos[at] == dy[i] * 3 + dx[j]) acc += float(g[at]);
       }
+    }
+    if (nm) {
+      const std::int64_t l = simd::lane_of(c0, c);
+      acc = acc * nm->scale[l] + nm->slope[l] * (float(x_at[c0]) - nm->mean[l]) + nm->offset[l];
     }
     out[c0] = bf16(acc);
   }
@@ -309,18 +344,26 @@ bool has_avx512() {
   return yes;
 }
 
+template <bool kNorm>
 __attribute__((target("avx512f"))) std::int64_t pool_vectors(const bf16* in, bf16* out,
                                                              std::uint16_t* pos, std::int64_t w,
                                                              std::int64_t c, const Span& ys,
-                                                             const Span& xs) {
+                                                             const Span& xs, const PoolNorm* nm,
+                                                             bf16* at_max) {
   std::int64_t c0 = 0;
   for (; c0 + 32 <= c; c0 += 32) {
     const V16 lowest = V16{} - std::numeric_limits<float>::infinity();
     V16 be = lowest, bo = lowest;
     V16i ke = V16i{} + window_position(ys, xs, ys.first, xs.first), ko = ke;
+    V16u fe{}, fo{};
+    if (kNorm) {
+      fe = *reinterpret_cast<const V16u*>(nm->flip + c0);
+      fo = *reinterpret_cast<const V16u*>(nm->flip + c0 + 16);
+    }
     for (std::int64_t y = ys.first; y <= ys.last; ++y) {
       for (std::int64_t x = xs.first; x <= xs.last; ++x) {
-        const V32 v = simd::load32(in + (y * w + x) * c + c0);
+        V32 v = simd::load32(in + (y * w + x) * c + c0);
+        if (kNorm) v = {(V16)((V16u)v.e ^ fe), (V16)((V16u)v.o ^ fo)};
         const V16i k = V16i{} + window_position(ys, xs, y, x);
         // ATen's rule, beats(): larger, or NaN.
         const V16i te = (v.e > be) | (v.e != v.e), to = (v.o > bo) | (v.o != v.o);
@@ -330,16 +373,24 @@ __attribute__((target("avx512f"))) std::int64_t pool_vectors(const bf16* in, bf1
         ko = to ? k : ko;
       }
     }
-    simd::store32(V32{be, bo}, out + c0);
+    if (kNorm) {
+      // The maxima's x values (bf16 already: stored exactly), and bn() of them.
+      const V32 best{(V16)((V16u)be ^ fe), (V16)((V16u)bo ^ fo)};
+      simd::store32(best, at_max + c0);
+      simd::store32(best * simd::load32(nm->scale + c0) + simd::load32(nm->offset + c0), out + c0);
+    } else {
+      simd::store32(V32{be, bo}, out + c0);
+    }
     *reinterpret_cast<simd::V16w*>(pos + c0) = (V16u)(ke & 0xffff) | ((V16u)ko << 16);
   }
   return c0;
 }
 
+template <bool kNorm>
 __attribute__((target("avx512f"))) std::int64_t unpool_vectors(
     const bf16* g, const std::uint16_t* pos, bf16* out, std::int64_t c, std::int64_t wo,
     const std::int64_t* oy, const std::int64_t* dy, int ny, const std::int64_t* ox,
-    const std::int64_t* dx, int nx) {
+    const std::int64_t* dx, int nx, const UnpoolNorm* nm, const bf16* x_at) {
   std::int64_t c0 = 0;
   for (; c0 + 32 <= c; c0 += 32) {
     V16 ae{}, ao{};
@@ -354,7 +405,14 @@ __attribute__((target("avx512f"))) std::int64_t unpool_vectors(
         ao += (po == k) ? gv.o : V16{};
       }
     }
-    simd::store32(V32{ae, ao}, out + c0);
+    V32 a{ae, ao};
+    if (kNorm) {
+      using simd::load32;
+      a = a * load32(nm->scale + c0) +
+          load32(nm->slope + c0) * (load32(x_at + c0) - load32(nm->mean + c0)) +
+          load32(nm->offset + c0);
+    }
+    simd::store32(a, out + c0);
   }
   return c0;
 }
@@ -362,40 +420,57 @@ __attribute__((target("avx512f"))) std::int64_t unpool_vectors(
 bool has_avx512() {
   return false;
 }
+template <bool kNorm>
 std::int64_t pool_vectors(const bf16*, bf16*, std::uint16_t*, std::int64_t, std::int64_t,
-                          const Span&, const Span&) {
+                          const Span&, const Span&, const PoolNorm*, bf16*) {
   return 0;
 }
+template <bool kNorm>
 std::int64_t unpool_vectors(const bf16*, const std::uint16_t*, bf16*, std::int64_t, std::int64_t,
                             const std::int64_t*, const std::int64_t*, int, const std::int64_t*,
-                            const std::int64_t*, int) {
+                            const std::int64_t*, int, const UnpoolNorm*, const bf16*) {
   return 0;
 }
 #endif
 
-// One output row oh of one image: in [H, W, C], out and pos [Wo, C].
+// One output row oh of one image: in [H, W, C], out, pos and at_max (with
+// nm) [Wo, C].
 void pool_row_nhwc(const bf16* in, bf16* out, std::uint16_t* pos, std::int64_t h, std::int64_t w,
-                   std::int64_t c, std::int64_t oh, std::int64_t wo) {
+                   std::int64_t c, std::int64_t oh, std::int64_t wo, const PoolNorm* nm = nullptr,
+                   bf16* at_max = nullptr) {
   const Span ys = window_span(oh, h);
   const bool vectors = has_avx512();
   for (std::int64_t ow = 0; ow < wo; ++ow) {
     const Span xs = window_span(ow, w);
-    const std::int64_t c0 = vectors ? pool_vectors(in, out + ow * c, pos + ow * c, w, c, ys, xs) : 0;
-    pool_channels(in, out + ow * c, pos + ow * c, w, c, ys, xs, c0);
+    const std::int64_t o = ow * c;
+    bf16* m = nm ? at_max + o : nullptr;
+    std::int64_t c0 = 0;
+    if (vectors) {
+      c0 = nm ? pool_vectors<true>(in, out + o, pos + o, w, c, ys, xs, nm, m)
+              : pool_vectors<false>(in, out + o, pos + o, w, c, ys, xs, nullptr, nullptr);
+    }
+    pool_channels(in, out + o, pos + o, w, c, ys, xs, c0, nm, m);
   }
 }
 
-// One input row y of one image's gradient: g and pos [Ho, Wo, C], gin [W, C].
+// One input row y of one image's gradient: g and pos [Ho, Wo, C], gin and
+// x_row (with nm: the input's values) [W, C].
 void unpool_row_nhwc(const bf16* g, const std::uint16_t* pos, bf16* gin, std::int64_t w,
-                     std::int64_t c, std::int64_t y, std::int64_t ho, std::int64_t wo) {
+                     std::int64_t c, std::int64_t y, std::int64_t ho, std::int64_t wo,
+                     const UnpoolNorm* nm = nullptr, const bf16* x_row = nullptr) {
   std::int64_t oy[2], dy[2], ox[2], dx[2];
   const int ny = holders(y, ho, oy, dy);
   const bool vectors = has_avx512();
   for (std::int64_t x = 0; x < w; ++x) {
     const int nx = holders(x, wo, ox, dx);
-    const std::int64_t c0 =
-        vectors ? unpool_vectors(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx) : 0;
-    unpool_channels(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx, c0);
+    const bf16* x_at = nm ? x_row + x * c : nullptr;
+    std::int64_t c0 = 0;
+    if (vectors) {
+      c0 = nm ? unpool_vectors<true>(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx, nm, x_at)
+              : unpool_vectors<false>(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx, nullptr,
+                                      nullptr);
+    }
+    unpool_channels(g, pos, gin + x * c, c, wo, oy, dy, ny, ox, dx, nx, c0, nm, x_at);
   }
 }
 
@@ -444,6 +519,79 @@ class MaxPool3x3S2Nhwc : public torch::autograd::Function<MaxPool3x3S2Nhwc> {
   }
 };
 
+// max_pool_3x3_s2(batch_norm(x)) on bf16 NHWC x: the statistics pass over
+// x, then the pool of x (PoolNorm), which writes only the pooled outputs,
+// their window positions and the x values of their maxima. The backward
+// sums the batch norm's gradient over the pooled outputs (the only inputs
+// with a gradient are their maxima), then writes each input's gradient in
+// one pass: gathered from its windows in fp32 and put through the batch
+// norm's backward before it is rounded.
+class BatchNormMaxPool : public torch::autograd::Function<BatchNormMaxPool> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               torch::Tensor running_mean, torch::Tensor running_var,
+                               double momentum, double eps) {
+    RECORD_FUNCTION("tessera::batch_norm_max_pool", std::vector<c10::IValue>());
+    const BatchNormStatistics st =
+        batch_norm_statistics(x, weight, bias, running_mean, running_var, momentum, eps);
+    const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    const std::int64_t ho = pooled_size(h), wo = pooled_size(w);
+    const std::vector<float> scale = simd::to_lanes(st.scale), offset = simd::to_lanes(st.offset);
+    std::vector<std::uint32_t> flip(scale.size());
+    for (std::size_t i = 0; i < flip.size(); ++i) flip[i] = std::signbit(scale[i]) ? 0x80000000u : 0;
+    const PoolNorm nm{flip.data(), scale.data(), offset.data()};
+    const auto nhwc = at::MemoryFormat::ChannelsLast;
+    torch::Tensor out = torch::empty({n, c, ho, wo}, x.options().memory_format(nhwc));
+    torch::Tensor pos = torch::empty({n, ho, wo, c}, x.options().dtype(torch::kInt16));
+    torch::Tensor at_max = torch::empty({n, ho, wo, c}, x.options());
+    const bf16* in = x.data_ptr<bf16>();
+    bf16* o = out.data_ptr<bf16>();
+    bf16* m = at_max.data_ptr<bf16>();
+    auto* p = reinterpret_cast<std::uint16_t*>(pos.data_ptr<std::int16_t>());
+    at::parallel_for(0, n * ho, 1, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) {
+        const std::int64_t image = i / ho, oh = i % ho;
+        pool_row_nhwc(in + image * h * w * c, o + i * wo * c, p + i * wo * c, h, w, c, oh, wo, &nm,
+                      m + i * wo * c);
+      }
+    });
+    ctx->save_for_backward({x, pos, at_max, weight});
+    ctx->saved_data["mean"] = st.mean;
+    ctx->saved_data["invstd"] = st.invstd;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &x = saved[0], &pos = saved[1], &at_max = saved[2], &weight = saved[3];
+    const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    const std::int64_t ho = pos.size(1), wo = pos.size(2);
+    const auto nhwc = at::MemoryFormat::ChannelsLast;
+    const torch::Tensor g = grads[0].to(torch::kBFloat16).contiguous(nhwc);
+    const BatchNormGradient bg =
+        batch_norm_gradient(g, torch::Tensor(), at_max, ctx->saved_data["mean"].toTensor(),
+                            ctx->saved_data["invstd"].toTensor(), weight, n * h * w);
+    const std::vector<float> mean_lanes = simd::to_lanes(bg.mean),
+                             scale = simd::to_lanes(bg.scale), slope = simd::to_lanes(bg.slope),
+                             offset = simd::to_lanes(bg.offset);
+    const UnpoolNorm nm{mean_lanes.data(), scale.data(), slope.data(), offset.data()};
+    torch::Tensor dx = torch::empty_like(x, x.options(), nhwc);
+    const bf16* go = g.data_ptr<bf16>();
+    const bf16* in = x.data_ptr<bf16>();
+    const auto* p = reinterpret_cast<const std::uint16_t*>(pos.data_ptr<std::int16_t>());
+    bf16* gi = dx.data_ptr<bf16>();
+    at::parallel_for(0, n * h, 1, [&](std::int64_t b, std::int64_t e) {
+      for (std::int64_t i = b; i < e; ++i) {
+        const std::int64_t image = i / h, y = i % h;
+        unpool_row_nhwc(go + image * ho * wo * c, p + image * ho * wo * c, gi + i * w * c, w, c, y,
+                        ho, wo, &nm, in + i * w * c);
+      }
+    });
+    return {dx, bg.dweight, bg.dbias, {}, {}, {}, {}};
+  }
+};
+
 class MaxPool3x3S2 : public torch::autograd::Function<MaxPool3x3S2> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x) {
@@ -489,6 +637,14 @@ torch::Tensor max_pool_3x3_s2(const torch::Tensor& x) {
                     (x.scalar_type() == torch::kFloat32 || x.scalar_type() == torch::kBFloat16);
   if (!ours) return torch::max_pool2d(x, 3, 2, 1);
   return MaxPool3x3S2::apply(x);
+}
+
+torch::Tensor batch_norm_max_pool_3x3_s2(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn) {
+  if (!batch_norm_fused(x, bn) || x.size(2) == 0 || x.size(3) == 0)
+    return max_pool_3x3_s2(batch_norm(x, bn, /*relu=*/false));
+  const double momentum = count_batch(bn);
+  return BatchNormMaxPool::apply(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, momentum,
+                                 bn.options.eps());
 }
 
 }  // namespace tessera::model

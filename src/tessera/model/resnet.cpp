@@ -151,8 +151,7 @@ torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
                               : input;
   // Pooling before the ReLU gives the same values and gradients (the ReLU is
   // monotone) on a quarter of the elements.
-  torch::Tensor y =
-      max_pool_3x3_s2(batch_norm(run(*stem_conv_, x), *stem_bn_, /*relu=*/false)).relu_();
+  torch::Tensor y = batch_norm_max_pool_3x3_s2(run(*stem_conv_, x), *stem_bn_).relu_();
   y = stages_->forward(y);
   return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
