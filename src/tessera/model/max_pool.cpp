@@ -474,6 +474,44 @@ void unpool_row_nhwc(const bf16* g, const std::uint16_t* pos, bf16* gin, std::in
   }
 }
 
+// Every output row of the NHWC pool: x [N, H, W, C] (an NHWC tensor); out,
+// pos and at_max (with nm) [N, Ho, Wo, C].
+void pool_nhwc(const torch::Tensor& x, torch::Tensor& out, torch::Tensor& pos,
+               const PoolNorm* nm = nullptr, torch::Tensor* at_max = nullptr) {
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const std::int64_t ho = pos.size(1), wo = pos.size(2);
+  const bf16* in = x.data_ptr<bf16>();
+  bf16* o = out.data_ptr<bf16>();
+  bf16* m = nm ? at_max->data_ptr<bf16>() : nullptr;
+  auto* p = reinterpret_cast<std::uint16_t*>(pos.data_ptr<std::int16_t>());
+  at::parallel_for(0, n * ho, 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const std::int64_t image = i / ho, oh = i % ho, row = i * wo * c;
+      pool_row_nhwc(in + image * h * w * c, o + row, p + row, h, w, c, oh, wo, nm,
+                    m ? m + row : nullptr);
+    }
+  });
+}
+
+// Every input row of its gradient: g and pos [N, Ho, Wo, C]; grad_in and x
+// (with nm) [N, H, W, C].
+void unpool_nhwc(const torch::Tensor& g, const torch::Tensor& pos, torch::Tensor& grad_in,
+                 const UnpoolNorm* nm = nullptr, const torch::Tensor& x = {}) {
+  const std::int64_t n = pos.size(0), ho = pos.size(1), wo = pos.size(2), c = pos.size(3);
+  const std::int64_t h = grad_in.size(2), w = grad_in.size(3);
+  const bf16* go = g.data_ptr<bf16>();
+  const bf16* in = nm ? x.data_ptr<bf16>() : nullptr;
+  const auto* p = reinterpret_cast<const std::uint16_t*>(pos.data_ptr<std::int16_t>());
+  bf16* gi = grad_in.data_ptr<bf16>();
+  at::parallel_for(0, n * h, 1, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const std::int64_t image = i / h, y = i % h;
+      unpool_row_nhwc(go + image * ho * wo * c, p + image * ho * wo * c, gi + i * w * c, w, c, y,
+                      ho, wo, nm, in ? in + i * w * c : nullptr);
+    }
+  });
+}
+
 class MaxPool3x3S2Nhwc : public torch::autograd::Function<MaxPool3x3S2Nhwc> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x) {
@@ -483,15 +521,7 @@ class MaxPool3x3S2Nhwc : public torch::autograd::Function<MaxPool3x3S2Nhwc> {
     torch::Tensor out = torch::empty({n, c, ho, wo}, x.options().memory_format(nhwc));
     // [N, Ho, Wo, C]: the window positions (dy * 3 + dx), 16 bits each.
     torch::Tensor pos = torch::empty({n, ho, wo, c}, x.options().dtype(torch::kInt16));
-    const bf16* in = x.data_ptr<bf16>();
-    bf16* o = out.data_ptr<bf16>();
-    auto* p = reinterpret_cast<std::uint16_t*>(pos.data_ptr<std::int16_t>());
-    at::parallel_for(0, n * ho, 1, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) {
-        const std::int64_t image = i / ho, oh = i % ho;
-        pool_row_nhwc(in + image * h * w * c, o + i * wo * c, p + i * wo * c, h, w, c, oh, wo);
-      }
-    });
+    pool_nhwc(x, out, pos);
     ctx->save_for_backward({pos});
     ctx->saved_data["h"] = h;
     ctx->saved_data["w"] = w;
@@ -501,20 +531,11 @@ class MaxPool3x3S2Nhwc : public torch::autograd::Function<MaxPool3x3S2Nhwc> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const torch::Tensor pos = ctx->get_saved_variables()[0];
     const std::int64_t h = ctx->saved_data["h"].toInt(), w = ctx->saved_data["w"].toInt();
-    const std::int64_t n = pos.size(0), ho = pos.size(1), wo = pos.size(2), c = pos.size(3);
+    const std::int64_t n = pos.size(0), c = pos.size(3);
     const auto nhwc = at::MemoryFormat::ChannelsLast;
     const torch::Tensor g = grads[0].to(torch::kBFloat16).contiguous(nhwc);
     torch::Tensor grad_in = torch::empty({n, c, h, w}, g.options().memory_format(nhwc));
-    const bf16* go = g.data_ptr<bf16>();
-    const auto* p = reinterpret_cast<const std::uint16_t*>(pos.data_ptr<std::int16_t>());
-    bf16* gi = grad_in.data_ptr<bf16>();
-    at::parallel_for(0, n * h, 1, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) {
-        const std::int64_t image = i / h, y = i % h;
-        unpool_row_nhwc(go + image * ho * wo * c, p + image * ho * wo * c, gi + i * w * c, w, c, y,
-                        ho, wo);
-      }
-    });
+    unpool_nhwc(g, pos, grad_in);
     return {grad_in};
   }
 };
@@ -545,17 +566,7 @@ class BatchNormMaxPool : public torch::autograd::Function<BatchNormMaxPool> {
     torch::Tensor out = torch::empty({n, c, ho, wo}, x.options().memory_format(nhwc));
     torch::Tensor pos = torch::empty({n, ho, wo, c}, x.options().dtype(torch::kInt16));
     torch::Tensor at_max = torch::empty({n, ho, wo, c}, x.options());
-    const bf16* in = x.data_ptr<bf16>();
-    bf16* o = out.data_ptr<bf16>();
-    bf16* m = at_max.data_ptr<bf16>();
-    auto* p = reinterpret_cast<std::uint16_t*>(pos.data_ptr<std::int16_t>());
-    at::parallel_for(0, n * ho, 1, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) {
-        const std::int64_t image = i / ho, oh = i % ho;
-        pool_row_nhwc(in + image * h * w * c, o + i * wo * c, p + i * wo * c, h, w, c, oh, wo, &nm,
-                      m + i * wo * c);
-      }
-    });
+    pool_nhwc(x, out, pos, &nm, &at_max);
     ctx->save_for_backward({x, pos, at_max, weight});
     ctx->saved_data["mean"] = st.mean;
     ctx->saved_data["invstd"] = st.invstd;
@@ -565,29 +576,17 @@ class BatchNormMaxPool : public torch::autograd::Function<BatchNormMaxPool> {
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor &x = saved[0], &pos = saved[1], &at_max = saved[2], &weight = saved[3];
-    const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-    const std::int64_t ho = pos.size(1), wo = pos.size(2);
     const auto nhwc = at::MemoryFormat::ChannelsLast;
     const torch::Tensor g = grads[0].to(torch::kBFloat16).contiguous(nhwc);
     const BatchNormGradient bg =
         batch_norm_gradient(g, torch::Tensor(), at_max, ctx->saved_data["mean"].toTensor(),
-                            ctx->saved_data["invstd"].toTensor(), weight, n * h * w);
+                            ctx->saved_data["invstd"].toTensor(), weight, x.numel() / x.size(1));
     const std::vector<float> mean_lanes = simd::to_lanes(bg.mean),
                              scale = simd::to_lanes(bg.scale), slope = simd::to_lanes(bg.slope),
                              offset = simd::to_lanes(bg.offset);
     const UnpoolNorm nm{mean_lanes.data(), scale.data(), slope.data(), offset.data()};
     torch::Tensor dx = torch::empty_like(x, x.options(), nhwc);
-    const bf16* go = g.data_ptr<bf16>();
-    const bf16* in = x.data_ptr<bf16>();
-    const auto* p = reinterpret_cast<const std::uint16_t*>(pos.data_ptr<std::int16_t>());
-    bf16* gi = dx.data_ptr<bf16>();
-    at::parallel_for(0, n * h, 1, [&](std::int64_t b, std::int64_t e) {
-      for (std::int64_t i = b; i < e; ++i) {
-        const std::int64_t image = i / h, y = i % h;
-        unpool_row_nhwc(go + image * ho * wo * c, p + image * ho * wo * c, gi + i * w * c, w, c, y,
-                        ho, wo, &nm, in + i * w * c);
-      }
-    });
+    unpool_nhwc(g, pos, dx, &nm, x);
     return {dx, bg.dweight, bg.dbias, {}, {}, {}, {}};
   }
 };
