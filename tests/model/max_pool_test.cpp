@@ -218,6 +218,29 @@ TEST(BatchNormMaxPoolTest, FallsBackToTheComposition) {
   }
 }
 
+// Blocked statistics and per-row passes: 1 and 2 threads give the same bits.
+TEST(BatchNormMaxPoolTest, SameBitsOnAnyThreadCount) {
+  torch::manual_seed(8);
+  const torch::Tensor x0 = testing::nhwc_bf16(torch::randn({4, 64, 25, 16}) * 2 + 3);
+  const torch::Tensor g = testing::nhwc_bf16(torch::randn({4, 64, 13, 8}));
+  const int threads = at::get_num_threads();
+  std::vector<torch::Tensor> results;
+  for (int t : {1, 2}) {
+    at::set_num_threads(t);
+    torch::manual_seed(9);
+    torch::nn::BatchNorm2d bn = random_stem_bn(64);
+    const torch::Tensor x = x0.clone().requires_grad_();
+    const torch::Tensor y = batch_norm_max_pool_3x3_s2(x, *bn);
+    y.backward(g);
+    for (const torch::Tensor& v :
+         {y, x.grad(), bn->weight.grad(), bn->bias.grad(), bn->running_mean, bn->running_var})
+      results.push_back(v.detach().clone());
+  }
+  at::set_num_threads(threads);
+  const std::size_t n = results.size() / 2;
+  for (std::size_t i = 0; i < n; ++i) EXPECT_TRUE(torch::equal(results[i], results[n + i])) << i;
+}
+
 // The channel-at-a-time loops find each channel's constant where the vector
 // loops put it (V32 order).
 TEST(BatchNormMaxPoolTest, LaneOfFindsEachChannelInV32Order) {
