@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 #include "model/tensor_checks.h"
@@ -78,6 +79,27 @@ TEST(BatchNormTest, FusedBf16MatchesFp64Autograd) {
       EXPECT_TRUE(torch::equal(r.grad(), expected)) << what;
     }
   }
+}
+
+// Where the output is NaN (here from the residual), the ReLU passes the
+// gradient on, as ATen's threshold_backward does (NaN <= 0 is false); where
+// it is <= 0 the gradient is zero. Channel 3 is in a 32-channel vector,
+// channel 37 in the tail.
+TEST(BatchNormTest, ReluGradientPassesNanOutputsAsAten) {
+  torch::manual_seed(4);
+  nn::BatchNorm2d bn(40);
+  const torch::Tensor x = nhwc_bf16(torch::randn({2, 40, 4, 4})).requires_grad_();
+  torch::Tensor r0 = torch::randn({2, 40, 4, 4});
+  r0[0][3][1][2] = std::nanf("");
+  r0[1][37][0][0] = std::nanf("");
+  const torch::Tensor r = nhwc_bf16(r0).requires_grad_();
+  const torch::Tensor g = nhwc_bf16(torch::randn({2, 40, 4, 4}));
+  ASSERT_TRUE(batch_norm_fused(x, *bn, r));
+  const torch::Tensor y = batch_norm(x, *bn, true, r);
+  y.backward(g);
+  ASSERT_EQ(y.isnan().sum().item<std::int64_t>(), 2);
+  EXPECT_TRUE(torch::equal(r.grad(), torch::threshold_backward(g, y.detach(), 0)));
+  EXPECT_TRUE(torch::isfinite(x.grad()).all().item<bool>());
 }
 
 // fp32, NCHW, evaluation: the plain module, then add_ and relu_, bit for bit.

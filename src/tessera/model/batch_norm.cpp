@@ -62,8 +62,9 @@ __attribute__((always_inline)) inline void store(V32 v, bf16* p) {
 __attribute__((always_inline)) inline void store(float v, bf16* p) {
   *p = bf16(v);
 }
-// ReLU that keeps NaN (as ATen's), and the mask of its gradient, which is
-// zero where the output is not positive (NaN included), as ATen's.
+// ReLU that keeps NaN (as ATen's), and its gradient, which is zero where
+// the output is <= 0 and passes through where it is NaN, as ATen's
+// threshold_backward (a NaN output compares false).
 __attribute__((always_inline)) inline V16 relu(V16 v) {
   return (v < 0) ? V16{} : v;
 }
@@ -73,14 +74,14 @@ __attribute__((always_inline)) inline V32 relu(V32 v) {
 __attribute__((always_inline)) inline float relu(float v) {
   return v < 0 ? 0.f : v;
 }
-__attribute__((always_inline)) inline V16 where_positive(V16 y, V16 g) {
-  return (y > 0) ? g : V16{};
+__attribute__((always_inline)) inline V16 relu_grad(V16 y, V16 g) {
+  return (y <= 0) ? V16{} : g;
 }
-__attribute__((always_inline)) inline V32 where_positive(V32 y, V32 g) {
-  return {where_positive(y.e, g.e), where_positive(y.o, g.o)};
+__attribute__((always_inline)) inline V32 relu_grad(V32 y, V32 g) {
+  return {relu_grad(y.e, g.e), relu_grad(y.o, g.o)};
 }
-__attribute__((always_inline)) inline float where_positive(float y, float g) {
-  return y > 0 ? g : 0.f;
+__attribute__((always_inline)) inline float relu_grad(float y, float g) {
+  return y <= 0 ? 0.f : g;
 }
 
 // Per-channel sums of two quantities over rows [r0, r1) of C channels,
@@ -175,7 +176,7 @@ void backward_sums(const bf16* g, const bf16* y, const bf16* x, int C, std::int6
       [&](auto T, std::int64_t r, int c) {
         const std::int64_t i = r * C + c;
         auto gm = load(g + i, T);
-        if (with_relu) gm = where_positive(load(y + i, T), gm);
+        if (with_relu) gm = relu_grad(load(y + i, T), gm);
         return std::pair{gm, gm * (load(x + i, T) - load(mean + c, T))};
       },
       sum1, sum2);
@@ -189,7 +190,7 @@ void backward_apply(const bf16* g, const bf16* y, const bf16* x, bf16* dx, bf16*
   each_element(r0, r1, C, [&](auto T, std::int64_t r, int c) {
     const std::int64_t i = r * C + c;
     auto gm = load(g + i, T);
-    if (with_relu) gm = where_positive(load(y + i, T), gm);
+    if (with_relu) gm = relu_grad(load(y + i, T), gm);
     store(gm * load(scale + c, T) + load(slope + c, T) * (load(x + i, T) - load(mean + c, T)) +
               load(offset + c, T),
           dx + i);

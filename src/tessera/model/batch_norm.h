@@ -62,7 +62,7 @@ BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::T
 
 // The parameter gradients, and the input gradient dx = gm * scale +
 // (x - mean) * slope + offset, where gm is the output gradient (zero where
-// y, when given, is not positive: the ReLU's mask).
+// y, when given, is <= 0: the ReLU's gradient).
 struct BatchNormGradient {
   torch::Tensor dweight, dbias;  // fp32 [C]
   std::vector<float> mean, scale, slope, offset;
