@@ -1,7 +1,8 @@
 // Micro-benchmarks of the model's own operators against LibTorch's (Google
-// Benchmark): the stem max-pool, the fused batch norm, and every way of a bf16 convolution's
-// forward and gradients that model/conv.h chooses from, on ResNet18's shapes
-// at 16 triplets (48 tiles of 198x128), 2 intra-op threads.
+// Benchmark): the stem max-pool, the fused batch norm, the stem's batch norm
+// and pool as one operator, and every way of a bf16 convolution's forward and
+// gradients that model/conv.h chooses from, on ResNet18's shapes at 16
+// triplets (48 tiles of 198x128), 2 intra-op threads.
 #include <benchmark/benchmark.h>
 
 #include "tessera/common/allocator.h"
@@ -15,6 +16,11 @@ using tessera::model::max_pool_3x3_s2;
 
 torch::ScalarType dtype_of(const benchmark::State& state) {
   return state.range(0) ? torch::kBFloat16 : torch::kFloat32;
+}
+
+// Normal noise as a bf16 channels-last tensor (bf16 training's activations).
+torch::Tensor random_bf16_nhwc(at::IntArrayRef shape) {
+  return torch::randn(shape).to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
 }
 
 // Forward and backward of the stem's pool on [48, 64, 99, 64]. Args: 1 for
@@ -151,10 +157,8 @@ void BM_Bf16BatchNormAddRelu(benchmark::State& state) {
   torch::manual_seed(0);
   const std::vector<std::int64_t> shape{state.range(0), state.range(1), state.range(2),
                                         state.range(3)};
-  auto nhwc_bf16 = [&] {
-    return torch::randn(shape).to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
-  };
-  const torch::Tensor x0 = nhwc_bf16(), r0 = nhwc_bf16(), g = nhwc_bf16();
+  const torch::Tensor x0 = random_bf16_nhwc(shape), r0 = random_bf16_nhwc(shape),
+                      g = random_bf16_nhwc(shape);
   torch::nn::BatchNorm2d bn(shape[1]);
   for (auto _ : state) {
     torch::Tensor x = x0.detach().requires_grad_(), r = r0.detach().requires_grad_();
@@ -182,10 +186,9 @@ template <bool kFused>
 void BM_StemBatchNormMaxPool(benchmark::State& state) {
   torch::set_num_threads(2);
   torch::manual_seed(0);
-  const auto nhwc = at::MemoryFormat::ChannelsLast;
   const std::int64_t n = state.range(0);
-  const torch::Tensor x0 = torch::randn({n, 64, 99, 64}).to(torch::kBFloat16).contiguous(nhwc);
-  const torch::Tensor g = torch::randn({n, 64, 50, 32}).to(torch::kBFloat16).contiguous(nhwc);
+  const torch::Tensor x0 = random_bf16_nhwc({n, 64, 99, 64});
+  const torch::Tensor g = random_bf16_nhwc({n, 64, 50, 32});
   torch::nn::BatchNorm2d bn(64);
   for (auto _ : state) {
     torch::Tensor x = x0.detach().requires_grad_();

@@ -70,6 +70,8 @@ void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std
   }
 }
 
+}  // namespace
+
 // x [N, C, H, W] channels-last -> [N, Ho, Wo, R]: the input under each output
 // position in (kh, kw, c) order (zero outside the map), then zeros up to
 // R = unfolded_row_length(k, C). In NHWC the k columns of one kernel row are k*C
@@ -77,7 +79,6 @@ void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std
 // (fewer at the borders). Written as plain copies, not as one strided ATen
 // copy of a padded map: for the 7x7 one-channel stem (49-element rows) that
 // took 45 ms for 192 tiles (docs/performance.md).
-}  // namespace
 
 torch::Tensor unfold_nhwc(const torch::Tensor& x_in, std::int64_t k, std::int64_t s,
                           std::int64_t p) {
