@@ -3,12 +3,12 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <map>
 #include <mutex>
 
 #include "tessera/common/env_switch.h"
+#include "tessera/common/fastest.h"
 #include "tessera/model/unfold.h"
 
 namespace tessera::model {
@@ -78,29 +78,16 @@ std::string shape_key(const torch::Tensor& x, const torch::Tensor& w, int stride
          " w" + dims(w, 0) + " s" + std::to_string(stride) + " p" + std::to_string(padding);
 }
 
-// Milliseconds of the second of two runs: the first pays for oneDNN's
-// primitive creation and for first-touch allocation, which later steps avoid.
-template <typename F>
-double timed(F f) {
-  f();
-  const auto t0 = std::chrono::steady_clock::now();
-  f();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Times every possible way (run(m) computes by method m) and keeps the fastest.
+// Times every possible way (run(m) computes by method m) and keeps the
+// fastest (common/fastest.h: an untimed call of each first, then the
+// fastest of interleaved rounds).
 template <typename F>
 void tune(OpChoice& c, const bool (&possible)[kMethods], F run) {
+  const common::RaceResult r = common::race(std::vector<bool>(possible, possible + kMethods),
+                                            [&](int m) { run(Method(m)); });
   c.tuned = true;
-  double best = 0;
-  for (int m = 0; m < kMethods; ++m) {
-    if (!possible[m]) continue;
-    c.ms[m] = std::max(timed([&] { return run(Method(m)); }), 1e-6);
-    if (best == 0 || c.ms[m] < best) {
-      best = c.ms[m];
-      c.method = Method(m);
-    }
-  }
+  c.method = Method(r.fastest);
+  for (int m = 0; m < kMethods; ++m) c.ms[m] = r.ms[m];
 }
 
 torch::Tensor library_grad(const torch::Tensor& g, const torch::Tensor& x, const torch::Tensor& w,

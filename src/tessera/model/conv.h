@@ -7,7 +7,8 @@
 // against 12 ms as one matrix product of the unfolded input (im2col) with the
 // output gradient, while on the 64->64 layers on 50x32 maps oneDNN took 12 ms
 // against 35 (docs/performance.md). So each (shape, dtype, layout) is timed
-// every way the first time it is seen, on at most 48 samples, and the faster
+// every way the first time it is seen, on at most 48 samples (each way's
+// fastest of three interleaved rounds, common/fastest.h), and the fastest
 // is kept for the process:
 //   forward:  oneDNN, or im2col + GEMM (channels-last only);
 //   input gradient: oneDNN's backward, col2im of a GEMM, or (stride 1) the
