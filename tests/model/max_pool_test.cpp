@@ -120,7 +120,6 @@ TEST(MaxPoolTest, OtherLayoutsFallBackToLibTorch) {
   EXPECT_TRUE(torch::equal(max_pool_3x3_s2(x), torch::max_pool2d(x, 3, 2, 1)));
 }
 
-
 // The fused stem: a BatchNorm2d with random parameters (some channels with a
 // negative scale, whose windows pool the minimum of x) and running
 // statistics, and bf16 NHWC inputs of mean 3 and spread 2 (bf16 ties inside

@@ -639,8 +639,8 @@ torch::Tensor max_pool_3x3_s2(const torch::Tensor& x) {
 }
 
 torch::Tensor batch_norm_max_pool_3x3_s2(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn) {
-  if (!batch_norm_fused(x, bn) || x.size(2) == 0 || x.size(3) == 0)
-    return max_pool_3x3_s2(batch_norm(x, bn, /*relu=*/false));
+  // batch_norm_fused also rules out empty maps (it wants two rows or more).
+  if (!batch_norm_fused(x, bn)) return max_pool_3x3_s2(batch_norm(x, bn, /*relu=*/false));
   const double momentum = count_batch(bn);
   return BatchNormMaxPool::apply(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, momentum,
                                  bn.options.eps());
