@@ -12,6 +12,7 @@
 #include "tessera/common/simd_dispatch.h"
 #include "tessera/model/bf16_vector.h"
 #include "tessera/model/lane_order.h"
+#include "tessera/model/parallel.h"
 
 namespace tessera::model {
 namespace {

@@ -16,6 +16,7 @@
 #include "tessera/model/batch_norm.h"
 #include "tessera/model/bf16_vector.h"
 #include "tessera/model/lane_order.h"
+#include "tessera/model/parallel.h"
 
 namespace tessera::model {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "tessera/common/simd_dispatch.h"
 #include "tessera/model/bf16_vector.h"
+#include "tessera/model/parallel.h"
 
 namespace tessera::model {
 
