@@ -21,6 +21,7 @@
 #include "tessera/model/conv.h"
 #include "tessera/model/resnet.h"
 #include "tessera/sampling/batch_pipeline.h"
+#include "tessera/train/fused_adam.h"
 #include "tessera/train/run_data.h"
 #include "tessera/train/train_step.h"
 
@@ -119,6 +120,7 @@ struct StepBenchArgs {
   int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198,
       bins = 128;
   std::string layout = "auto";
+  std::string optimizer = "fused";  // train/fused_adam.h, or LibTorch's "adam"
   bool flush_denormal = false;
   std::string profile;  // a Chrome trace of one extra step, when set
 };
@@ -148,9 +150,12 @@ int run_step_bench(const StepBenchArgs& a) {
   const torch::Device device(a.device);
   model::ResNet net(mo);
   net->to(device);
-  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
+  std::unique_ptr<torch::optim::Adam> adam =
+      a.optimizer == "adam"
+          ? std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(1e-3))
+          : std::make_unique<train::FusedAdam>(net->parameters(), torch::optim::AdamOptions(1e-3));
   loss::TripletLossOptions lo;
-  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device,
+  train::StepRunner runner(net, *adam, loss::TripletLoss(lo), 0.0, device,
                            train::parse_precision(a.precision), train::parse_layout(a.layout));
   const torch::Tensor tiles = torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins});
   std::vector<double> times;
@@ -174,10 +179,11 @@ int run_step_bench(const StepBenchArgs& a) {
       3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
   std::printf(
       "step: model=%s width=%d batch=%d threads=%d precision=%s layout=%s "
-      "median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
+      "optimizer=%s median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
       "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
       runner.bf16_channels_last() || runner.fp32_channels_last() ? "nhwc" : "nchw",
+      a.optimizer.c_str(),
       med, *std::min_element(times.begin(), times.end()), a.batch / med,
       gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
@@ -305,6 +311,9 @@ Command add_bench_command(CLI::App& app) {
   step->add_option("--layout", sa->layout,
                    "auto (NHWC activations in bf16), nchw, or nhwc (fp32 too, with NHWC weights)")
       ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
+  step->add_option("--optimizer", sa->optimizer,
+                   "fused (Tessera's one-pass Adam, as training uses) or adam (LibTorch's)")
+      ->check(CLI::IsMember({"fused", "adam"}));
   step->add_flag("--flush-denormal", sa->flush_denormal, "flush denormal floats to zero");
   step->add_option("--profile", sa->profile, "write a Chrome trace of one more step to this file");
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// at::parallel_for, for the kernels of this folder. With ATen's OpenMP
+// at::parallel_for, for Tessera's kernels. With ATen's OpenMP
 // backend the parallel region is in the header template itself, so in a file
 // compiled without OpenMP it quietly runs on one thread while LibTorch's own
 // kernels use every core (our batch norm, pooling, unfold and fold once did,

@@ -102,7 +102,12 @@ StepResult StepRunner::step(const torch::Tensor& tiles_in) {
   r.active = t.active;
   r.count = t.count;
   if (!std::isfinite(r.loss)) return r;  // the caller stops; no update from a NaN
-  optimizer_.zero_grad();
+  // Drop the gradients rather than zero them (PyTorch 2's default): backward
+  // then writes each one once instead of adding it to a tensor of zeros.
+  // Adam skips a parameter without a gradient; every one here has one.
+  for (auto& group : optimizer_.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad().reset();
+  }
   total.backward();
   if (after_backward) after_backward();
   optimizer_.step();

@@ -14,6 +14,7 @@
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/csv_log.h"
+#include "tessera/train/fused_adam.h"
 
 namespace tessera::train {
 namespace fs = std::filesystem;
@@ -108,7 +109,8 @@ TrainSummary Trainer::run() {
   torch::manual_seed(std::uint64_t(config_.random_seed));
   model::ResNet net(model::ResNetOptions::from_config(config_));
   net->to(device);
-  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(config_.learning_rate));
+  // Adam's update in one pass over each parameter (train/fused_adam.h).
+  FusedAdam adam(net->parameters(), torch::optim::AdamOptions(config_.learning_rate));
   loss::TripletLossOptions lo;
   lo.margin = config_.margin;
   lo.reduction = loss::parse_reduction(config_.loss_reduction);
