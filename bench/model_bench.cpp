@@ -5,7 +5,6 @@
 // triplets (48 tiles of 198x128), 2 intra-op threads.
 #include <benchmark/benchmark.h>
 
-#include "tessera/common/allocator.h"
 #include "tessera/model/batch_norm.h"
 #include "tessera/model/conv.h"
 #include "tessera/model/max_pool.h"
@@ -203,13 +202,4 @@ BENCHMARK_TEMPLATE(BM_StemBatchNormMaxPool, false)->Arg(48)->Arg(768)->Unit(benc
 
 }  // namespace
 
-// As `tessera` runs: freed memory stays in the process (common/allocator.h),
-// else every iteration would time the kernel's page faults on fresh output.
-int main(int argc, char** argv) {
-  tessera::common::retain_freed_memory();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+// main(): bench/retained_memory_main.cpp.

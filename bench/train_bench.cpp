@@ -4,7 +4,6 @@
 // Tessera's one-pass FusedAdam (train/fused_adam.h). Arg: intra-op threads.
 #include <benchmark/benchmark.h>
 
-#include "tessera/common/allocator.h"
 #include "tessera/model/resnet.h"
 #include "tessera/train/fused_adam.h"
 
@@ -37,13 +36,4 @@ BENCHMARK_TEMPLATE(BM_AdamStep, true)->Arg(1)->Arg(2)->Unit(benchmark::kMillisec
 
 }  // namespace
 
-// As `tessera` runs: freed memory stays in the process (common/allocator.h),
-// else LibTorch's Adam would time page faults on its fresh temporaries.
-int main(int argc, char** argv) {
-  tessera::common::retain_freed_memory();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+// main(): bench/retained_memory_main.cpp.
