@@ -27,9 +27,9 @@ void BM_AdamStep(benchmark::State& state) {
   for (auto _ : state) adam->step();
   state.counters["params"] = double(floats);
   // Bytes the one-pass update must move: read p, g, m, v; write p, m, v.
-  state.counters["min_GB/s"] = benchmark::Counter(
-      7.0 * 4 * double(floats) * double(state.iterations()), benchmark::Counter::kIsRate,
-      benchmark::Counter::kIs1000);
+  state.counters["min_GB/s"] =
+      benchmark::Counter(7.0 * 4 * double(floats) * double(state.iterations()),
+                         benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 BENCHMARK_TEMPLATE(BM_AdamStep, false)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_AdamStep, true)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);

@@ -38,6 +38,14 @@ void set_grads(std::vector<torch::Tensor>& ps, int k) {
   }
 }
 
+// A parameter's state, under the key LibTorch 1.x files it: the address of
+// its TensorImpl as text.
+const torch::optim::AdamParamState& state_of(torch::optim::Optimizer& o, const torch::Tensor& p) {
+  std::ostringstream key;
+  key << p.unsafeGetTensorImpl();
+  return static_cast<const torch::optim::AdamParamState&>(*o.state().at(key.str()));
+}
+
 double max_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
   double d = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -51,7 +59,8 @@ double max_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Te
 // difference in the parameters.
 double run_both(const torch::optim::AdamOptions& o, int steps, bool channels_last = false) {
   std::vector<torch::Tensor> a = make_params();
-  if (channels_last) a[1] = a[1].detach().contiguous(at::MemoryFormat::ChannelsLast).requires_grad_();
+  if (channels_last)
+    a[1] = a[1].detach().contiguous(at::MemoryFormat::ChannelsLast).requires_grad_();
   std::vector<torch::Tensor> b = clones(a);
   torch::optim::Adam reference(a, o);
   FusedAdam fused(b, o);
@@ -104,11 +113,8 @@ TEST_P(FusedAdamTest, KeepsAdamsStateForEachParameter) {
   }
   ASSERT_EQ(fused.state().size(), a.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
-    std::ostringstream ka, kb;
-    ka << a[i].unsafeGetTensorImpl();
-    kb << b[i].unsafeGetTensorImpl();
-    const auto& ra = static_cast<const torch::optim::AdamParamState&>(*reference.state().at(ka.str()));
-    const auto& rb = static_cast<const torch::optim::AdamParamState&>(*fused.state().at(kb.str()));
+    const auto& ra = state_of(reference, a[i]);
+    const auto& rb = state_of(fused, b[i]);
     EXPECT_EQ(rb.step(), 3);
     EXPECT_LT((ra.exp_avg() - rb.exp_avg()).abs().max().item<double>(), 1e-6);
     EXPECT_LT((ra.exp_avg_sq() - rb.exp_avg_sq()).abs().max().item<double>(), 1e-6);
@@ -176,6 +182,24 @@ TEST(FusedAdam, SkipsParametersWithoutGradient) {
   EXPECT_TRUE(torch::equal(ps[0], before[0]));
   EXPECT_FALSE(torch::equal(ps[1], before[1]));
   EXPECT_EQ(fused.state().size(), ps.size() - 1);
+}
+
+// amsgrad switched on for state made without it (a run resumed with the
+// option changed) starts its running maximum from the current moment,
+// where LibTorch's Adam fails on the missing tensor.
+TEST(FusedAdam, AmsgradSwitchedOnLaterStartsItsMaximum) {
+  std::vector<torch::Tensor> ps = make_params();
+  FusedAdam fused(ps, torch::optim::AdamOptions(1e-2));
+  set_grads(ps, 0);
+  fused.step();
+  static_cast<torch::optim::AdamOptions&>(fused.param_groups()[0].options()).amsgrad(true);
+  set_grads(ps, 1);
+  fused.step();
+  for (const auto& p : ps) {
+    const auto& st = state_of(fused, p);
+    ASSERT_TRUE(st.max_exp_avg_sq().defined());
+    EXPECT_TRUE(torch::equal(st.max_exp_avg_sq(), st.exp_avg_sq()));
+  }
 }
 
 // Written through raw pointers, the parameter still reports an in-place

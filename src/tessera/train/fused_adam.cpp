@@ -32,9 +32,8 @@ typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
 bool fusable(const torch::Tensor& p, const torch::Tensor& g,
              const torch::optim::AdamParamState& st) {
   auto same = [&](const torch::Tensor& t) {
-    return !t.defined() ||
-           (t.device() == p.device() && t.scalar_type() == p.scalar_type() &&
-            t.strides() == p.strides() && t.sizes() == p.sizes());
+    return !t.defined() || (t.device() == p.device() && t.scalar_type() == p.scalar_type() &&
+                            t.strides() == p.strides() && t.sizes() == p.sizes());
   };
   return p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && !g.is_sparse() &&
          p.is_non_overlapping_and_dense() && same(g) && same(st.exp_avg()) &&
@@ -71,6 +70,10 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
         found = states.emplace(key, std::move(st)).first;
       }
       auto& st = static_cast<torch::optim::AdamParamState&>(*found->second);
+      // amsgrad turned on for state made without it (a resumed run, say).
+      if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
+        st.max_exp_avg_sq(torch::zeros_like(p, at::MemoryFormat::Preserve));
+      }
       st.step(st.step() + 1);
       const double bias_correction1 = 1 - std::pow(beta1, double(st.step()));
       const double bias_correction2 = 1 - std::pow(beta2, double(st.step()));
@@ -78,13 +81,13 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
       const torch::Tensor& g = p.grad();
       if (fusable(p, g, st)) {
         const AdamConstants c{float(beta1),
-                            float(1 - beta1),
-                            float(beta2),
-                            float(1 - beta2),
-                            float(std::sqrt(bias_correction2)),
-                            float(o.eps()),
-                            float(step_size),
-                            float(o.weight_decay())};
+                              float(1 - beta1),
+                              float(beta2),
+                              float(1 - beta2),
+                              float(std::sqrt(bias_correction2)),
+                              float(o.eps()),
+                              float(step_size),
+                              float(o.weight_decay())};
         float* pp = p.data_ptr<float>();
         const float* gp = g.data_ptr<float>();
         float* mp = st.exp_avg().data_ptr<float>();
