@@ -38,7 +38,8 @@ done
 echo
 echo "## Training step, ResNet18 width 64, embedding 512, 198x128 tiles"
 echo
-tuned="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647"
+# Tessera passes -1 to mallopt (no trimming); the tunable takes a size: 1 TiB.
+tuned="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1099511627776"
 echo "| batch | threads | precision | Tessera s/step | PyTorch s/step | Tessera/PyTorch | triplets/s | GFLOP/s | peak RSS MB | PyTorch, same malloc, s/step | fp32/bf16 |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for b in $batches; do

@@ -46,5 +46,25 @@ TEST(AllocatorTest, LargeFreedBlocksStayInTheProcess) {
 #endif
 }
 
+// A free heap top over INT_MAX bytes stays too: glibc trims the heap once
+// its free top reaches M_TRIM_THRESHOLD, and a Table 1 fp32 step at batch 256
+// frees more than 2 GiB at once. The block is never touched, so it costs
+// address space only.
+TEST(AllocatorTest, FreedHeapTopOverTwoGigabytesIsKept) {
+#if defined(__GLIBC__)
+  if (kOwnMalloc) GTEST_SKIP() << "sanitizer allocator";
+  if (sizeof(void*) < 8) GTEST_SKIP() << "32-bit address space";
+  ASSERT_TRUE(retain_freed_memory());
+  constexpr std::size_t kBlock = std::size_t(5) << 29;  // 2.5 GiB
+  void* p = std::malloc(kBlock);
+  if (!p) GTEST_SKIP() << "no 2.5 GiB of address space";
+  EXPECT_LT(mallinfo2().hblkhd, kBlock);  // from the heap, not mmap
+  std::free(p);
+  EXPECT_GE(mallinfo2().fordblks, kBlock);  // kept, not trimmed
+#else
+  GTEST_SKIP() << "not glibc";
+#endif
+}
+
 }  // namespace
 }  // namespace tessera::common
