@@ -125,6 +125,40 @@ TEST(DistributedTest, AveragedGradientsEqualWholeBatchGradients) {
   }
 }
 
+// The training step drops gradients, so a parameter unused on one rank has
+// none there. It takes part in the reduction as zeros: both ranks end with
+// the same averaged gradient, half of the one rank's own.
+TEST(DistributedTest, ParameterUnusedOnOneRankGetsTheAverage) {
+  const std::string dir = tessera::testing::fresh_dir();
+  const auto codes = run_ranks([&](const DistEnv& env) {
+    torch::set_num_threads(1);
+    DistOptions o;
+    o.bucket_bytes = 64;  // several buckets, which must line up across ranks
+    DistributedContext ctx(env, o, torch::kCPU);
+    torch::manual_seed(7);
+    torch::nn::Linear a(4, 2), b(4, 2);
+    torch::nn::Sequential net(a, b);  // a container, to hand both to the context
+    const torch::Tensor x = torch::ones({3, 4});
+    torch::Tensor loss = a->forward(x).sum();
+    if (env.rank == 1) loss = loss + b->forward(x).pow(2).sum();  // b only here
+    loss.backward();
+    const torch::Tensor local =
+        b->weight.grad().defined() ? b->weight.grad().clone() : torch::zeros_like(b->weight);
+    ctx.all_reduce_gradients(*net);
+    torch::save(std::vector<torch::Tensor>{local, b->weight.grad().clone()},
+                dir + "/b" + std::to_string(env.rank) + ".pt");
+    return 0;
+  });
+  ASSERT_EQ(codes, (std::vector<int>{0, 0}));
+  std::vector<torch::Tensor> r0, r1;
+  torch::load(r0, dir + "/b0.pt");
+  torch::load(r1, dir + "/b1.pt");
+  EXPECT_TRUE(torch::equal(r0[0], torch::zeros_like(r0[0])));  // rank 0 had no gradient
+  EXPECT_GT(r1[0].abs().sum().item<double>(), 0);
+  EXPECT_TRUE(torch::equal(r0[1], r1[1]));
+  EXPECT_TRUE(torch::allclose(r1[1], r1[0] / 2));
+}
+
 TEST(DistributedTest, MetricsAreSummedOverRanks) {
   const std::string dir = tessera::testing::fresh_dir();
   const auto codes = run_ranks([&](const DistEnv& env) {

@@ -141,7 +141,11 @@ void DistributedContext::all_reduce_gradients(torch::nn::Module& module) {
     torch::NoGradGuard g;
     std::vector<torch::Tensor> grads;
     for (auto& p : module.parameters()) {
-      if (p.grad().defined()) grads.push_back(p.grad());
+      // The step drops gradients rather than zeroing them, so a parameter
+      // unused on this rank has none; every rank must still reduce the same
+      // tensors in the same order, or the buckets would not line up.
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      grads.push_back(p.grad());
     }
     // Few large flat buckets: one collective per ~25 MB, not one per tensor.
     std::size_t i = 0;
