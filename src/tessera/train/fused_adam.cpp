@@ -35,7 +35,7 @@ bool fusable(const torch::Tensor& p, const torch::Tensor& g,
     return !t.defined() || (t.device() == p.device() && t.scalar_type() == p.scalar_type() &&
                             t.strides() == p.strides() && t.sizes() == p.sizes());
   };
-  return p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && !g.is_sparse() &&
+  return p.device().is_cpu() && p.scalar_type() == torch::kFloat32 &&
          p.is_non_overlapping_and_dense() && same(g) && same(st.exp_avg()) &&
          same(st.exp_avg_sq()) && same(st.max_exp_avg_sq());
 }
@@ -66,11 +66,11 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
         st->step(0);
         st->exp_avg(torch::zeros_like(p, at::MemoryFormat::Preserve));
         st->exp_avg_sq(torch::zeros_like(p, at::MemoryFormat::Preserve));
-        if (o.amsgrad()) st->max_exp_avg_sq(torch::zeros_like(p, at::MemoryFormat::Preserve));
         found = states.emplace(key, std::move(st)).first;
       }
       auto& st = static_cast<torch::optim::AdamParamState&>(*found->second);
-      // amsgrad turned on for state made without it (a resumed run, say).
+      // amsgrad's running maximum, for new state and for state made without
+      // it (a run resumed with amsgrad turned on).
       if (o.amsgrad() && !st.max_exp_avg_sq().defined()) {
         st.max_exp_avg_sq(torch::zeros_like(p, at::MemoryFormat::Preserve));
       }
