@@ -7,25 +7,18 @@
 # to separate that setting from everything else. The last column is the fp32
 # step time over the bf16 one of the run just before (bf16 on NHWC
 # activations, the default).
-# Usage: bench/step.sh [BUILD_DIR]   Env: STEPS (5), WARMUP (2), BATCHES ("16 64").
+# Usage: bench/step.sh [BUILD_DIR]   Env: STEPS (5), WARMUP (2), BATCHES ("16 64"),
+#   TORCH_ENV (/opt/tessera/torch-2.11.0).
 set -euo pipefail
 build=${1:-build}
 tessera="$build/apps/tessera/tessera"
 peer="$(dirname "$0")/peers/step_torch.py"
-py=/usr/bin/python3
+# The peer: PyTorch 2.11 from the environment scripts/setup.sh makes.
+py=${TORCH_ENV:-/opt/tessera/torch-2.11.0}/bin/python
 steps=${STEPS:-5}
 warmup=${WARMUP:-2}
 batches=${BATCHES:-"16 64"}
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
-# The peer gets the OpenBLAS kernels tessera chose (common/blas_core.h): on a
-# CPU Debian's OpenBLAS does not know, it would otherwise run SSE3 ones.
-core=$("$tessera" bench peak --n 64 --threads 1 | sed -n 's/.*blas_core=\([A-Za-z0-9_]*\).*/\1/p' | head -1)
-if [[ -n $core && $core != none && -z ${OPENBLAS_CORETYPE:-} ]]; then
-  export OPENBLAS_CORETYPE=$core
-fi
-echo "OpenBLAS core: ${core:-none}"
-echo
-
 echo "## Matmul peak (2048^2, LibTorch)"
 echo
 echo "| dtype | threads | GFLOP/s |"

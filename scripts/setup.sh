@@ -1,26 +1,42 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Tessera needs, and only those that are missing,
-# so a second run touches nothing. Works as root on a fresh Debian 12.
-# Usage: scripts/setup.sh [bench]
+# Installs what Tessera needs, and only what is missing, so a second run
+# touches nothing. Works as root on a fresh Debian 12 with the CUDA 13.0
+# toolkit.
+#   - Debian's packages for everything but LibTorch;
+#   - LibTorch 2.11.0 from PyPI's torch==2.11.0 wheel (its CUDA 13.0 build),
+#     with torchaudio 2.11.0, in a Python environment of its own outside the
+#     checkout (default /opt/tessera/torch-2.11.0), which every clone and
+#     build tree reuses. CMake finds LibTorch there through
+#     torch.utils.cmake_prefix_path; the same environment's torchrun and
+#     torch are the launcher and the peer the tests and benchmarks use.
+# Usage: scripts/setup.sh [--torch-env DIR] [bench]
 set -euo pipefail
 
+torch_version=2.11.0
+torch_env=/opt/tessera/torch-$torch_version
+bench=0
+while (($#)); do
+  case $1 in
+    --torch-env) torch_env=$2; shift 2 ;;
+    bench) bench=1; shift ;;
+    *) echo "setup: unknown argument '$1' (usage: setup.sh [--torch-env DIR] [bench])" >&2; exit 2 ;;
+  esac
+done
+
 packages=(
-  build-essential cmake pkg-config
-  libtorch-dev libgloo-dev
+  build-essential cmake ninja-build pkg-config
+  # LibTorch's ProcessGroupGloo.hpp includes Gloo's headers, which the wheel
+  # does not ship (CMakeLists.txt explains why Debian's fit).
+  libgloo-dev
   libsndfile1-dev libsoxr-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
   # libFuzzer targets (tests/fuzz) are built with clang.
   clang libclang-rt-14-dev
   libplplot-dev plplot-driver-cairo
-  # Debian's libtorch calls libblas.so.3; the reference BLAS behind it is ~50x
-  # slower than OpenBLAS on a 2048^2 matmul, so a fast one must be installed.
-  libopenblas0-openmp
+  # The Python environment LibTorch comes in.
+  python3 python3-venv
 )
-# `make bench` also needs the peers it measures Tessera against.
-if [[ ${1:-} == bench ]]; then
-  packages+=(python3-torch python3-torchaudio)
-fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,25 +44,66 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+# A python3 of another origin (pyenv, a container's own) serves as well as
+# Debian's, when it can make a virtual environment.
+if command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  kept=()
+  for p in "${missing[@]}"; do [[ $p == python3 || $p == python3-venv ]] || kept+=("$p"); done
+  missing=("${kept[@]+"${kept[@]}"}")
+fi
 
-if ((${#missing[@]} == 0)); then
-  echo "setup: all ${#packages[@]} packages are installed"
-else
+as_root() {
   if [[ $(id -u) -ne 0 ]]; then
-    echo "setup: missing packages: ${missing[*]}" >&2
-    echo "setup: run as root, or install them with apt-get" >&2
+    echo "setup: $1" >&2
+    echo "setup: run as root, or do it by hand" >&2
     exit 1
   fi
+}
+
+if ((${#missing[@]} == 0)); then
+  echo "setup: all Debian packages are installed"
+else
+  as_root "missing Debian packages: ${missing[*]}"
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Make sure libblas.so.3 resolves to OpenBLAS and not the reference BLAS.
-if [[ $(id -u) -eq 0 ]] && command -v update-alternatives >/dev/null; then
-  alt=/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3
-  if [[ -e $alt ]]; then
-    update-alternatives --set libblas.so.3-x86_64-linux-gnu "$alt" >/dev/null 2>&1 || true
+# The nvcc the CUDA wheel's CMake config needs: it enables CUDA as a
+# language, so configuring fails without one (CMakeLists.txt says so too).
+if ! command -v nvcc >/dev/null && [[ ! -x /usr/local/cuda/bin/nvcc ]]; then
+  echo "setup: no nvcc found: LibTorch's CUDA build needs the CUDA 13.0 toolkit" \
+    "(nvcc) to configure; install it (NVIDIA's cuda-toolkit-13-0) and run again" >&2
+  exit 1
+fi
+
+installed_version() {
+  "$torch_env/bin/python" - "$1" <<'EOF' 2>/dev/null
+import importlib.metadata as m, sys
+print(m.version(sys.argv[1]))
+EOF
+}
+
+want=(torch=="$torch_version" torchaudio=="$torch_version")
+need_install=0
+for spec in "${want[@]}"; do
+  name=${spec%%==*}
+  [[ $(installed_version "$name") == "${spec##*==}" ]] || need_install=1
+done
+if ((need_install == 0)); then
+  echo "setup: LibTorch $torch_version is installed in $torch_env"
+else
+  mkdir -p "$(dirname "$torch_env")" 2>/dev/null || as_root "cannot create $(dirname "$torch_env")"
+  if [[ ! -x $torch_env/bin/python ]]; then
+    echo "setup: creating the Python environment $torch_env"
+    python3 -m venv "$torch_env"
   fi
+  # About 4.5 GB unpacked (LibTorch with CUDA 13.0 and NVIDIA's libraries);
+  # pip prints a progress bar per file.
+  echo "setup: installing ${want[*]} into $torch_env from PyPI"
+  "$torch_env/bin/python" -m pip install --disable-pip-version-check --progress-bar on "${want[@]}"
+fi
+if ((bench)); then
+  echo "setup: the benchmark peers are PyTorch $torch_version and torchaudio in $torch_env"
 fi

@@ -32,9 +32,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `tessera <args>` through the shell, capturing both streams.
-inline CommandResult run_tessera(const std::string& args) {
-  const std::string cmd = std::string("'") + TESSERA_BINARY + "' " + args + " 2>&1";
+// Runs a shell command line, capturing both streams.
+inline CommandResult run_command(const std::string& command_line) {
+  const std::string cmd = "{ " + command_line + "; } 2>&1";
   CommandResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -43,6 +43,11 @@ inline CommandResult run_tessera(const std::string& args) {
   const int status = ::pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
   return r;
+}
+
+// Runs `tessera <args>` through the shell, capturing both streams.
+inline CommandResult run_tessera(const std::string& args) {
+  return run_command(std::string("'") + TESSERA_BINARY + "' " + args);
 }
 
 inline void write_text(const std::string& path, const std::string& text) {
@@ -77,11 +82,11 @@ extern char** environ;
 
 namespace tessera::testing {
 
-// Starts `tessera <args...>` with stdout and stderr sent to log_path and
+// Starts `program <args...>` with stdout and stderr sent to log_path and
 // `env` ("NAME=value") added to this process's environment.
-inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::string& log_path,
-                           const std::vector<std::string>& env = {}) {
-  std::vector<std::string> argv_s = {TESSERA_BINARY};
+inline pid_t spawn_program(const std::string& program, const std::vector<std::string>& args,
+                           const std::string& log_path, const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv_s = {program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
@@ -96,9 +101,14 @@ inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::stri
   for (auto& s : env_s) envp.push_back(s.data());
   envp.push_back(nullptr);
   pid_t pid = -1;
-  posix_spawn(&pid, TESSERA_BINARY, &fa, nullptr, argv.data(), envp.data());
+  posix_spawn(&pid, program.c_str(), &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   return pid;
+}
+
+inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::string& log_path,
+                           const std::vector<std::string>& env = {}) {
+  return spawn_program(TESSERA_BINARY, args, log_path, env);
 }
 
 inline int wait_exit(pid_t pid) {
@@ -140,6 +150,31 @@ inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3
     if (ec) std::filesystem::remove_all(tmp);
   }
   return dir;
+}
+
+// `tessera train` of the demo config for three epochs at batch 16 on one
+// thread, on the shared synthetic dataset: what the multi-process tests run.
+inline std::vector<std::string> demo_train_args(const std::string& run, int seed,
+                                                const std::string& log_level, int dist_timeout_s) {
+  return {"train",
+          "-c",
+          std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
+          "--set",
+          "dcase_dataset_path=" + shared_synth_dataset(4),
+          "--set",
+          "epochs=3",
+          "--set",
+          "batch_size=16",
+          "--set",
+          "random_seed=" + std::to_string(seed),
+          "--set",
+          "log_level=" + log_level,
+          "--threads",
+          "1",
+          "--run-dir",
+          run,
+          "--dist-timeout",
+          std::to_string(dist_timeout_s)};
 }
 
 // A TCP port on 127.0.0.1 that was free a moment ago (for c10d rendezvous).

@@ -13,9 +13,9 @@
 
 #include "commands.h"
 #include "config_args.h"
+#include "device_option.h"
 #include "tessera/audio/encode.h"
 #include "tessera/audio/loader.h"
-#include "tessera/common/blas_core.h"
 #include "tessera/data/synth.h"
 #include "tessera/features/feature_extractor.h"
 #include "tessera/model/conv.h"
@@ -183,8 +183,7 @@ int run_step_bench(const StepBenchArgs& a) {
       "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
       runner.bf16_channels_last() || runner.fp32_channels_last() ? "nhwc" : "nchw",
-      a.optimizer.c_str(),
-      med, *std::min_element(times.begin(), times.end()), a.batch / med,
+      a.optimizer.c_str(), med, *std::min_element(times.begin(), times.end()), a.batch / med,
       gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
 }
@@ -201,10 +200,8 @@ int run_peak_bench(int threads, int n) {
       c = torch::matmul(a, b);
       times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     }
-    const std::string core = common::loaded_openblas_core();
-    std::printf("peak: dtype=%s n=%d threads=%d blas_core=%s gflops_per_s=%.1f\n",
+    std::printf("peak: dtype=%s n=%d threads=%d gflops_per_s=%.1f\n",
                 dtype == torch::kFloat32 ? "fp32" : "bf16", n, threads,
-                core.empty() ? "none" : core.c_str(),
                 2.0 * n * n * double(n) / median(times) / 1e9);
   }
   return 0;
@@ -305,7 +302,7 @@ Command add_bench_command(CLI::App& app) {
   step->add_option("--warmup", sa->warmup, "untimed steps first");
   step->add_option("--precision", sa->precision, "fp32 or bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
-  step->add_option("--device", sa->device, "cpu or cuda");
+  add_device_option(step, sa->device);
   step->add_option("--frames", sa->frames, "tile frames (Table 1: 198)");
   step->add_option("--bins", sa->bins, "mel bins (Table 1: 128)");
   step->add_option("--layout", sa->layout,

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "device_option.h"
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/common/log.h"
@@ -88,14 +89,13 @@ int run_classify(const ClassifyArgs& a) {
                                   std::to_string(s.macro_f1).substr(0, 5),
                               labels, m},
                              out + "/confusion_" + name);
-    const std::string spread =
-        s.macro_f1_draws.empty()
-            ? ""
-            : " +- " + common::format_number(s.macro_f1_std, "%.4f") + " over " +
-                  std::to_string(s.macro_f1_draws.size()) + " label draws";
+    const std::string spread = s.macro_f1_draws.empty()
+                                   ? ""
+                                   : " +- " + common::format_number(s.macro_f1_std, "%.4f") +
+                                         " over " + std::to_string(s.macro_f1_draws.size()) +
+                                         " label draws";
     std::printf("%s: accuracy %.4f, macro-F1 %.4f%s (%zu recordings), tile MAP@R %.4f\n",
-                name.c_str(), s.accuracy, s.macro_f1, spread.c_str(), e.labels.size(),
-                rm.map_at_r);
+                name.c_str(), s.accuracy, s.macro_f1, spread.c_str(), e.labels.size(), rm.map_at_r);
   }
   common::write_file_atomic(out + "/report.json", report.dump(2) + "\n");
   std::printf("%s/report.json\n", out.c_str());
@@ -128,7 +128,7 @@ Command add_classify_command(CLI::App& app) {
                   "is their mean (default 5)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "intra-op threads");
-  cmd->add_option("--device", a->device, "cpu or cuda");
+  add_device_option(cmd, a->device);
   cmd->add_flag("--random-weights", a->random_weights,
                 "score the baseline instead: the run's initial (untrained) weights, batch norm "
                 "statistics re-estimated on the train split; writes classify_random/");

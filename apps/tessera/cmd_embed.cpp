@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "device_option.h"
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/common/npy.h"
@@ -199,7 +200,7 @@ Command add_embed_command(CLI::App& app) {
                   "threads that decode and compute features ahead of the network (default 2)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->threads, "intra-op threads");
-  cmd->add_option("--device", a->device, "cpu or cuda");
+  add_device_option(cmd, a->device);
   return {cmd, [a] { return run_embed(*a); }};
 }
 
@@ -213,7 +214,7 @@ Command add_neighbours_command(CLI::App& app) {
                   "search these tiles instead of the eval split: an E.npy that `embed --tiles` "
                   "wrote with this run's model (E.tsv beside it)");
   cmd->add_option("--threads", a->threads, "intra-op threads");
-  cmd->add_option("--device", a->device, "cpu or cuda");
+  add_device_option(cmd, a->device);
   return {cmd, [a] { return run_neighbours(*a); }};
 }
 

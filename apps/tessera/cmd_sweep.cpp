@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "config_args.h"
+#include "device_option.h"
 #include "tessera/experiment/sweep.h"
 
 namespace tessera::app {
@@ -91,7 +92,7 @@ Command add_sweep_command(CLI::App& app) {
   cmd->add_option("--jobs", a->options.jobs, "margins trained concurrently (threads are split)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->options.threads, "total intra-op threads (default: all cores)");
-  cmd->add_option("--device", a->options.device, "cpu or cuda");
+  add_device_option(cmd, a->options.device);
   cmd->add_option("--precision", a->options.precision, "fp32 or bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_flag("--classify", a->options.classify,

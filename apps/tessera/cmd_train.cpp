@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "config_args.h"
+#include "device_option.h"
 #include "run_lock.h"
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/log.h"
@@ -31,6 +32,12 @@ int run_train(TrainArgs& a) {
   // torchrun's variables make this one rank of a data-parallel run.
   const train::DistEnv env = train::DistEnv::from_environment();
   std::unique_ptr<train::DistributedContext> ctx;
+  // torchrun restarted the group after a failure: carry on from the last
+  // checkpoint (or start afresh if the first attempt wrote none).
+  if (env.restart_count > 0 && !a.options.resume) {
+    common::log_info("train: torchrun restart ", env.restart_count, ", resuming");
+    a.options.resume = true;
+  }
   if (env.enabled()) {
     if (env.rank != 0) common::set_log_level(common::LogLevel::kWarning);
     ctx = std::make_unique<train::DistributedContext>(env, a.dist, torch::Device(a.options.device));
@@ -76,11 +83,10 @@ int run_train(TrainArgs& a) {
 
 void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
   cmd->add_option("--threads", o.threads, "intra-op threads (default: all cores)");
-  cmd->add_option("--device", o.device, "cpu or cuda (cuda needs a CUDA LibTorch)");
+  add_device_option(cmd, o.device);
   cmd->add_option("--precision", o.precision, "fp32, or bf16 mixed precision")
       ->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_option("--layout", o.layout,
-                  "auto (bf16 convolutions on NHWC activations) or nchw")
+  cmd->add_option("--layout", o.layout, "auto (bf16 convolutions on NHWC activations) or nchw")
       ->check(CLI::IsMember({"auto", "nchw"}));
 }
 

@@ -10,13 +10,9 @@
 
 #include "commands.h"
 #include "tessera/common/allocator.h"
-#include "tessera/common/blas_core.h"
 #include "tessera/version.h"
 
 int main(int argc, char** argv) {
-  // OpenBLAS chose its kernels when it loaded; on a CPU it does not know it
-  // may have chosen SSE3 ones (blas_core.h). Fixing that needs a re-exec.
-  tessera::common::reexec_with_matching_blas_core(argv);
   // Past a file-size limit, let writes fail with EFBIG (reported like a full
   // disk) instead of the default SIGXFSZ killing the process mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
@@ -40,6 +36,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const std::exception& e) {  // e.g. --device cuda without CUDA support
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
   }
   try {
     for (auto& [cmd, run] : commands) {

@@ -14,25 +14,7 @@ namespace {
 using namespace tessera::testing;
 
 std::vector<std::string> args(const std::string& run, int seed) {
-  return {"train",
-          "-c",
-          std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
-          "--set",
-          "dcase_dataset_path=" + shared_synth_dataset(4),
-          "--set",
-          "epochs=3",
-          "--set",
-          "batch_size=16",
-          "--set",
-          "random_seed=" + std::to_string(seed),
-          "--set",
-          "log_level=warning",
-          "--threads",
-          "1",
-          "--run-dir",
-          run,
-          "--dist-timeout",
-          "20"};
+  return demo_train_args(run, seed, "warning", 20);
 }
 
 std::vector<int> run_two(const std::string& run, int seed, bool kill_rank1_early = false) {

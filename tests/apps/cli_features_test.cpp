@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "tessera/audio/encode.h"
-#include "tessera/common/blas_core.h"
 #include "tessera/common/npy.h"
 #include "test_util.h"
 
@@ -28,36 +27,6 @@ std::string write_clip(const std::string& dir, int rate, int channels, double se
       dir + "/clip_" + std::to_string(rate) + "_" + std::to_string(channels) + ".wav";
   audio::write_wav(path, a);
   return path;
-}
-
-std::string blas_core_of_peak_bench() {
-  const auto r = run_tessera("bench peak --n 64 --threads 1");
-  EXPECT_EQ(r.exit_code, 0) << r.output;
-  const auto at = r.output.find("blas_core=");
-  if (at == std::string::npos) return "";
-  const auto from = at + std::strlen("blas_core=");
-  return r.output.substr(from, r.output.find(' ', from) - from);
-}
-
-// The binary corrects OpenBLAS's fallback core by itself (common/blas_core.h):
-// whatever this machine's CPU, the core it runs is not one the rule would
-// replace. On the development machine (Emerald Rapids) OpenBLAS alone picks
-// Prescott, and this test saw SkylakeX.
-TEST(CliBlasTest, BinaryRunsTheOpenBlasCoreItsCpuSupports) {
-  ::unsetenv("OPENBLAS_CORETYPE");  // this test binary may have set it for itself
-  const std::string core = blas_core_of_peak_bench();
-  ASSERT_FALSE(core.empty());
-  if (core == "none") return;  // a BLAS that is not OpenBLAS: nothing to correct
-  EXPECT_EQ(common::openblas_core_override(core, common::CpuFeatures::detect()), "") << core;
-}
-
-// A core the user forces is kept, even a slower one.
-TEST(CliBlasTest, UsersCoreChoiceIsKept) {
-  ::setenv("OPENBLAS_CORETYPE", "Prescott", 1);
-  const std::string core = blas_core_of_peak_bench();
-  ::unsetenv("OPENBLAS_CORETYPE");
-  if (core == "none") return;
-  EXPECT_EQ(core, "Prescott");
 }
 
 TEST(CliFeaturesTest, VersionAndHelp) {

@@ -65,7 +65,8 @@ TEST(ConvTest, ChannelsLastGemmAndFlippedMatchAutograd) {
     const torch::Tensor xl = r.x.contiguous(nhwc), gl = r.g.contiguous(nhwc);
     const torch::Tensor& wd = r.w;
     const torch::Tensor yl = conv2d_forward_gemm(xl, wd, int(s.stride), int(s.padding));
-    const torch::Tensor gw = conv2d_weight_grad_gemm(gl, xl, int(s.k), int(s.stride), int(s.padding));
+    const torch::Tensor gw =
+        conv2d_weight_grad_gemm(gl, xl, int(s.k), int(s.stride), int(s.padding));
     const torch::Tensor gx =
         conv2d_input_grad_gemm(gl, wd, int(s.h), int(s.w), int(s.stride), int(s.padding));
     EXPECT_LT(rel_err(yl, r.y), 1e-12) << "forward, " << what;
@@ -126,11 +127,11 @@ struct Grads {
 Grads run(bool tuned, const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& g,
           int stride, int padding) {
   torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
-  at::autocast::set_cpu_enabled(true);
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  at::autocast::set_autocast_enabled(at::kCPU, true);
+  at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
   torch::Tensor y =
       tuned ? conv2d(x, w, stride, padding) : torch::conv2d(x, w, {}, stride, padding);
-  at::autocast::set_cpu_enabled(false);
+  at::autocast::set_autocast_enabled(at::kCPU, false);
   at::autocast::clear_cache();
   y.backward(g.to(y.scalar_type()));
   return {y.detach(), x.grad(), w.grad()};
@@ -242,9 +243,8 @@ TEST(ConvTest, Fp32IsLibTorchConvolution) {
   set_conv_tuning(true);
   EXPECT_TRUE(torch::equal(a.y, b.y));
   const auto cl = at::MemoryFormat::ChannelsLast;
-  const torch::Tensor library =
-      torch::conv2d(x.detach().to(torch::kBFloat16).contiguous(cl), w.to(torch::kBFloat16).contiguous(cl),
-                    {}, 1, 1);
+  const torch::Tensor library = torch::conv2d(x.detach().to(torch::kBFloat16).contiguous(cl),
+                                              w.to(torch::kBFloat16).contiguous(cl), {}, 1, 1);
   EXPECT_TRUE(nhwc_y.is_contiguous(cl) && !nhwc_y.is_contiguous());
   EXPECT_TRUE(torch::equal(nhwc_y, library));
 }

@@ -38,12 +38,11 @@ void set_grads(std::vector<torch::Tensor>& ps, int k) {
   }
 }
 
-// A parameter's state, under the key LibTorch 1.x files it: the address of
-// its TensorImpl as text.
+// A parameter's state, under the key LibTorch files it: the address of its
+// TensorImpl.
 const torch::optim::AdamParamState& state_of(torch::optim::Optimizer& o, const torch::Tensor& p) {
-  std::ostringstream key;
-  key << p.unsafeGetTensorImpl();
-  return static_cast<const torch::optim::AdamParamState&>(*o.state().at(key.str()));
+  return static_cast<const torch::optim::AdamParamState&>(
+      *o.state().at(static_cast<void*>(p.unsafeGetTensorImpl())));
 }
 
 double max_diff(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {

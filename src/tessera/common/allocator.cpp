@@ -15,7 +15,7 @@ bool retain_freed_memory() {
   // "disables trimming completely") rather than INT_MAX, whose 2 GiB of free
   // heap top a Table 1 fp32 step at batch 256 exceeds; then every step gave
   // 1.8-2 GB back and faulted it in again, 14% of its samples in the
-  // kernel's page clearing (docs/performance.md). Setting either also ends
+  // kernel's page clearing (docs/history/performance-libtorch-1.13.md). Setting either also ends
   // glibc's dynamic threshold adjustment.
   const bool mmap_off = mallopt(M_MMAP_MAX, 0) == 1;
   const bool trim_off = mallopt(M_TRIM_THRESHOLD, -1) == 1;

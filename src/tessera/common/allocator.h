@@ -4,7 +4,7 @@
 // buffers every step. glibc serves blocks above its mmap threshold with fresh
 // mappings and trims the heap top on free, so every step pays page faults and
 // the kernel's zeroing of those pages again: 12-30% of a ResNet18 step on
-// this machine's CPU (docs/performance.md). After retain_freed_memory(),
+// this machine's CPU (docs/history/performance-libtorch-1.13.md). After retain_freed_memory(),
 // large blocks come from the heap and freed memory stays there for the next
 // step; the cost is peak RSS, as freed blocks stay in a fragmented heap (+9%
 // at batch 16, +50-70% at batch 64). Python users get the same effect with

@@ -2,7 +2,7 @@
 // machine, found by timing each of them.
 //
 // One timing per way is not enough here: this machine's speed changes by
-// 2x within minutes (docs/performance.md), so a way timed while the machine
+// 2x within minutes (docs/history/performance-libtorch-1.13.md), so a way timed while the machine
 // was slow loses to a slower way timed a moment later, and the choice then
 // differs from one process to the next. So after one untimed call of each
 // way (it pays for first-time costs, such as oneDNN's primitive creation and
@@ -37,7 +37,6 @@ double steady_ms();
 // `now_ms` reads the clock (tests give a fake one); a way's time is at
 // least 1e-6 ms, so that 0 only ever means "not possible".
 RaceResult race(const std::vector<bool>& possible, const std::function<void(int)>& run,
-                const RaceOptions& options = {},
-                const std::function<double()>& now_ms = steady_ms);
+                const RaceOptions& options = {}, const std::function<double()>& now_ms = steady_ms);
 
 }  // namespace tessera::common

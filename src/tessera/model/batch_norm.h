@@ -7,7 +7,7 @@
 // and their backward passes again: at Table 1's batch the bf16 activations
 // (~2 GB) do not fit this machine's 300 MB L3, and per tile batch norm's
 // backward became 2.35x and the ReLU's backward 2.7x as slow as at batch 16
-// (docs/performance.md). Fused, the forward reads x twice and the residual
+// (docs/history/performance-libtorch-1.13.md). Fused, the forward reads x twice and the residual
 // once and writes y once; the backward reads the gradient, y (the ReLU mask)
 // and x twice and writes the input gradient (and the residual's) once.
 //
@@ -57,8 +57,7 @@ struct BatchNormStatistics {
 // Also updates the running mean and (unbiased) variance with this momentum.
 BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::Tensor& weight,
                                           const torch::Tensor& bias, torch::Tensor& running_mean,
-                                          torch::Tensor& running_var, double momentum,
-                                          double eps);
+                                          torch::Tensor& running_var, double momentum, double eps);
 
 // The parameter gradients, and the input gradient dx = gm * scale +
 // (x - mean) * slope + offset, where gm is the output gradient (zero where

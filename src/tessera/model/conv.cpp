@@ -52,7 +52,8 @@ std::map<std::string, Choice>& choices() {
 // Choices are made on at most this many samples of a batch and hold for any
 // batch size: every computation scales linearly with it, and timing a whole
 // Table 1 batch (768 tiles) several times over, with the unfolded input of the
-// first stage at 1.4 GB, cost more than the choice saved (docs/performance.md).
+// first stage at 1.4 GB, cost more than the choice saved
+// (docs/history/performance-libtorch-1.13.md).
 constexpr std::int64_t kTuneSamples = 48;
 
 // The unfolded inputs of the GEMM computations are built this many bytes of
@@ -100,7 +101,8 @@ torch::Tensor library_grad(const torch::Tensor& g, const torch::Tensor& x, const
 
 // Samples per chunk of unfolded input, at `per_sample` elements each.
 std::int64_t chunk_samples(std::int64_t per_sample, std::int64_t element_size) {
-  return std::max<std::int64_t>(1, kChunkBytes / std::max<std::int64_t>(1, per_sample * element_size));
+  return std::max<std::int64_t>(1,
+                                kChunkBytes / std::max<std::int64_t>(1, per_sample * element_size));
 }
 
 // Partial sums of bf16 products add up in fp32; wider types in their own.
@@ -120,7 +122,8 @@ torch::Tensor forward_gemm_nhwc(const torch::Tensor& x, const torch::Tensor& w, 
   torch::Tensor wm = weight_rows(w);
   if (length > row) wm = at::constant_pad_nd(wm, {0, length - row});
   wm = wm.t();
-  torch::Tensor y = at::empty({n, ho, wo, o}, x.options().memory_format(at::MemoryFormat::Contiguous));
+  torch::Tensor y =
+      at::empty({n, ho, wo, o}, x.options().memory_format(at::MemoryFormat::Contiguous));
   const std::int64_t step = chunk_samples(ho * wo * length, x.element_size());
   for (std::int64_t i = 0; i < n; i += step) {
     const std::int64_t m = std::min(step, n - i);
@@ -286,8 +289,8 @@ class TunedConv : public torch::autograd::Function<TunedConv> {
 // bf16 compute on the CPU: under autocast, or with bf16 operands.
 bool computes_in_bf16(const torch::Tensor& x, const torch::Tensor& w) {
   if (!x.device().is_cpu()) return false;
-  if (at::autocast::is_cpu_enabled())
-    return at::autocast::get_autocast_cpu_dtype() == at::kBFloat16;
+  if (at::autocast::is_autocast_enabled(at::kCPU))
+    return at::autocast::get_autocast_dtype(at::kCPU) == at::kBFloat16;
   return x.scalar_type() == at::kBFloat16 && w.scalar_type() == at::kBFloat16;
 }
 
@@ -301,7 +304,7 @@ bool computes_in_bf16(const torch::Tensor& x, const torch::Tensor& w) {
 // a differentiable tensor operation, so autograd carries the gradients back.
 // For the stem oneDNN's forward then took 4.8 ms (plus 1.5 for the split)
 // against 30 for the direct NHWC 7x7 convolution (48 tiles, bf16;
-// docs/performance.md).
+// docs/history/performance-libtorch-1.13.md).
 // `conv(planes, weights)` is the stride-1, unpadded convolution.
 template <typename Conv>
 torch::Tensor space_to_depth_conv(const torch::Tensor& x, const torch::Tensor& w, int padding,
@@ -328,7 +331,8 @@ torch::Tensor space_to_depth_conv(const torch::Tensor& x, const torch::Tensor& w
                                .permute({0, 1, 3, 5, 2, 4})
                                .reshape({o, c * 4, taps, taps});
   torch::Tensor y = conv(xp, w4);
-  if (y.size(2) != ho || y.size(3) != wo) y = y.narrow(2, 0, ho).narrow(3, 0, wo).contiguous(format);
+  if (y.size(2) != ho || y.size(3) != wo)
+    y = y.narrow(2, 0, ho).narrow(3, 0, wo).contiguous(format);
   return y;
 }
 
@@ -365,10 +369,11 @@ torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride,
   }
   if (nhwc && stride == 2 && x.size(1) <= kSpaceToDepthChannels && w.size(2) > 2 &&
       padding <= w.size(2) - 1) {
-    return space_to_depth_conv(x, w, padding, kNhwc, [](const torch::Tensor& xp, const torch::Tensor& wp) {
-      return TunedConv::apply(bf16_operand(xp, kNhwc), bf16_operand(wp, kNhwc), std::int64_t(1),
-                              std::int64_t(0), true);
-    });
+    return space_to_depth_conv(
+        x, w, padding, kNhwc, [](const torch::Tensor& xp, const torch::Tensor& wp) {
+          return TunedConv::apply(bf16_operand(xp, kNhwc), bf16_operand(wp, kNhwc), std::int64_t(1),
+                                  std::int64_t(0), true);
+        });
   }
   return TunedConv::apply(bf16_operand(x, format), bf16_operand(w, format), std::int64_t(stride),
                           std::int64_t(padding), nhwc);
@@ -376,10 +381,12 @@ torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride,
 
 torch::Tensor conv2d_space_to_depth(const torch::Tensor& x, const torch::Tensor& w, int padding) {
   const auto format = is_nhwc(x) ? kNhwc : at::MemoryFormat::Contiguous;
-  return space_to_depth_conv(x, w, padding, format, [&](const torch::Tensor& xp, const torch::Tensor& wp) {
-    const std::int64_t one = 1, zero = 0;
-    return at::conv2d(xp.contiguous(format), wp.contiguous(format), {}, {one, one}, {zero, zero});
-  });
+  return space_to_depth_conv(x, w, padding, format,
+                             [&](const torch::Tensor& xp, const torch::Tensor& wp) {
+                               const std::int64_t one = 1, zero = 0;
+                               return at::conv2d(xp.contiguous(format), wp.contiguous(format), {},
+                                                 {one, one}, {zero, zero});
+                             });
 }
 
 torch::Tensor conv2d_forward_gemm(const torch::Tensor& x, const torch::Tensor& w, int stride,
@@ -390,8 +397,7 @@ torch::Tensor conv2d_forward_gemm(const torch::Tensor& x, const torch::Tensor& w
 
 torch::Tensor conv2d_weight_grad_gemm(const torch::Tensor& g, const torch::Tensor& x, int kernel,
                                       int stride, int padding) {
-  if (is_nhwc(x))
-    return weight_grad_gemm_nhwc(g.contiguous(kNhwc), x, kernel, stride, padding);
+  if (is_nhwc(x)) return weight_grad_gemm_nhwc(g.contiguous(kNhwc), x, kernel, stride, padding);
   return weight_grad_gemm_nchw(g, x, kernel, stride, padding);
 }
 
@@ -415,8 +421,7 @@ std::vector<std::string> conv_backward_choices() {
   auto part = [](const char* what, const OpChoice& c) {
     if (!c.tuned) return std::string();
     char buf[64];
-    std::snprintf(buf, sizeof buf, ", %s %s %.1f ms", what, kMethodNames[c.method],
-                  c.ms[c.method]);
+    std::snprintf(buf, sizeof buf, ", %s %s %.1f ms", what, kMethodNames[c.method], c.ms[c.method]);
     std::string s = buf, others;
     for (int m = 0; m < kMethods; ++m) {
       if (m == c.method || c.ms[m] <= 0) continue;
@@ -427,8 +432,8 @@ std::vector<std::string> conv_backward_choices() {
     return s + (others.empty() ? "" : " (" + others + ")");
   };
   for (const auto& [key, c] : choices()) {
-    const std::string parts = part("forward", c.forward) + part("weight", c.weight) +
-                              part("input", c.input);
+    const std::string parts =
+        part("forward", c.forward) + part("weight", c.weight) + part("input", c.input);
     if (!parts.empty()) out.push_back(key + ":" + parts.substr(1));
   }
   return out;

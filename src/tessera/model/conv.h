@@ -6,7 +6,7 @@
 // weight gradient of a 512->512 3x3 layer on 7x4 maps took 57 ms in oneDNN
 // against 12 ms as one matrix product of the unfolded input (im2col) with the
 // output gradient, while on the 64->64 layers on 50x32 maps oneDNN took 12 ms
-// against 35 (docs/performance.md). So each (shape, dtype, layout) is timed
+// against 35 (docs/history/performance-libtorch-1.13.md). So each (shape, dtype, layout) is timed
 // every way the first time it is seen, on at most 48 samples (each way's
 // fastest of three interleaved rounds, common/fastest.h), and the fastest
 // is kept for the process:

@@ -2,7 +2,7 @@
 // operator with its own CPU kernels.
 //
 // LibTorch 1.13's CPU max_pool2d on NCHW tensors was 7-18% of a ResNet18
-// training step on 198x128 tiles (docs/performance.md): ~100 ms forward for
+// training step on 198x128 tiles (docs/history/performance-libtorch-1.13.md): ~100 ms forward for
 // [48, 64, 99, 64] in fp32 or bf16, and it writes an int64 index per output.
 // This kernel keeps a one-byte window position per output instead, and
 // gives the same values and gradients: the first maximum of each window in
@@ -12,7 +12,7 @@
 //
 // bf16 channels-last tensors (bf16 training's layout) have kernels of their
 // own with the same rules: LibTorch's NHWC pooling zero-fills its gradient
-// first, 594 ms of a Table 1 step (docs/performance.md); these compare 32
+// first, 594 ms of a Table 1 step (docs/history/performance-libtorch-1.13.md); these compare 32
 // channels per vector, keep a 16-bit position per output, and write each
 // input's gradient once, gathered from the up to 4 windows that hold it.
 // [48, 64, 99, 64], 2 threads: forward 6.0 ms against 11.5, forward and

@@ -20,7 +20,7 @@ std::int64_t conv_out_size(std::int64_t n, std::int64_t k, std::int64_t s, std::
 // Why short rows are padded: the stem's 49 (7x7, one channel) made a GEMM whose inner
 // dimension fits AMX's 32-wide bf16 tiles badly: padded to 64 with zeros,
 // its forward product took 5.2 ms against 8.3 for 48 tiles
-// (docs/performance.md).
+// (docs/history/performance-libtorch-1.13.md).
 std::int64_t unfolded_row_length(std::int64_t k, std::int64_t c) {
   const std::int64_t row = k * k * c;
   return row < 256 ? (row + 31) / 32 * 32 : row;
@@ -79,7 +79,7 @@ void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std
 // consecutive elements, so each output position takes k copies of one span
 // (fewer at the borders). Written as plain copies, not as one strided ATen
 // copy of a padded map: for the 7x7 one-channel stem (49-element rows) that
-// took 45 ms for 192 tiles (docs/performance.md).
+// took 45 ms for 192 tiles (docs/history/performance-libtorch-1.13.md).
 
 torch::Tensor unfold_nhwc(const torch::Tensor& x_in, std::int64_t k, std::int64_t s,
                           std::int64_t p) {
@@ -92,14 +92,21 @@ torch::Tensor unfold_nhwc(const torch::Tensor& x_in, std::int64_t k, std::int64_
   at::parallel_for(0, n * ho, 1, [&](std::int64_t begin, std::int64_t end) {
     auto run = [&](auto zero) {
       using E = decltype(zero);
-      unfold_rows(static_cast<const E*>(x.data_ptr()), static_cast<E*>(cols.data_ptr()), begin,
-                  end, ho, h, w, c, wo, k, s, p, length);
+      unfold_rows(static_cast<const E*>(x.data_ptr()), static_cast<E*>(cols.data_ptr()), begin, end,
+                  ho, h, w, c, wo, k, s, p, length);
     };
     switch (x.element_size()) {
-      case 2: run(std::uint16_t{}); break;
-      case 4: run(std::uint32_t{}); break;
-      case 8: run(std::uint64_t{}); break;
-      default: throw std::invalid_argument("unfold_nhwc: element size");
+      case 2:
+        run(std::uint16_t{});
+        break;
+      case 4:
+        run(std::uint32_t{});
+        break;
+      case 8:
+        run(std::uint64_t{});
+        break;
+      default:
+        throw std::invalid_argument("unfold_nhwc: element size");
     }
   });
   return cols;
@@ -128,7 +135,7 @@ void covering(std::int64_t y, std::int64_t k, std::int64_t s, std::int64_t p, st
 // 32 and 1 whose sums stay in registers over the taps.
 template <int NV>
 __attribute__((always_inline)) inline void fold_tile(const bf16* cols, const std::int64_t* taps,
-                                                    int n, std::int64_t c0, bf16* out) {
+                                                     int n, std::int64_t c0, bf16* out) {
   V32 acc[NV] = {};
   for (int t = 0; t < n; ++t) {
     for (int v = 0; v < NV; ++v) acc[v] += load32(cols + taps[t] + c0 + 32 * v);
@@ -164,7 +171,8 @@ void fold_all(const T* cols, T* out, std::int64_t images, std::int64_t c, std::i
   const std::int64_t ho = conv_out_size(h, k, s, p), wo = conv_out_size(w, k, s, p);
   const std::int64_t row = k * k * c;
   // The columns' coverings are the same on every row.
-  std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> columns(static_cast<std::size_t>(w));
+  std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> columns(
+      static_cast<std::size_t>(w));
   for (std::int64_t x = 0; x < w; ++x) covering(x, k, s, p, wo, columns[x]);
   at::parallel_for(0, images * h, 1, [&](std::int64_t begin, std::int64_t end) {
     std::vector<std::pair<std::int64_t, std::int64_t>> rows_y;
@@ -186,13 +194,14 @@ void fold_all(const T* cols, T* out, std::int64_t images, std::int64_t c, std::i
 
 }  // namespace
 
-void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t k,
-               std::int64_t s, std::int64_t p) {
+void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t k, std::int64_t s,
+               std::int64_t p) {
   const std::int64_t n = out.size(0), c = out.size(1), h = out.size(2), w = out.size(3);
   const std::int64_t positions = conv_out_size(h, k, s, p) * conv_out_size(w, k, s, p);
   if (!out.is_contiguous(kNhwc) || !cols.is_contiguous() || cols.dtype() != out.dtype() ||
       cols.numel() != n * positions * k * k * c)
-    throw std::invalid_argument("fold_nhwc: cols must be contiguous [N*Ho*Wo, k*k*C] of out's dtype");
+    throw std::invalid_argument(
+        "fold_nhwc: cols must be contiguous [N*Ho*Wo, k*k*C] of out's dtype");
   switch (out.scalar_type()) {
     case torch::kBFloat16:
       fold_all(cols.data_ptr<bf16>(), out.data_ptr<bf16>(), n, c, h, w, k, s, p);
@@ -204,7 +213,8 @@ void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t
       fold_all(cols.data_ptr<double>(), out.data_ptr<double>(), n, c, h, w, k, s, p);
       break;
     default:
-      throw std::invalid_argument("fold_nhwc: dtype " + std::string(c10::toString(out.scalar_type())));
+      throw std::invalid_argument("fold_nhwc: dtype " +
+                                  std::string(c10::toString(out.scalar_type())));
   }
 }
 

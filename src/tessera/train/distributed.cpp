@@ -1,23 +1,18 @@
-// c10d's process-group headers compile their Gloo and NCCL parts only under
-// these switches (the Gloo headers come from libgloo-dev). Debian's
-// TorchConfig already defines USE_C10D_GLOO; other builds may not.
-#ifndef USE_C10D_GLOO
-#define USE_C10D_GLOO
-#endif
-#if defined(TESSERA_WITH_NCCL) && !defined(USE_C10D_NCCL)
-#define USE_C10D_NCCL
-#endif
-
 #include "tessera/train/distributed.h"
 
 #include <cstdlib>
 #include <stdexcept>
 
+// LibTorch's CPU target defines USE_C10D_GLOO, under which this header
+// declares the Gloo process group. The wheel
+// ships no Gloo headers; libgloo-dev's stand in (CMakeLists.txt says why
+// that is safe and tests/train/gloo_abi_test.cmake checks it).
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef TESSERA_WITH_NCCL
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#endif
+
+#include "tessera/common/cuda_support.h"
+#include "tessera/cuda/nccl_backend.h"
 
 namespace tessera::train {
 namespace {
@@ -44,56 +39,65 @@ DistEnv DistEnv::from_environment() {
   e.local_rank = env_int("LOCAL_RANK", e.rank, 0, 1 << 20);
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) e.master_addr = a;
   e.master_port = env_int("MASTER_PORT", 29500, 1, 65535);
+  // torchrun's agent already serves a TCPStore on MASTER_PORT and tells its
+  // workers to join it as clients; each restart of the group gets a fresh
+  // key prefix there, as PyTorch's own workers use.
+  if (const char* a = std::getenv("TORCHELASTIC_USE_AGENT_STORE"); a && *a) {
+    const std::string v = a;
+    if (v != "True" && v != "False") {
+      throw std::invalid_argument(
+          "distributed: environment variable TORCHELASTIC_USE_AGENT_STORE='" + v +
+          "' must be True or False");
+    }
+    e.agent_store = v == "True";
+  }
+  e.restart_count = env_int("TORCHELASTIC_RESTART_COUNT", 0, 0, 1 << 20);
   return e;
 }
 
 struct DistributedContext::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  // Since LibTorch 2.0 Gloo and NCCL are c10d::Backends; one device type
+  // per run, so the backend itself serves the collectives.
+  c10::intrusive_ptr<c10d::Backend> pg;
 };
-
-bool DistributedContext::nccl_available() {
-#ifdef TESSERA_WITH_NCCL
-  return true;
-#else
-  return false;
-#endif
-}
 
 DistributedContext::DistributedContext(const DistEnv& env, const DistOptions& options,
                                        torch::Device device)
     : env_(env), options_(options), device_(device), impl_(std::make_unique<Impl>()) {
   backend_ = options_.backend;
-  if (backend_ == "auto") backend_ = device_.is_cuda() && nccl_available() ? "nccl" : "gloo";
+  if (backend_ == "auto") backend_ = device_.is_cuda() ? "nccl" : "gloo";
   if (backend_ != "gloo" && backend_ != "nccl") {
     throw std::invalid_argument("distributed: --dist-backend '" + backend_ +
                                 "' must be gloo, nccl or auto");
   }
-  if (backend_ == "nccl" && !nccl_available()) {
-    throw std::invalid_argument(
-        "distributed: this LibTorch was built without NCCL; use --dist-backend gloo");
-  }
   const auto timeout = std::chrono::milliseconds(std::int64_t(options_.timeout_s * 1000));
   c10d::TCPStoreOptions so;
   so.port = std::uint16_t(env_.master_port);
-  so.isServer = env_.rank == 0;
+  so.isServer = env_.rank == 0 && !env_.agent_store;
   so.numWorkers = std::size_t(env_.world);
   so.waitWorkers = true;
   so.timeout = timeout;
   try {
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, so);
+    if (env_.agent_store) {
+      impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+          "/worker/attempt_" + std::to_string(env_.restart_count), impl_->store);
+    }
     if (backend_ == "gloo") {
       auto go = c10d::ProcessGroupGloo::Options::create(timeout);
       go->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
       impl_->pg =
           c10::make_intrusive<c10d::ProcessGroupGloo>(impl_->store, env_.rank, env_.world, go);
     } else {
-#ifdef TESSERA_WITH_NCCL
-      auto no = c10d::ProcessGroupNCCL::Options::create();
-      no->timeout = timeout;
-      impl_->pg =
-          c10::make_intrusive<c10d::ProcessGroupNCCL>(impl_->store, env_.rank, env_.world, no);
-#endif
+      // NCCL lives in libtorch_cuda, which only the CUDA module links.
+      const auto make = reinterpret_cast<TesseraMakeNcclBackend>(
+          common::cuda_support_symbol("tessera_make_nccl_backend"));
+      char error[512] = "";
+      c10d::Backend* pg = make(impl_->store.get(), env_.rank, env_.world,
+                               std::int64_t(timeout.count()), error, sizeof error);
+      if (!pg) throw std::runtime_error(error);
+      impl_->pg = c10::intrusive_ptr<c10d::Backend>::reclaim(pg);
     }
   } catch (const std::exception& e) {
     throw std::runtime_error("distributed: rank " + std::to_string(env_.rank) + " of " +

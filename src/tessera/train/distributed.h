@@ -1,7 +1,9 @@
 // Data-parallel training on torch's c10d process groups, configured exactly
 // like torchrun: RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT.
-// Rendezvous is c10d's TCPStore (rank 0 serves it); the backend is Gloo on
-// CPU, and NCCL where LibTorch has it and the device is CUDA.
+// Rendezvous is c10d's TCPStore: rank 0 serves it when started by hand, and
+// under torchrun every rank joins the one torchrun's agent serves. The
+// backend is Gloo on CPU, and NCCL where LibTorch has it and the device is
+// CUDA.
 //
 //   DistEnv env = DistEnv::from_environment();
 //   DistributedContext ctx(env, DistOptions{}, torch::kCPU);
@@ -25,6 +27,11 @@ struct DistEnv {
   int rank = 0, world = 1, local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  // Under torchrun: join the agent's store instead of serving one
+  // (TORCHELASTIC_USE_AGENT_STORE), and how often the group was restarted
+  // (TORCHELASTIC_RESTART_COUNT; above 0 a run resumes from its checkpoint).
+  bool agent_store = false;
+  int restart_count = 0;
   bool enabled() const { return world > 1; }
   // Reads the torchrun variables; WORLD_SIZE unset means one process.
   // Throws std::invalid_argument naming a malformed variable.
@@ -32,7 +39,7 @@ struct DistEnv {
 };
 
 struct DistOptions {
-  std::string backend = "auto";  // gloo | nccl | auto (nccl for CUDA when built in, else gloo)
+  std::string backend = "auto";  // gloo | nccl | auto (nccl for CUDA, else gloo)
   double timeout_s = 300;
   std::size_t bucket_bytes = 25u << 20;  // gradient all-reduce buckets, as PyTorch DDP's default
 };
@@ -54,8 +61,6 @@ class DistributedContext {
   void all_reduce_gradients(torch::nn::Module& module);
   void all_reduce_sum(std::vector<double>& values);
   void barrier();
-
-  static bool nccl_available();
 
  private:
   struct Impl;

@@ -1,9 +1,7 @@
 #include "tessera/train/fused_adam.h"
 
 #include <cmath>
-#include <sstream>
 #include <string>
-#include <type_traits>
 
 #include "tessera/model/parallel.h"
 #include "tessera/train/adam_update.h"
@@ -12,19 +10,10 @@ namespace tessera::train {
 
 namespace {
 
-// The key torch::optim::Optimizer files a parameter's state under: the
-// address of its TensorImpl, as a string in LibTorch 1.x and as the pointer
-// itself in 2.x.
-template <typename Map>
-typename Map::key_type state_key(const Map&, const torch::Tensor& p) {
-  using Key = typename Map::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream os;  // what c10::guts::to_string does with a pointer
-    os << p.unsafeGetTensorImpl();
-    return os.str();
-  } else {
-    return static_cast<Key>(p.unsafeGetTensorImpl());
-  }
+// The key torch::optim::Optimizer files a parameter's state under (since
+// LibTorch 2.2): the address of its TensorImpl.
+void* state_key(const torch::Tensor& p) {
+  return p.unsafeGetTensorImpl();
 }
 
 // Whether one pass over raw memory can update p: dense fp32 on the CPU,
@@ -59,7 +48,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       TORCH_CHECK(!p.grad().is_sparse(), "FusedAdam does not take sparse gradients");
-      const auto key = state_key(states, p);
+      const auto key = state_key(p);
       auto found = states.find(key);
       if (found == states.end()) {
         auto st = std::make_unique<torch::optim::AdamParamState>();

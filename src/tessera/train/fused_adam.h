@@ -9,7 +9,7 @@
 // write the parameter and the moments). For ResNet18 at width 64 that is
 // ~45 MB per tensor-sized pass, a memory-bound cost that does not shrink
 // with the batch or the precision, so it weighs most in small bf16 steps
-// (docs/performance.md).
+// (docs/history/performance-libtorch-1.13.md).
 //
 // It is a torch::optim::Adam: the same AdamOptions (validated by Adam's
 // constructor), the same per-parameter state (step, exp_avg, exp_avg_sq,

@@ -9,6 +9,28 @@
 #include "tessera/model/conv.h"
 
 namespace tessera::train {
+namespace {
+
+// Autocast to bf16 on one device type while it lives (its cast cache
+// cleared on the way out, also when the forward pass throws).
+class AutocastBf16 {
+ public:
+  explicit AutocastBf16(c10::DeviceType type) : type_(type) {
+    at::autocast::set_autocast_enabled(type_, true);
+    at::autocast::set_autocast_dtype(type_, at::kBFloat16);
+  }
+  ~AutocastBf16() {
+    at::autocast::set_autocast_enabled(type_, false);
+    at::autocast::clear_cache();
+  }
+  AutocastBf16(const AutocastBf16&) = delete;
+  AutocastBf16& operator=(const AutocastBf16&) = delete;
+
+ private:
+  c10::DeviceType type_;
+};
+
+}  // namespace
 
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
@@ -65,26 +87,11 @@ StepResult StepRunner::step(const torch::Tensor& tiles_in) {
   if (precision_ == Precision::kBf16) {
     // Mixed precision: convolutions and matmuls in bf16 under autocast, the
     // weights, the loss and the optimiser in fp32.
-    const bool cuda = device_.is_cuda();
-    if (cuda) {
-      at::autocast::set_enabled(true);
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    } else {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-    try {
-      // The fp32 master weights keep their layout; the convolutions reorder
-      // their bf16 copies.
-      model::Bf16ChannelsLast nhwc(bf16_nhwc_);
-      emb = net_->forward(tiles).to(torch::kFloat32);
-    } catch (...) {
-      cuda ? at::autocast::set_enabled(false) : at::autocast::set_cpu_enabled(false);
-      at::autocast::clear_cache();
-      throw;
-    }
-    cuda ? at::autocast::set_enabled(false) : at::autocast::set_cpu_enabled(false);
-    at::autocast::clear_cache();
+    AutocastBf16 autocast(device_.type());
+    // The fp32 master weights keep their layout; the convolutions reorder
+    // their bf16 copies.
+    model::Bf16ChannelsLast nhwc(bf16_nhwc_);
+    emb = net_->forward(tiles).to(torch::kFloat32);
   } else {
     emb = net_->forward(tiles);
   }

@@ -19,7 +19,7 @@ Precision parse_precision(const std::string& name);
 // bf16 forward kernels), NCHW otherwise. kNhwc: NHWC in fp32 too, through
 // LibTorch's own channels-last convolutions with the weights converted (for
 // measurements: LibTorch 1.13's fp32 channels-last backward corrupted the heap
-// at width 8, docs/performance.md). kNchw: NCHW everywhere.
+// at width 8, docs/history/performance-libtorch-1.13.md). kNchw: NCHW everywhere.
 enum class Layout { kAuto, kNchw, kNhwc };
 Layout parse_layout(const std::string& name);
 

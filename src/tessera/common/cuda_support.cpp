@@ -1,0 +1,76 @@
+#include "tessera/common/cuda_support.h"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+
+namespace tessera::common {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kModuleName = "libtessera_cuda.so";
+
+std::mutex& module_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+void*& module_handle() {
+  static void* handle = nullptr;
+  return handle;
+}
+
+}  // namespace
+
+std::string cuda_support_path() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path beside = exe.parent_path() / kModuleName;
+    if (fs::exists(beside, ec)) return beside.string();
+  }
+#ifdef TESSERA_CUDA_MODULE_DIR
+  const fs::path built = fs::path(TESSERA_CUDA_MODULE_DIR) / kModuleName;
+  if (fs::exists(built, ec)) return built.string();
+#endif
+  return kModuleName;
+}
+
+void load_cuda_support() {
+  std::lock_guard<std::mutex> lock(module_mutex());
+  if (module_handle()) return;
+  const std::string path = cuda_support_path();
+  // RTLD_GLOBAL: LibTorch's CUDA kernels and hooks register themselves with
+  // the CPU libraries already loaded.
+  void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  if (!h) {
+    const char* why = dlerror();
+    throw std::runtime_error("cuda: cannot load LibTorch's CUDA support (" + path +
+                             "): " + (why ? why : "unknown reason"));
+  }
+  module_handle() = h;
+}
+
+bool cuda_support_loaded() {
+  std::lock_guard<std::mutex> lock(module_mutex());
+  return module_handle() != nullptr;
+}
+
+void* cuda_support_symbol(const char* name) {
+  load_cuda_support();
+  std::lock_guard<std::mutex> lock(module_mutex());
+  void* f = dlsym(module_handle(), name);
+  if (!f) {
+    throw std::runtime_error(std::string("cuda: ") + kModuleName + " has no symbol " + name);
+  }
+  return f;
+}
+
+void load_cuda_support_for(const std::string& device) {
+  if (device.rfind("cuda", 0) == 0) load_cuda_support();
+}
+
+}  // namespace tessera::common
