@@ -97,5 +97,74 @@ TEST(CheckpointTest, GarbageFileIsAClearError) {
   }
 }
 
+// A checkpoint laid out as Tessera writes them, with the metadata given
+// verbatim: a format-1 one is what Tessera on LibTorch 1.13 wrote (the
+// same archive entries, no "format" in the metadata).
+std::string write_with_meta(const std::string& dir, const nlohmann::json& meta,
+                            torch::nn::Module& net, torch::optim::Optimizer& adam) {
+  torch::serialize::OutputArchive archive, m, o;
+  net.save(m);
+  adam.save(o);
+  archive.write("model", m);
+  archive.write("optimizer", o);
+  archive.write("meta", c10::IValue(meta.dump()));
+  const std::string path = dir + "/epoch_0001.pt";
+  archive.save_to(path);
+  return path;
+}
+
+std::string load_error(const std::string& path, torch::nn::Module* net,
+                       torch::optim::Optimizer* adam) {
+  try {
+    load_checkpoint(path, net, adam, {});
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CheckpointTest, WritesItsFormatAndLibTorchVersion) {
+  const std::string dir = tessera::testing::fresh_dir();
+  model::ResNet net(tiny());
+  torch::optim::Adam adam(net->parameters(), 1e-3);
+  const std::string path = save_checkpoint(dir, {}, *net, adam);
+  const CheckpointState back = load_checkpoint(path, nullptr, nullptr, {});
+  EXPECT_EQ(back.meta.at("format"), kCheckpointFormat);
+  EXPECT_EQ(back.meta.at("libtorch"), TORCH_VERSION);
+}
+
+TEST(CheckpointTest, LibTorch113CheckpointIsRefusedForResumeButItsWeightsLoad) {
+  const std::string dir = tessera::testing::fresh_dir();
+  torch::manual_seed(3);
+  model::ResNet net(tiny());
+  torch::optim::Adam adam(net->parameters(), 1e-3);
+  net->forward(torch::randn({2, 1, 64, 32})).sum().backward();
+  adam.step();
+  const std::string path = write_with_meta(dir, {{"epoch", 1}, {"step", 4}}, *net, adam);
+
+  torch::manual_seed(4);
+  model::ResNet other(tiny());
+  torch::optim::Adam other_adam(other->parameters(), 1e-3);
+  const std::string err = load_error(path, other.get(), &other_adam);
+  EXPECT_NE(err.find("epoch_0001.pt' has format 1"), std::string::npos) << err;
+  EXPECT_NE(err.find("LibTorch 1.13"), std::string::npos) << err;
+  EXPECT_TRUE(other_adam.state().empty()) << "optimiser state was loaded";
+
+  // Without an optimiser (classify, embed) the weights are read.
+  EXPECT_EQ(load_error(path, other.get(), nullptr), "");
+  for (const auto& kv : net->named_parameters())
+    EXPECT_TRUE(torch::equal(kv.value(), other->named_parameters()[kv.key()])) << kv.key();
+}
+
+TEST(CheckpointTest, NewerFormatIsRefused) {
+  const std::string dir = tessera::testing::fresh_dir();
+  model::ResNet net(tiny());
+  torch::optim::Adam adam(net->parameters(), 1e-3);
+  const std::string path = write_with_meta(
+      dir, {{"epoch", 1}, {"step", 4}, {"format", kCheckpointFormat + 1}}, *net, adam);
+  const std::string err = load_error(path, net.get(), nullptr);
+  EXPECT_NE(err.find("written by a newer Tessera"), std::string::npos) << err;
+}
+
 }  // namespace
 }  // namespace tessera::train

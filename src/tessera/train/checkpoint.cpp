@@ -34,6 +34,8 @@ std::string save_checkpoint(const std::string& dir, const CheckpointState& state
   archive.write("model", model_archive);
   archive.write("optimizer", optim_archive);
   nlohmann::json meta = state.meta;
+  meta["format"] = kCheckpointFormat;
+  meta["libtorch"] = TORCH_VERSION;
   meta["epoch"] = state.epoch;
   meta["step"] = state.step;
   archive.write("meta", c10::IValue(common::dump_json(meta)));
@@ -83,12 +85,26 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* mode
     throw std::runtime_error("checkpoint '" + path + "': no metadata; not a Tessera checkpoint");
   }
   CheckpointState state;
+  int format = 0;
   try {
     state.meta = nlohmann::json::parse(meta_value.toStringRef());
     state.epoch = state.meta.at("epoch").get<int>();
     state.step = state.meta.at("step").get<std::int64_t>();
+    format = state.meta.value("format", 1);
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error("checkpoint '" + path + "': malformed metadata: " + e.what());
+  }
+  if (format > kCheckpointFormat) {
+    throw std::runtime_error("checkpoint '" + path + "' has format " + std::to_string(format) +
+                             ", written by a newer Tessera; this one reads formats up to " +
+                             std::to_string(kCheckpointFormat));
+  }
+  if (format < kCheckpointFormat && optimizer) {
+    throw std::runtime_error(
+        "checkpoint '" + path + "' has format " + std::to_string(format) +
+        ", written by a Tessera on LibTorch 1.13, whose optimiser state is filed under other "
+        "keys; it cannot be resumed (its weights still serve classify, embed and neighbours). "
+        "Start a new run directory to train");
   }
   for (const auto& [key, want] : expected.items()) {
     if (!state.meta.contains(key) || state.meta[key] != want) {

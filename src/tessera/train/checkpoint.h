@@ -2,6 +2,10 @@
 // RNG state and a JSON description of what produced them. Each is written to
 // a temporary file, fsync'ed and renamed, so a crash or a full disk leaves
 // the previous checkpoint intact; the newest `keep` are kept.
+//
+// The metadata carries a format number. Format 1 (no number) is what
+// Tessera wrote on LibTorch 1.13, which filed optimiser state under other
+// keys: its weights still load, but resuming from it is refused.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +17,9 @@
 #include <nlohmann/json.hpp>
 
 namespace tessera::train {
+
+// Format 2: LibTorch 2.x optimiser state.
+inline constexpr int kCheckpointFormat = 2;
 
 struct CheckpointState {
   int epoch = 0;          // epochs completed
@@ -30,7 +37,8 @@ std::vector<std::string> list_checkpoints(const std::string& dir);
 
 // Loads into `model` and `optimizer` (either may be null). Before touching
 // them it compares `expected_meta`'s keys with the stored meta and throws
-// std::runtime_error naming the first mismatch.
+// std::runtime_error naming the first mismatch; it refuses a format newer
+// than kCheckpointFormat, and an older one when `optimizer` is given.
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* model,
                                 torch::optim::Optimizer* optimizer,
                                 const nlohmann::json& expected_meta);
