@@ -8,9 +8,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "command_overview.h"
 #include "commands.h"
 #include "tessera/common/allocator.h"
-#include "tessera/version.h"
+#include "version_report.h"
 
 int main(int argc, char** argv) {
   // Past a file-size limit, let writes fail with EFBIG (reported like a full
@@ -22,8 +23,9 @@ int main(int argc, char** argv) {
   if (!malloc_policy || std::string(malloc_policy) != "default")
     tessera::common::retain_freed_memory();
   CLI::App app{"Tessera: self-supervised audio embeddings (Tile2Vec + triplet loss)"};
-  app.set_version_flag("--version", std::string("tessera ") + tessera::kVersion);
-  app.require_subcommand(1);
+  // Computed only when asked: it loads LibTorch's CUDA support to list GPUs.
+  app.set_version_flag("--version", [] { return tessera::app::version_report(); });
+  app.require_subcommand(0, 1);
   const std::vector<tessera::app::Command> commands = {
       tessera::app::add_synth_command(app),    tessera::app::add_dataset_info_command(app),
       tessera::app::add_features_command(app), tessera::app::add_cache_command(app),
@@ -32,6 +34,9 @@ int main(int argc, char** argv) {
       tessera::app::add_embed_command(app),    tessera::app::add_neighbours_command(app),
       tessera::app::add_bench_command(app),
   };
+  std::string help_topic;
+  CLI::App* help = app.add_subcommand("help", "list the commands, or one command's options");
+  help->add_option("command", help_topic, "a command");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,5 +53,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  return 0;
+  if (help->parsed()) {
+    if (help_topic.empty()) {
+      std::fputs(tessera::app::command_overview(app).c_str(), stdout);
+      return 0;
+    }
+    for (auto& [cmd, run] : commands) {
+      if (cmd->get_name() == help_topic) {
+        std::fputs(cmd->help("tessera").c_str(), stdout);
+        return 0;
+      }
+    }
+    std::fprintf(stderr, "error: help: no command '%s'\n\n%s", help_topic.c_str(),
+                 tessera::app::command_overview(app).c_str());
+    return 1;
+  }
+  // Bare `tessera`: the commands, and a non-zero exit as nothing ran.
+  std::fputs(tessera::app::command_overview(app).c_str(), stdout);
+  return 1;
 }

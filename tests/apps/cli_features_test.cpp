@@ -29,15 +29,6 @@ std::string write_clip(const std::string& dir, int rate, int channels, double se
   return path;
 }
 
-TEST(CliFeaturesTest, VersionAndHelp) {
-  auto v = run_tessera("--version");
-  EXPECT_EQ(v.exit_code, 0);
-  EXPECT_NE(v.output.find("tessera "), std::string::npos);
-  auto h = run_tessera("--help");
-  EXPECT_EQ(h.exit_code, 0);
-  EXPECT_NE(h.output.find("features"), std::string::npos);
-}
-
 TEST(CliFeaturesTest, WritesClipFeaturesAsNpy) {
   const std::string dir = fresh_dir();
   const std::string in = write_clip(dir, 16000, 1, 10.0);

@@ -1,0 +1,75 @@
+// The first minute at the command line: bare `tessera`, `tessera help`,
+// `tessera help <command>` and `tessera --version`.
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace tessera {
+namespace {
+
+using namespace tessera::testing;
+
+const char* const kCommands[] = {"synth", "dataset-info", "features", "cache",
+                                 "train", "sweep",        "report",   "classify",
+                                 "embed", "neighbours",   "bench",    "help"};
+
+// The line of the overview that starts with "  <name> ".
+std::string line_of(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n  " + name + " ");
+  if (at == std::string::npos) return "";
+  return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+}
+
+TEST(CliHelpTest, BareTesseraListsEveryCommandAndFails) {
+  const auto r = run_tessera("");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.output.find("A subcommand is required"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("usage: tessera <command>"), std::string::npos) << r.output;
+  for (const char* c : kCommands) {
+    const std::string line = line_of(r.output, c);
+    // Each command on a line of its own, with its description after it.
+    EXPECT_GT(line.size(), std::string(c).size() + 10) << c << " in\n" << r.output;
+  }
+  EXPECT_NE(line_of(r.output, "train").find("train one embedding space"), std::string::npos)
+      << r.output;
+}
+
+TEST(CliHelpTest, HelpListsTheCommandsAndSucceeds) {
+  const auto bare = run_tessera(""), help = run_tessera("help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_EQ(help.output, bare.output);
+}
+
+TEST(CliHelpTest, HelpOfACommandIsItsOptions) {
+  const auto r = run_tessera("help train");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--run-dir"), std::string::npos) << r.output;
+  // The same text as `train --help`, whose usage line names the binary's path.
+  std::string direct = run_tessera("train --help").output;
+  const auto at = direct.find(TESSERA_BINARY);
+  ASSERT_NE(at, std::string::npos) << direct;
+  direct.replace(at, std::string(TESSERA_BINARY).size(), "tessera");
+  EXPECT_EQ(r.output, direct);
+  const auto bad = run_tessera("help trian");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("no command 'trian'"), std::string::npos) << bad.output;
+}
+
+TEST(CliHelpTest, VersionNamesLibTorchItsCpuLibrariesAndCuda) {
+  const auto r = run_tessera("--version");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("tessera 0."), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("LibTorch " TESSERA_TORCH_VERSION), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("BLAS: Intel(R) oneAPI Math Kernel Library"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("oneDNN: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("CPU kernels: "), std::string::npos) << r.output;
+  // Either verdict, but one of them, with its reason or its devices.
+  const bool yes = r.output.find("CUDA: available, ") != std::string::npos;
+  const bool no = r.output.find("CUDA: not available (") != std::string::npos;
+  EXPECT_TRUE(yes != no) << r.output;
+  if (yes) EXPECT_NE(r.output.find("cuda:0 "), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace tessera
