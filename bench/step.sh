@@ -46,6 +46,10 @@ for b in $batches; do
     out=$("$tessera" bench step --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" --precision bf16)
     half=$(echo "$out" | field median_step_s)
     speedup=$(awk -v a="$ours" -v b="$half" 'BEGIN { printf "%.2f", a / b }')
-    echo "| $b | $t | bf16 | $half | | | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) | | $speedup |"
+    # The peer's bf16 is PyTorch's own CPU recipe (autocast, channels-last).
+    theirs=$("$py" "$peer" --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" --precision bf16 | field median_step_s)
+    ratio=$(awk -v a="$half" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }')
+    same=$(GLIBC_TUNABLES=$tuned "$py" "$peer" --batch "$b" --threads "$t" --steps "$steps" --warmup "$warmup" --precision bf16 | field median_step_s)
+    echo "| $b | $t | bf16 | $half | $theirs | $ratio | $(echo "$out" | field triplets_per_s) | $(echo "$out" | field gflops_per_s) | $(echo "$out" | field peak_rss_mb) | $same | $speedup |"
   done
 done
