@@ -10,6 +10,7 @@
 
 #include "command_overview.h"
 #include "commands.h"
+#include "option_suggestions.h"
 #include "tessera/common/allocator.h"
 #include "version_report.h"
 
@@ -40,7 +41,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int code = app.exit(e);
+    if (dynamic_cast<const CLI::ExtrasError*>(&e))
+      std::fputs(tessera::app::option_suggestions(app).c_str(), stderr);
+    return code;
   } catch (const std::exception& e) {  // e.g. --device cuda without CUDA support
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

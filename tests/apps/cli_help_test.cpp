@@ -55,6 +55,25 @@ TEST(CliHelpTest, HelpOfACommandIsItsOptions) {
   EXPECT_NE(bad.output.find("no command 'trian'"), std::string::npos) << bad.output;
 }
 
+TEST(CliHelpTest, UnknownOptionSuggestsTheNearOne) {
+  const auto r =
+      run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json --run-dr x");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("unknown option '--run-dr' (did you mean '--run-dir'?)"),
+            std::string::npos)
+      << r.output;
+  const auto far =
+      run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json --zzzzzz");
+  EXPECT_NE(far.exit_code, 0);
+  EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;
+  // A config key through --set gets the same help.
+  const auto key = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
+                               "/configs/demo.json --set epoch=3 --run-dir x");
+  EXPECT_NE(key.output.find("unknown config key 'epoch' (did you mean 'epochs'?)"),
+            std::string::npos)
+      << key.output;
+}
+
 TEST(CliHelpTest, VersionNamesLibTorchItsCpuLibrariesAndCuda) {
   const auto r = run_tessera("--version");
   EXPECT_EQ(r.exit_code, 0) << r.output;

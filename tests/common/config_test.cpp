@@ -111,6 +111,29 @@ TEST(ConfigTest, UnknownKeyIsNamed) {
   }
 }
 
+TEST(ConfigTest, UnknownKeySuggestsTheNearKey) {
+  try {
+    Config::from_json(json{{"epoch", 3}}, "'c.json'");
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "config 'c.json': unknown key 'epoch' (did you mean 'epochs'?)");
+  }
+  Config c;
+  try {
+    c.apply_override("lerning_rate=0.1");
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "--set: unknown config key 'lerning_rate' (did you mean 'learning_rate'?)");
+  }
+  try {
+    c.apply_override("qqqqqq=1");
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "--set: unknown config key 'qqqqqq'");
+  }
+}
+
 TEST(ConfigTest, WrongTypeIsNamed) {
   try {
     Config::from_json(json{{"epochs", "ten"}}, "test");

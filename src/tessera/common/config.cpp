@@ -11,6 +11,7 @@
 
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/json_text.h"
+#include "tessera/common/near_match.h"
 
 namespace tessera::common {
 namespace {
@@ -83,6 +84,12 @@ const std::vector<Field>& fields() {
       {"cv_tie_tolerance", &Config::cv_tie_tolerance},
   };
   return kFields;
+}
+
+std::vector<std::string> field_names() {
+  std::vector<std::string> names;
+  for (const auto& f : fields()) names.push_back(f.name);
+  return names;
 }
 
 const Field* find_field(const std::string& key) {
@@ -174,7 +181,8 @@ Config Config::from_json(const json& j, const std::string& origin) {
   for (const auto& [key, value] : j.items()) {
     const Field* f = find_field(key);
     if (!f) {
-      throw std::invalid_argument("config " + origin + ": unknown key '" + key + "'");
+      throw std::invalid_argument("config " + origin + ": unknown key '" + key + "'" +
+                                  did_you_mean(key, field_names()));
     }
     assign(c, *f, value, origin);
   }
@@ -213,7 +221,10 @@ void Config::apply_override(const std::string& assignment) {
   const std::string key = assignment.substr(0, eq);
   const std::string text = assignment.substr(eq + 1);
   const Field* f = find_field(key);
-  if (!f) throw std::invalid_argument("--set: unknown config key '" + key + "'");
+  if (!f) {
+    throw std::invalid_argument("--set: unknown config key '" + key + "'" +
+                                did_you_mean(key, field_names()));
+  }
   json v = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (v.is_discarded()) v = text;  // a bare word such as ResNet34 is a string
   // A list of numbers may be written without brackets: margins=0.5,1,2.
