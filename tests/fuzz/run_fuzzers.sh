@@ -7,22 +7,34 @@
 # so CI sees the same inputs every time; SECONDS fuzzes for real.
 # Exit status: non-zero if a target fails to build or any input crashes it.
 set -euo pipefail
-src=$1
-work=$2
 mode=${3:-${FUZZ_SECONDS:-10}}
-mkdir -p "$work"
+# Absolute paths: the replay below runs from inside the work folder, where a
+# relative SOURCE_DIR (the README's ".") would no longer point anywhere.
+src=$(cd "$1" && pwd)
+mkdir -p "$2"
+work=$(cd "$2" && pwd)
 cxx=${CXX_FUZZ:-clang++}
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -fno-omit-frame-pointer -I"$src/src" -DNDEBUG)
-common=("$src"/src/tessera/common/{config,atomic_file,npy,log}.cpp)
+common=("$src"/src/tessera/common/{config,near_match,atomic_file,npy,log}.cpp)
 audio=("$src"/src/tessera/audio/*.cpp)
 features=("$src"/src/tessera/features/*.cpp)
 data=("$src"/src/tessera/data/{dataset,dcase_reader}.cpp)
 libs=(-lsndfile -lsoxr -lpthread)
 
+# Rebuilt when the target or any source it is built from is newer than it
+# (a library file edited since must reach the fuzzer too).
+stale() {  # binary sources...
+  local bin=$1; shift
+  [[ -x $bin ]] || return 0
+  local f
+  for f in "$@"; do [[ $f -nt $bin ]] && return 0; done
+  return 1
+}
+
 build() {  # name sources...
   local name=$1; shift
-  if [[ ! -x $work/$name || $work/$name -ot $src/tests/fuzz/$name.cpp ]]; then
+  if stale "$work/$name" "$src/tests/fuzz/$name.cpp" "$@" "$src"/src/tessera/*/*.h; then
     echo "building $name"
     "$cxx" "${flags[@]}" -o "$work/$name" "$src/tests/fuzz/$name.cpp" "$@" "${libs[@]}"
   fi
