@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "config_args.h"
 #include "tessera/audio/decode.h"
+#include "tessera/common/format.h"
 #include "tessera/data/dataset_loader.h"
 
 namespace tessera::app {
@@ -34,9 +35,12 @@ int run_dataset_info(const ConfigArgs& args) {
       ++files[r.label];
       seconds[r.label] += secs;
     }
-    std::printf("\n%s: %zu files, %.1f s\n", s->name.c_str(), s->recordings.size(), total);
+    std::printf("\n%s: %s, %s\n", s->name.c_str(),
+                common::count_of((long long)s->recordings.size(), "file").c_str(),
+                common::duration(total).c_str());
     for (std::size_t l = 0; l < d.labels.size(); ++l) {
-      std::printf("  %-20s %6d files %10.1f s\n", d.labels[l].c_str(), files[l], seconds[l]);
+      std::printf("  %-20s %12s %12s\n", d.labels[l].c_str(),
+                  common::count_of(files[l], "file").c_str(), common::duration(seconds[l]).c_str());
     }
     if (unlabelled) std::printf("  %-20s %6d files\n", "(unlabelled)", unlabelled);
   }

@@ -7,6 +7,7 @@
 #include "device_option.h"
 #include "run_lock.h"
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/format.h"
 #include "tessera/common/log.h"
 #include "tessera/common/threads.h"
 #include "tessera/eval/epoch_evaluator.h"
@@ -74,8 +75,10 @@ int run_train(TrainArgs& a) {
                  (a.run_dir + "/config.json").c_str(), a.run_dir.c_str());
     return 130;
   }
-  std::printf("%s: %d epochs, %lld steps, %.1f s, %.1f triplets/s\n", a.run_dir.c_str(),
-              s.epochs_run, static_cast<long long>(s.steps), s.seconds, s.triplets_per_second);
+  std::printf("%s: %s, %s, %s, %.1f triplets/s\n", a.run_dir.c_str(),
+              common::count_of(s.epochs_run, "epoch").c_str(),
+              common::count_of(s.steps, "step").c_str(), common::duration(s.seconds).c_str(),
+              s.triplets_per_second);
   return 0;
 }
 

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "tessera/common/format.h"
+
 namespace tessera::common {
 
 bool Progress::enabled() {
@@ -31,8 +33,8 @@ void Progress::update(std::size_t done, const std::string& extra) {
   std::string bar(filled, '#');
   bar.resize(width, '.');
   const double secs = std::chrono::duration<double>(now - start_).count();
-  std::fprintf(stderr, "\r%s [%s] %zu/%zu %.0fs %s\033[K", label_.c_str(), bar.c_str(), done,
-               total_, secs, extra.c_str());
+  std::fprintf(stderr, "\r%s [%s] %zu/%zu %s %s\033[K", label_.c_str(), bar.c_str(), done, total_,
+               duration(secs).c_str(), extra.c_str());
   std::fflush(stderr);
 }
 

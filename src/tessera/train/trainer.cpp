@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
 #include "tessera/common/progress.h"
@@ -294,7 +295,7 @@ TrainSummary Trainer::run() {
       common::log_info("epoch ", epoch, ": train loss ", sum_loss / n, ", eval loss ",
                        ev.triplet_loss, ", active ", ev.active_fraction, ", silhouette ",
                        ev.silhouette, ", centroid_cv ", ev.centroid_cv, " (",
-                       seconds_since(epoch_start), " s)");
+                       common::duration(seconds_since(epoch_start)), ")");
     }
     if (epoch % config_.save_frequency == 0 || epoch == config_.epochs)
       checkpoint(epoch, 0, 0, 0, 0);
