@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "config_args.h"
+#include "tessera/common/temporary_files.h"
 #include "tessera/common/threads.h"
 #include "tessera/data/dataset_loader.h"
 #include "tessera/sampling/tile_store.h"
@@ -22,6 +23,7 @@ int run_cache_build(const CacheArgs& a) {
   const std::string dir = !a.cache_dir.empty() ? a.cache_dir : cfg.cache_dir;
   if (dir.empty())
     throw std::invalid_argument("cache build: give --cache-dir or set cache_dir in the config");
+  common::remove_orphaned_temporaries(dir);
   data::Dataset d = data::load_dataset(cfg);
   features::FeatureCache cache(dir, audio::AudioOptions::from_config(cfg),
                                features::FeatureOptions::from_config(cfg));

@@ -7,6 +7,7 @@
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/common/log.h"
+#include "tessera/common/temporary_files.h"
 #include "tessera/common/threads.h"
 #include "tessera/eval/embedder.h"
 #include "tessera/eval/linear_probe.h"
@@ -27,6 +28,7 @@ struct ClassifyArgs {
 int run_classify(const ClassifyArgs& a) {
   const int threads = common::resolve_threads(a.threads);
   torch::set_num_threads(threads);
+  common::remove_orphaned_temporaries(a.run_dir);
   eval::TrainedModel model = a.random_weights ? eval::random_weights_model(a.run_dir, a.device)
                                               : eval::load_trained_model(a.run_dir, a.device);
   train::RunData data = train::RunData::load(model.config, a.run_dir, threads, /*with_test=*/true);

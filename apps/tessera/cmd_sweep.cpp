@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "config_args.h"
 #include "device_option.h"
+#include "tessera/common/temporary_files.h"
 #include "tessera/experiment/sweep.h"
 
 namespace tessera::app {
@@ -53,6 +54,8 @@ int run_sweep_cmd(SweepArgs& a) {
     a.options.rank = env_int("RANK", 0);
     a.options.world = env_int("WORLD_SIZE", 1);
   }
+  // Rank 0 cleans up after crashed processes; other ranks' live files stay.
+  if (a.options.rank == 0) common::remove_orphaned_temporaries(a.out);
   const auto rec = experiment::run_sweep(cfg, a.out, a.options);
   if (a.options.rank == 0) print_result(rec, a.out);
   return 0;

@@ -9,6 +9,7 @@
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/common/log.h"
+#include "tessera/common/temporary_files.h"
 #include "tessera/common/threads.h"
 #include "tessera/eval/epoch_evaluator.h"
 #include "tessera/train/distributed.h"
@@ -52,7 +53,11 @@ int run_train(TrainArgs& a) {
   }
   // Only rank 0 writes, so only rank 0 holds the run directory's lock.
   std::unique_ptr<RunLock> lock;
-  if (env.rank == 0) lock = std::make_unique<RunLock>(a.run_dir);
+  if (env.rank == 0) {
+    lock = std::make_unique<RunLock>(a.run_dir);
+    common::remove_orphaned_temporaries(a.run_dir);
+    if (!cfg.cache_dir.empty()) common::remove_orphaned_temporaries(cfg.cache_dir);
+  }
   train::Trainer::install_signal_handlers();
   const int threads = common::resolve_threads(a.options.threads);
   const int feature_threads = std::min(threads * 2, cfg.num_parallel_calls);

@@ -1,5 +1,7 @@
 // End-to-end tests of synth, dataset-info and cache build.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <regex>
 
@@ -41,7 +43,19 @@ TEST(CliDataTest, SynthDatasetInfoAndCacheBuild) {
   EXPECT_NE(c1.output.find("17 recordings ready (17 computed, 0 already cached)"),
             std::string::npos)
       << c1.output;
+  // What a kill -9 mid-write leaves: a dead process's temporary goes when the
+  // next command writes there; a live process's (this test's) stays.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  const std::string orphan = dir + "/cache/x.feat.tmp." + std::to_string(gone) + ".0";
+  const std::string live = dir + "/cache/y.feat.tmp." + std::to_string(::getpid()) + ".0";
+  write_text(orphan, "half");
+  write_text(live, "half");
   auto c2 = run_tessera("cache build -c " + cfg + " --cache-dir " + dir + "/cache");
+  EXPECT_FALSE(std::filesystem::exists(orphan)) << c2.output;
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_NE(c2.output.find("removed 1 temporary file left in"), std::string::npos) << c2.output;
   EXPECT_NE(c2.output.find("(0 computed, 17 already cached)"), std::string::npos) << c2.output;
 }
 

@@ -3,9 +3,10 @@
 #include <sndfile.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdio>
 #include <stdexcept>
+
+#include "tessera/common/temporary_files.h"
 
 namespace tessera::audio {
 
@@ -13,9 +14,7 @@ void write_wav(const std::string& path, const AudioBuffer& audio, SampleFormat f
   if (audio.channels <= 0 || audio.sample_rate_hz <= 0) {
     throw std::invalid_argument("encode: '" + path + "': no channels or no sample rate");
   }
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++) + ".wav";
+  const std::string tmp = common::temporary_name(path, ".wav");
   SF_INFO info{};
   info.samplerate = audio.sample_rate_hz;
   info.channels = audio.channels;

@@ -3,13 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include "tessera/common/temporary_files.h"
 
 namespace tessera::common {
 namespace {
@@ -25,9 +26,7 @@ std::string errno_text(int err) {
 }  // namespace
 
 void write_file_atomic(const std::string& path, const void* data, std::size_t size) {
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp =
-      path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  const std::string tmp = temporary_name(path);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(path, "cannot create '" + tmp + "'", errno);
   const char* p = static_cast<const char*>(data);
