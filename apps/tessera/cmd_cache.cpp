@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "config_args.h"
+#include "tessera/common/format.h"
 #include "tessera/common/temporary_files.h"
 #include "tessera/common/threads.h"
 #include "tessera/data/dataset_loader.h"
@@ -39,8 +40,9 @@ int run_cache_build(const CacheArgs& a) {
     usable += store.size();
   }
   const auto st = cache.stats();
-  std::printf("cache %s: %zu recordings ready (%zu computed, %zu already cached)\n%s\n",
-              dir.c_str(), usable, st.misses, st.hits, d.skipped.summary().c_str());
+  std::printf("cache %s: %s ready (%zu computed, %zu already cached)\n%s\n", dir.c_str(),
+              common::count_of((long long)usable, "recording").c_str(), st.misses, st.hits,
+              d.skipped.summary().c_str());
   return usable > 0 ? 0 : 1;
 }
 

@@ -124,7 +124,7 @@ int run_neighbours(const NeighbourArgs& a) {
   const int tile = int(at / g.tile_seconds + 1e-9);
   if (tile >= q_all.size(0)) {
     throw std::invalid_argument("neighbours: '" + file + "' has no tile at " + fmt_seconds(at) +
-                                " s (" + std::to_string(q_all.size(0)) + " tiles)");
+                                " s (" + common::count_of(q_all.size(0), "tile") + ")");
   }
   const torch::Tensor q = q_all[tile];
   // The set searched: the run's eval split, or tiles `embed --tiles` wrote.

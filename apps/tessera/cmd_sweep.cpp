@@ -76,6 +76,7 @@ int run_report_cmd(const ReportArgs& a) {
     o.rule.cv_tie_tolerance = c.cv_tie_tolerance;
   } catch (const std::runtime_error&) {
   }
+  common::remove_orphaned_temporaries(a.dir);
   print_result(experiment::build_report(a.dir, o), a.dir);
   return 0;
 }

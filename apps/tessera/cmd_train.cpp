@@ -65,8 +65,8 @@ int run_train(TrainArgs& a) {
   if (ctx && env.rank != 0) ctx->barrier();
   train::RunData data = train::RunData::load(cfg, a.run_dir, feature_threads);
   if (ctx && env.rank == 0) ctx->barrier();
-  common::log_info("train: ", data.train->size(), " training and ", data.eval->size(),
-                   " eval recordings");
+  common::log_info("train: ", common::count_of((long long)data.train->size(), "training recording"),
+                   " and ", common::count_of((long long)data.eval->size(), "eval recording"));
   eval::EpochEvaluator evaluator(cfg, *data.eval, data.dataset.labels, a.run_dir,
                                  torch::Device(a.options.device));
   train::EpochEvalFn eval_fn;
