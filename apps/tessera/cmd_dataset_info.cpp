@@ -42,7 +42,8 @@ int run_dataset_info(const ConfigArgs& args) {
       std::printf("  %-20s %12s %12s\n", d.labels[l].c_str(),
                   common::count_of(files[l], "file").c_str(), common::duration(seconds[l]).c_str());
     }
-    if (unlabelled) std::printf("  %-20s %6d files\n", "(unlabelled)", unlabelled);
+    if (unlabelled)
+      std::printf("  %-20s %12s\n", "(unlabelled)", common::count_of(unlabelled, "file").c_str());
   }
   std::printf("\n%s\n", d.skipped.summary(10).c_str());
   return 0;

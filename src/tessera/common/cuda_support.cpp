@@ -23,8 +23,6 @@ void*& module_handle() {
   return handle;
 }
 
-}  // namespace
-
 std::string cuda_support_path() {
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
@@ -39,6 +37,8 @@ std::string cuda_support_path() {
   return kModuleName;
 }
 
+}  // namespace
+
 void load_cuda_support() {
   std::lock_guard<std::mutex> lock(module_mutex());
   if (module_handle()) return;
@@ -52,11 +52,6 @@ void load_cuda_support() {
                              "): " + (why ? why : "unknown reason"));
   }
   module_handle() = h;
-}
-
-bool cuda_support_loaded() {
-  std::lock_guard<std::mutex> lock(module_mutex());
-  return module_handle() != nullptr;
 }
 
 void* cuda_support_symbol(const char* name) {

@@ -15,14 +15,11 @@
 
 namespace tessera::common {
 
-// Where the module is looked for, in order: the directory of the running
-// executable, then the build tree's directory it was written to.
-std::string cuda_support_path();
-
 // Loads the module (and with it libtorch_cuda) once; later calls return at
-// once. Throws std::runtime_error naming the module and the loader's reason.
+// once. It is looked for beside the running executable, then in the build
+// tree's directory it was written to. Throws std::runtime_error naming the
+// module and the loader's reason.
 void load_cuda_support();
-bool cuda_support_loaded();
 
 // A symbol the module exports (load_cuda_support() first); throws if absent.
 void* cuda_support_symbol(const char* name);

@@ -10,15 +10,20 @@
 #include <regex>
 
 #include "tessera/common/log.h"
+
 namespace tessera::common {
 namespace fs = std::filesystem;
 namespace {
 
-std::string host_name() {
-  char buf[HOST_NAME_MAX + 1] = "";
-  if (::gethostname(buf, sizeof buf) != 0) return "localhost";
-  buf[HOST_NAME_MAX] = '\0';
-  return buf;
+// This host's name, read once.
+const std::string& this_host() {
+  static const std::string host = [] {
+    char buf[HOST_NAME_MAX + 1] = "";
+    if (::gethostname(buf, sizeof buf) != 0) return std::string("localhost");
+    buf[HOST_NAME_MAX] = '\0';
+    return std::string(buf);
+  }();
+  return host;
 }
 
 bool process_exists(long pid) {
@@ -31,8 +36,7 @@ bool process_exists(long pid) {
 
 std::string temporary_name(const std::string& target, const std::string& suffix) {
   static std::atomic<unsigned> counter{0};
-  static const std::string host = host_name();
-  return target + ".tmp." + std::to_string(::getpid()) + "@" + host + "." +
+  return target + ".tmp." + std::to_string(::getpid()) + "@" + this_host() + "." +
          std::to_string(counter++) + suffix;
 }
 
@@ -41,7 +45,6 @@ bool temporary_owner(const std::string& file_name, TemporaryOwner& owner) {
   // suffix such as ".wav"; the host may itself hold dots.
   static const std::regex named(R"(\.tmp\.([0-9]+)@(.+)\.[0-9]+(\.[A-Za-z0-9]+)?$)");
   static const std::regex older(R"(\.tmp\.([0-9]+)\.[0-9]+(\.[A-Za-z0-9]+)?$)");
-  static const std::string here = host_name();
   std::smatch m;
   if (std::regex_search(file_name, m, named)) {
     owner.pid = std::stol(m[1].str());
@@ -50,14 +53,13 @@ bool temporary_owner(const std::string& file_name, TemporaryOwner& owner) {
   }
   if (std::regex_search(file_name, m, older)) {
     owner.pid = std::stol(m[1].str());
-    owner.host = here;
+    owner.host = this_host();
     return true;
   }
   return false;
 }
 
 int remove_orphaned_temporaries(const std::string& dir) {
-  static const std::string here = host_name();
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return 0;
   int removed = 0;
@@ -67,7 +69,7 @@ int remove_orphaned_temporaries(const std::string& dir) {
     if (!it->is_regular_file(ec)) continue;
     TemporaryOwner owner;
     if (!temporary_owner(it->path().filename().string(), owner)) continue;
-    if (owner.host != here || process_exists(owner.pid)) continue;
+    if (owner.host != this_host() || process_exists(owner.pid)) continue;
     std::error_code rm;
     if (fs::remove(it->path(), rm)) ++removed;
   }

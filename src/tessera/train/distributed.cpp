@@ -4,9 +4,9 @@
 #include <stdexcept>
 
 // LibTorch's CPU target defines USE_C10D_GLOO, under which this header
-// declares the Gloo process group. The wheel
-// ships no Gloo headers; libgloo-dev's stand in (CMakeLists.txt says why
-// that is safe and tests/train/gloo_abi_test.cmake checks it).
+// declares the Gloo process group. The wheel ships no Gloo headers;
+// libgloo-dev's stand in (CMakeLists.txt says why that is safe, and
+// tests/train/gloo_headers_check.sh checks it).
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
