@@ -1,62 +1,25 @@
-// Micro-benchmarks of the model's own operators against LibTorch's (Google
-// Benchmark): the stem max-pool, the fused batch norm, the stem's batch norm
+// Micro-benchmarks of Tessera's own operators (src/tessera/ops/) against
+// LibTorch's (Google Benchmark): the fused batch norm, the stem's batch norm
 // and pool as one operator, and every way of a bf16 convolution's forward and
-// gradients that model/conv.h chooses from, on ResNet18's shapes at 16
+// gradients that ops/conv.h chooses from, on ResNet18's shapes at 16
 // triplets (48 tiles of 198x128), 2 intra-op threads.
 #include <benchmark/benchmark.h>
 
-#include "tessera/model/batch_norm.h"
-#include "tessera/model/conv.h"
-#include "tessera/model/max_pool.h"
+#include "tessera/ops/batch_norm.h"
+#include "tessera/ops/conv.h"
+#include "tessera/ops/stem_pool.h"
 
 namespace {
 
-using tessera::model::max_pool_3x3_s2;
-
-torch::ScalarType dtype_of(const benchmark::State& state) {
-  return state.range(0) ? torch::kBFloat16 : torch::kFloat32;
-}
+using tessera::ops::KernelOptions;
 
 // Normal noise as a bf16 channels-last tensor (bf16 training's activations).
 torch::Tensor random_bf16_nhwc(at::IntArrayRef shape) {
   return torch::randn(shape).to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
 }
 
-// Forward and backward of the stem's pool on [48, 64, 99, 64]. Args: 1 for
-// bf16 (else fp32), 1 for channels-last (bf16 only: the bf16 training layout).
-template <bool kOurs>
-void BM_StemMaxPool(benchmark::State& state) {
-  torch::set_num_threads(2);
-  torch::manual_seed(0);
-  const auto format = state.range(1) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  const torch::Tensor x0 = torch::randn({48, 64, 99, 64}).to(dtype_of(state)).contiguous(format);
-  const torch::Tensor g = torch::randn({48, 64, 50, 32}).to(dtype_of(state)).contiguous(format);
-  for (auto _ : state) {
-    torch::Tensor x = x0.detach().requires_grad_();
-    torch::Tensor y = kOurs ? max_pool_3x3_s2(x) : torch::max_pool2d(x, 3, 2, 1);
-    y.backward(g);
-    benchmark::DoNotOptimize(x.grad().data_ptr());
-  }
-}
-template <bool kOurs>
-void BM_StemMaxPoolForward(benchmark::State& state) {
-  torch::set_num_threads(2);
-  torch::manual_seed(0);
-  const auto format = state.range(1) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  const torch::Tensor x = torch::randn({48, 64, 99, 64}).to(dtype_of(state)).contiguous(format);
-  for (auto _ : state) {
-    torch::Tensor y = kOurs ? max_pool_3x3_s2(x) : torch::max_pool2d(x, 3, 2, 1);
-    benchmark::DoNotOptimize(y.data_ptr());
-  }
-}
-#define POOL_CASES Args({0, 0})->Args({1, 0})->Args({1, 1})->Unit(benchmark::kMillisecond)
-BENCHMARK_TEMPLATE(BM_StemMaxPoolForward, true)->POOL_CASES;
-BENCHMARK_TEMPLATE(BM_StemMaxPoolForward, false)->POOL_CASES;
-BENCHMARK_TEMPLATE(BM_StemMaxPool, true)->POOL_CASES;
-BENCHMARK_TEMPLATE(BM_StemMaxPool, false)->POOL_CASES;
-
 // One computation of a bf16 3x3 convolution (padding 1) on ResNet18's
-// shapes at 48 tiles, by every way model/conv.h's tuner chooses from.
+// shapes at 48 tiles, by every way ops/conv.h's tuner chooses from.
 // Args: input channels, height, width, output channels, stride, and 1 for
 // channels-last tensors (0: NCHW).
 enum Op {
@@ -70,7 +33,7 @@ enum Op {
 };
 template <Op kOp>
 void BM_Bf16Conv(benchmark::State& state) {
-  namespace m = tessera::model;
+  namespace m = tessera::ops;
   torch::set_num_threads(2);
   torch::manual_seed(0);
   const std::int64_t c = state.range(0), h = state.range(1), w = state.range(2), o = state.range(3),
@@ -79,7 +42,8 @@ void BM_Bf16Conv(benchmark::State& state) {
     state.SkipWithError("the flipped-kernel gradient is for stride 1");
     return;
   }
-  const auto format = state.range(5) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  const auto format =
+      state.range(5) ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   const auto bf16 = torch::TensorOptions().dtype(torch::kBFloat16);
   const torch::Tensor x = torch::randn({48, c, h, w}, bf16).contiguous(format);
   const torch::Tensor wt = torch::randn({o, c, 3, 3}, bf16).contiguous(format);
@@ -93,30 +57,44 @@ void BM_Bf16Conv(benchmark::State& state) {
   for (auto _ : state) {
     torch::Tensor r;
     switch (kOp) {
-      case kForwardLibrary: r = at::conv2d(x, wt, {}, {s, s}, {one, one}); break;
-      case kForwardGemm: r = m::conv2d_forward_gemm(x, wt, int(s), 1); break;
-      case kInputLibrary: r = library(true); break;
-      case kInputFlipped: r = m::conv2d_input_grad_flipped(g, wt, 1); break;
-      case kInputGemm: r = m::conv2d_input_grad_gemm(g, wt, int(h), int(w), int(s), 1); break;
-      case kWeightLibrary: r = library(false); break;
-      case kWeightGemm: r = m::conv2d_weight_grad_gemm(g, x, 3, int(s), 1); break;
+      case kForwardLibrary:
+        r = at::conv2d(x, wt, {}, {s, s}, {one, one});
+        break;
+      case kForwardGemm:
+        r = m::conv2d_forward_gemm(x, wt, int(s), 1);
+        break;
+      case kInputLibrary:
+        r = library(true);
+        break;
+      case kInputFlipped:
+        r = m::conv2d_input_grad_flipped(g, wt, 1);
+        break;
+      case kInputGemm:
+        r = m::conv2d_input_grad_gemm(g, wt, int(h), int(w), int(s), 1);
+        break;
+      case kWeightLibrary:
+        r = library(false);
+        break;
+      case kWeightGemm:
+        r = m::conv2d_weight_grad_gemm(g, x, 3, int(s), 1);
+        break;
     }
     benchmark::DoNotOptimize(r.data_ptr());
   }
 }
-#define CONV_SHAPES                       \
-  Args({64, 50, 32, 64, 1, 1})            \
-      ->Args({128, 25, 16, 128, 1, 1})    \
-      ->Args({128, 25, 16, 256, 2, 1})    \
-      ->Args({256, 13, 8, 256, 1, 1})     \
-      ->Args({256, 13, 8, 512, 2, 1})     \
-      ->Args({512, 7, 4, 512, 1, 1})      \
-      ->Args({64, 50, 32, 64, 1, 0})      \
-      ->Args({128, 25, 16, 128, 1, 0})    \
-      ->Args({128, 25, 16, 256, 2, 0})    \
-      ->Args({256, 13, 8, 256, 1, 0})     \
-      ->Args({256, 13, 8, 512, 2, 0})     \
-      ->Args({512, 7, 4, 512, 1, 0})      \
+#define CONV_SHAPES                    \
+  Args({64, 50, 32, 64, 1, 1})         \
+      ->Args({128, 25, 16, 128, 1, 1}) \
+      ->Args({128, 25, 16, 256, 2, 1}) \
+      ->Args({256, 13, 8, 256, 1, 1})  \
+      ->Args({256, 13, 8, 512, 2, 1})  \
+      ->Args({512, 7, 4, 512, 1, 1})   \
+      ->Args({64, 50, 32, 64, 1, 0})   \
+      ->Args({128, 25, 16, 128, 1, 0}) \
+      ->Args({128, 25, 16, 256, 2, 0}) \
+      ->Args({256, 13, 8, 256, 1, 0})  \
+      ->Args({256, 13, 8, 512, 2, 0})  \
+      ->Args({512, 7, 4, 512, 1, 0})   \
       ->Unit(benchmark::kMillisecond)
 BENCHMARK_TEMPLATE(BM_Bf16Conv, kForwardLibrary)->CONV_SHAPES;
 BENCHMARK_TEMPLATE(BM_Bf16Conv, kForwardGemm)->CONV_SHAPES;
@@ -138,7 +116,7 @@ void BM_Bf16StemForward(benchmark::State& state) {
   const torch::Tensor w = torch::randn({64, 1, 7, 7}, bf16).contiguous(nhwc);
   const std::int64_t two = 2, three = 3;
   for (auto _ : state) {
-    torch::Tensor r = kPhasePlanes ? tessera::model::conv2d_space_to_depth(x, w, 3)
+    torch::Tensor r = kPhasePlanes ? tessera::ops::conv2d_space_to_depth(x, w, 3)
                                    : at::conv2d(x, w, {}, {two, two}, {three, three});
     benchmark::DoNotOptimize(r.data_ptr());
   }
@@ -163,7 +141,7 @@ void BM_Bf16BatchNormAddRelu(benchmark::State& state) {
     torch::Tensor x = x0.detach().requires_grad_(), r = r0.detach().requires_grad_();
     torch::Tensor y;
     if (kFused) {
-      y = tessera::model::batch_norm(x, *bn, true, r);
+      y = tessera::ops::batch_norm(x, *bn, KernelOptions{}, true, r);
     } else {
       y = bn->forward(x);
       y.add_(r).relu_();
@@ -172,15 +150,18 @@ void BM_Bf16BatchNormAddRelu(benchmark::State& state) {
     benchmark::DoNotOptimize(x.grad().data_ptr());
   }
 }
-#define BN_SHAPES                                                                      \
-  Args({48, 64, 50, 32})->Args({48, 512, 7, 4})->Args({768, 64, 50, 32})->Args({768, 512, 7, 4}) \
+#define BN_SHAPES               \
+  Args({48, 64, 50, 32})        \
+      ->Args({48, 512, 7, 4})   \
+      ->Args({768, 64, 50, 32}) \
+      ->Args({768, 512, 7, 4})  \
       ->Unit(benchmark::kMillisecond)
 BENCHMARK_TEMPLATE(BM_Bf16BatchNormAddRelu, true)->BN_SHAPES;
 BENCHMARK_TEMPLATE(BM_Bf16BatchNormAddRelu, false)->BN_SHAPES;
 
 // The stem's batch norm and max-pool, forward and backward, on bf16 NHWC
-// [tiles, 64, 99, 64]: as one operator (true) or as the fused batch norm
-// followed by the NHWC pool (false). Arg: tiles.
+// [tiles, 64, 99, 64]: as one operator (true) or as LibTorch's batch norm
+// and max-pool (false). Arg: tiles.
 template <bool kFused>
 void BM_StemBatchNormMaxPool(benchmark::State& state) {
   torch::set_num_threads(2);
@@ -191,14 +172,18 @@ void BM_StemBatchNormMaxPool(benchmark::State& state) {
   torch::nn::BatchNorm2d bn(64);
   for (auto _ : state) {
     torch::Tensor x = x0.detach().requires_grad_();
-    torch::Tensor y = kFused ? tessera::model::batch_norm_max_pool_3x3_s2(x, *bn)
-                             : max_pool_3x3_s2(tessera::model::batch_norm(x, *bn, false));
+    KernelOptions kernels;
+    kernels.fused_batch_norm = kFused;
+    torch::Tensor y = tessera::ops::batch_norm_max_pool_3x3_s2(x, *bn, kernels);
     y.backward(g);
     benchmark::DoNotOptimize(x.grad().data_ptr());
   }
 }
 BENCHMARK_TEMPLATE(BM_StemBatchNormMaxPool, true)->Arg(48)->Arg(768)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_StemBatchNormMaxPool, false)->Arg(48)->Arg(768)->Unit(benchmark::kMillisecond);
+BENCHMARK_TEMPLATE(BM_StemBatchNormMaxPool, false)
+    ->Arg(48)
+    ->Arg(768)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

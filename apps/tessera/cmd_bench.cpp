@@ -14,12 +14,13 @@
 #include "commands.h"
 #include "config_args.h"
 #include "device_option.h"
+#include "kernels_option.h"
 #include "tessera/audio/encode.h"
 #include "tessera/audio/loader.h"
 #include "tessera/data/synth.h"
 #include "tessera/features/feature_extractor.h"
-#include "tessera/model/conv.h"
 #include "tessera/model/resnet.h"
+#include "tessera/ops/conv.h"
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/train/fused_adam.h"
 #include "tessera/train/run_data.h"
@@ -121,6 +122,7 @@ struct StepBenchArgs {
       bins = 128;
   std::string layout = "auto";
   std::string optimizer = "fused";  // train/fused_adam.h, or LibTorch's "adam"
+  std::string kernels = "all";      // ops/kernel_options.h
   bool flush_denormal = false;
   std::string profile;  // a Chrome trace of one extra step, when set
 };
@@ -147,6 +149,7 @@ int run_step_bench(const StepBenchArgs& a) {
   mo.depth = a.model == "resnet34" ? 34 : a.model == "resnet50" ? 50 : 18;
   mo.width = a.width;
   mo.embedding_size = a.embedding;
+  mo.kernels = ops::KernelOptions::parse(a.kernels);
   const torch::Device device(a.device);
   model::ResNet net(mo);
   net->to(device);
@@ -172,18 +175,19 @@ int run_step_bench(const StepBenchArgs& a) {
     torch::autograd::profiler::RecordProfile guard(a.profile);
     runner.step(tiles);
   }
-  // What the bf16 convolutions settled on (model/conv.h).
-  for (const auto& line : model::conv_backward_choices()) std::printf("conv: %s\n", line.c_str());
+  // What the bf16 convolutions settled on (ops/conv.h).
+  for (const auto& line : ops::conv_backward_choices()) std::printf("conv: %s\n", line.c_str());
   const double med = median(times);
   const double gflop_per_triplet =
       3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
   std::printf(
       "step: model=%s width=%d batch=%d threads=%d precision=%s layout=%s "
-      "optimizer=%s median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
+      "optimizer=%s kernels=%s median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
       "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
       runner.bf16_channels_last() || runner.fp32_channels_last() ? "nhwc" : "nchw",
-      a.optimizer.c_str(), med, *std::min_element(times.begin(), times.end()), a.batch / med,
+      a.optimizer.c_str(), net->options().kernels.describe().c_str(), med,
+      *std::min_element(times.begin(), times.end()), a.batch / med,
       gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
 }
@@ -311,6 +315,7 @@ Command add_bench_command(CLI::App& app) {
   step->add_option("--optimizer", sa->optimizer,
                    "fused (Tessera's one-pass Adam, as training uses) or adam (LibTorch's)")
       ->check(CLI::IsMember({"fused", "adam"}));
+  add_kernels_option(step, sa->kernels);
   step->add_flag("--flush-denormal", sa->flush_denormal, "flush denormal floats to zero");
   step->add_option("--profile", sa->profile, "write a Chrome trace of one more step to this file");
 

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "config_args.h"
 #include "device_option.h"
+#include "kernels_option.h"
 #include "tessera/common/temporary_files.h"
 #include "tessera/experiment/sweep.h"
 
@@ -99,6 +100,7 @@ Command add_sweep_command(CLI::App& app) {
   add_device_option(cmd, a->options.device);
   cmd->add_option("--precision", a->options.precision, "fp32 or bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_kernels_option(cmd, a->options.kernels);
   cmd->add_flag("--classify", a->options.classify,
                 "also train and score a classifier on every margin's embeddings");
   cmd->add_option("--classify-labels-per-class", a->options.classify_labels_per_class,

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "config_args.h"
 #include "device_option.h"
+#include "kernels_option.h"
 #include "run_lock.h"
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
@@ -96,6 +97,7 @@ void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--layout", o.layout, "auto (bf16 convolutions on NHWC activations) or nchw")
       ->check(CLI::IsMember({"auto", "nchw"}));
+  add_kernels_option(cmd, o.kernels);
 }
 
 Command add_train_command(CLI::App& app) {

@@ -119,6 +119,29 @@ TEST(CliTrainTest, Bf16OnChannelsLastTrainsEndToEnd) {
   EXPECT_TRUE(std::filesystem::exists(run + "/checkpoints/epoch_0004.pt"));
 }
 
+// --kernels none runs bf16 on LibTorch's operators alone, whose choices do
+// not rest on timings: two runs give the same steps bit for bit, and the
+// run records what it used. A mistyped kernel is refused while parsing.
+TEST(CliTrainTest, Bf16WithoutTesserasKernelsIsRepeatable) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string dir = fresh_dir();
+  for (const char* name : {"a", "b"}) {
+    const std::string run = dir + "/" + name;
+    ASSERT_EQ(train(data, run, 1, {"--precision", "bf16", "--kernels", "none"}), 0)
+        << read_text(run + ".log");
+    const auto t = nlohmann::json::parse(read_text(run + "/metrics/timing.json"));
+    EXPECT_EQ(t["kernels"], "none");
+  }
+  expect_same_steps(dir + "/a/metrics/train_steps.csv", dir + "/b/metrics/train_steps.csv");
+  EXPECT_EQ(csv(dir + "/a/metrics/epochs.csv")[0][1], csv(dir + "/b/metrics/epochs.csv")[0][1]);
+
+  const std::string bad = dir + "/bad";
+  EXPECT_NE(train(data, bad, 1, {"--precision", "bf16", "--kernels", "conv_tuning+fused_bn"}), 0);
+  const std::string log = read_text(bad + ".log");
+  EXPECT_NE(log.find("unknown kernel 'fused_bn'"), std::string::npos) << log;
+  EXPECT_FALSE(std::filesystem::exists(bad + "/config.json"));
+}
+
 // Train 2 epochs straight; train the same run, kill -9 it once the first
 // checkpoint exists and resume: the metrics equal the uninterrupted run's.
 TEST(CliTrainTest, KillAndResumeEqualsUninterrupted) {

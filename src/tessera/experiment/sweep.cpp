@@ -18,6 +18,7 @@
 
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/log.h"
+#include "tessera/ops/kernel_options.h"
 #include "tessera/train/run_data.h"
 
 extern char** environ;
@@ -104,6 +105,7 @@ void SweepOptions::validate() const {
     throw std::invalid_argument("sweep: bad RANK/WORLD_SIZE");
   if (classify_labels_per_class < 0)
     throw std::invalid_argument("sweep: labels per class must be >= 0");
+  ops::KernelOptions::parse(kernels);  // throws, naming the unknown kernel
 }
 
 std::string self_executable() {
@@ -181,10 +183,21 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
       if (fs::exists(out_dir + "/split.json"))
         fs::copy_file(out_dir + "/split.json", dir + "/split.json",
                       fs::copy_options::overwrite_existing);
-      std::vector<std::string> args = {
-          exe,      "train",       "--config",  dir + "/sweep_margin_config.json", "--run-dir",
-          dir,      "--resume",    "--threads", std::to_string(threads_each),      "--device",
-          o.device, "--precision", o.precision};
+      std::vector<std::string> args = {exe,
+                                       "train",
+                                       "--config",
+                                       dir + "/sweep_margin_config.json",
+                                       "--run-dir",
+                                       dir,
+                                       "--resume",
+                                       "--threads",
+                                       std::to_string(threads_each),
+                                       "--device",
+                                       o.device,
+                                       "--precision",
+                                       o.precision,
+                                       "--kernels",
+                                       o.kernels};
       args.insert(args.end(), o.child_args.begin(), o.child_args.end());
       common::log_info("sweep: training margin ", m, " with ", threads_each,
                        " thread(s); log: ", dir, "/train.log");

@@ -26,6 +26,7 @@ struct SweepOptions {
   int threads = 0;  // total intra-op threads; 0: all cores
   std::string device = "cpu";
   std::string precision = "fp32";
+  std::string kernels = "all";  // train --kernels (ops/kernel_options.h)
   bool distribute_margins = false;
   bool classify = false;              // also run `tessera classify` on every margin
   int classify_labels_per_class = 0;  // its protocol: K labels per class (0: every label)

@@ -4,9 +4,9 @@
 #include <stdexcept>
 
 #include "tessera/common/config.h"
-#include "tessera/model/batch_norm.h"
-#include "tessera/model/conv.h"
-#include "tessera/model/max_pool.h"
+#include "tessera/ops/batch_norm.h"
+#include "tessera/ops/conv.h"
+#include "tessera/ops/stem_pool.h"
 
 namespace tessera::model {
 namespace {
@@ -34,18 +34,18 @@ nn::Sequential projection(int in, int out, int stride) {
   return s;
 }
 
-// A conv module through model::conv2d, whose bf16 computations are tuned
-// per layer shape (conv.h); the module keeps the weights and the stride.
-torch::Tensor run(const nn::Conv2dImpl& c, const torch::Tensor& x) {
-  return conv2d(x, c.weight, int((*c.options.stride())[0]),
-                padding_of((*c.options.kernel_size())[0]));
+// A conv module through ops::conv2d, whose bf16 computations are tuned
+// per layer shape (ops/conv.h); the module keeps the weights and the stride.
+torch::Tensor run(const nn::Conv2dImpl& c, const torch::Tensor& x, const ops::KernelOptions& k) {
+  return ops::conv2d(x, c.weight, int((*c.options.stride())[0]),
+                     padding_of((*c.options.kernel_size())[0]), k);
 }
 
 // The projection shortcut (conv 1x1 with the block's stride, batch norm), or x.
-torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x) {
+torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x, const ops::KernelOptions& k) {
   if (s->is_empty()) return x;
-  return batch_norm(run(*s[0]->as<nn::Conv2dImpl>(), x), *s[1]->as<nn::BatchNorm2dImpl>(),
-                    /*relu=*/false);
+  return ops::batch_norm(run(*s[0]->as<nn::Conv2dImpl>(), x, k), *s[1]->as<nn::BatchNorm2dImpl>(),
+                         k, /*relu=*/false);
 }
 
 }  // namespace
@@ -86,13 +86,13 @@ BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride)
       bn2_(register_module("bn2", nn::BatchNorm2d(planes))),
       shortcut_(register_module("shortcut", projection(in_planes, planes, stride))) {}
 
-// Batch norm, the residual add and the ReLU as one operator (batch_norm.h):
+// Batch norm, the residual add and the ReLU as one operator (ops/batch_norm.h):
 // fused kernels for bf16 NHWC, else in-place add and ReLU after the module,
 // as torchvision does (batch norm's backward needs its input, not its
 // output, so the output may be overwritten).
-torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x) {
-  const torch::Tensor y = batch_norm(run(*conv1_, x), *bn1_, /*relu=*/true);
-  return batch_norm(run(*conv2_, y), *bn2_, /*relu=*/true, shortcut_of(shortcut_, x));
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x, const ops::KernelOptions& k) {
+  const torch::Tensor y = ops::batch_norm(run(*conv1_, x, k), *bn1_, k, /*relu=*/true);
+  return ops::batch_norm(run(*conv2_, y, k), *bn2_, k, /*relu=*/true, shortcut_of(shortcut_, x, k));
 }
 
 BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
@@ -104,10 +104,10 @@ BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
       bn3_(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))),
       shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))) {}
 
-torch::Tensor BottleneckImpl::forward(const torch::Tensor& x) {
-  torch::Tensor y = batch_norm(run(*conv1_, x), *bn1_, /*relu=*/true);
-  y = batch_norm(run(*conv2_, y), *bn2_, /*relu=*/true);
-  return batch_norm(run(*conv3_, y), *bn3_, /*relu=*/true, shortcut_of(shortcut_, x));
+torch::Tensor BottleneckImpl::forward(const torch::Tensor& x, const ops::KernelOptions& k) {
+  torch::Tensor y = ops::batch_norm(run(*conv1_, x, k), *bn1_, k, /*relu=*/true);
+  y = ops::batch_norm(run(*conv2_, y, k), *bn2_, k, /*relu=*/true);
+  return ops::batch_norm(run(*conv3_, y, k), *bn3_, k, /*relu=*/true, shortcut_of(shortcut_, x, k));
 }
 
 ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
@@ -119,7 +119,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   const int blocks18[4] = {2, 2, 2, 2};
   const int blocks34[4] = {3, 4, 6, 3};
   const int* blocks = options_.depth == 18 ? blocks18 : blocks34;
-  nn::Sequential stages;
+  nn::ModuleList stages;
   int in_planes = w;
   for (int s = 0; s < 4; ++s) {
     const int planes = w << s;
@@ -151,8 +151,14 @@ torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
                               : input;
   // Pooling before the ReLU gives the same values and gradients (the ReLU is
   // monotone) on a quarter of the elements.
-  torch::Tensor y = batch_norm_max_pool_3x3_s2(run(*stem_conv_, x), *stem_bn_).relu_();
-  y = stages_->forward(y);
+  const ops::KernelOptions& k = options_.kernels;
+  torch::Tensor y = ops::batch_norm_max_pool_3x3_s2(run(*stem_conv_, x, k), *stem_bn_, k).relu_();
+  for (const auto& block : *stages_) {
+    if (auto* basic = block->as<BasicBlockImpl>())
+      y = basic->forward(y, k);
+    else
+      y = block->as<BottleneckImpl>()->forward(y, k);
+  }
   return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
 

@@ -20,6 +20,8 @@
 
 #include <torch/torch.h>
 
+#include "tessera/ops/kernel_options.h"
+
 namespace tessera::common {
 struct Config;
 }
@@ -32,6 +34,9 @@ struct ResNetOptions {
   int embedding_size = 512;
   double dropout = 0.5;
   std::string input_normalisation = "none";  // or "tile_mean"
+  // Tessera's own CPU kernels for bf16 training (ops/kernel_options.h); they
+  // change speed, not results beyond bf16 rounding, and are not saved.
+  ops::KernelOptions kernels;
   void validate() const;
   static ResNetOptions from_config(const common::Config& config);
   std::string name() const { return "ResNet" + std::to_string(depth); }
@@ -41,7 +46,7 @@ class BasicBlockImpl : public torch::nn::Module {
  public:
   static constexpr int kExpansion = 1;
   BasicBlockImpl(int in_planes, int planes, int stride);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x, const ops::KernelOptions& kernels);
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
@@ -54,7 +59,7 @@ class BottleneckImpl : public torch::nn::Module {
  public:
   static constexpr int kExpansion = 4;
   BottleneckImpl(int in_planes, int planes, int stride);
-  torch::Tensor forward(const torch::Tensor& x);
+  torch::Tensor forward(const torch::Tensor& x, const ops::KernelOptions& kernels);
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
@@ -74,6 +79,9 @@ class ResNetImpl : public torch::nn::Module {
   torch::Tensor pooled(const torch::Tensor& x);
   int pooled_size() const;
   const ResNetOptions& options() const { return options_; }
+  // Chooses the kernels of later forward passes (the step runner turns
+  // channels-last off for an NCHW layout).
+  void set_kernels(const ops::KernelOptions& kernels) { options_.kernels = kernels; }
 
  private:
   torch::Tensor embed_one_channel(const torch::Tensor& x);   // [B, 1, T, F]
@@ -84,7 +92,7 @@ class ResNetImpl : public torch::nn::Module {
   ResNetOptions options_;
   torch::nn::Conv2d stem_conv_{nullptr};
   torch::nn::BatchNorm2d stem_bn_{nullptr};
-  torch::nn::Sequential stages_{nullptr};
+  torch::nn::ModuleList stages_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
   torch::nn::Linear head_{nullptr};
 };

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "tessera/model/parallel.h"
+#include "tessera/ops/parallel.h"
 #include "tessera/train/adam_update.h"
 
 namespace tessera::train {

@@ -6,8 +6,6 @@
 
 #include <ATen/autocast_mode.h>
 
-#include "tessera/model/conv.h"
-
 namespace tessera::train {
 namespace {
 
@@ -54,8 +52,14 @@ StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer,
       l2_amount_(l2_amount),
       device_(device),
       precision_(precision),
-      bf16_nhwc_(precision == Precision::kBf16 && device.is_cpu() && layout != Layout::kNchw),
       fp32_nhwc_(precision == Precision::kFp32 && layout == Layout::kNhwc) {
+  if (layout != Layout::kAuto) {
+    ops::KernelOptions k = net_->options().kernels;
+    k.bf16_channels_last = layout == Layout::kNhwc;
+    net_->set_kernels(k);
+  }
+  bf16_nhwc_ = precision == Precision::kBf16 && device.is_cpu() &&
+               net_->options().kernels.bf16_channels_last;
   if (fp32_nhwc_) to_channels_last(*net_);
 }
 
@@ -87,10 +91,9 @@ StepResult StepRunner::step(const torch::Tensor& tiles_in) {
   if (precision_ == Precision::kBf16) {
     // Mixed precision: convolutions and matmuls in bf16 under autocast, the
     // weights, the loss and the optimiser in fp32.
+    // With bf16 channels-last (the net's kernel options) the fp32 master
+    // weights keep their layout; the convolutions reorder their bf16 copies.
     AutocastBf16 autocast(device_.type());
-    // The fp32 master weights keep their layout; the convolutions reorder
-    // their bf16 copies.
-    model::Bf16ChannelsLast nhwc(bf16_nhwc_);
     emb = net_->forward(tiles).to(torch::kFloat32);
   } else {
     emb = net_->forward(tiles);

@@ -14,12 +14,11 @@ namespace tessera::train {
 enum class Precision { kFp32, kBf16 };
 Precision parse_precision(const std::string& name);
 
-// The layout of the activations. kAuto: channels-last (NHWC) for bf16 on the
-// CPU, where Tessera's convolutions take it (model/conv.h: 1.1-2.8x faster
-// bf16 forward kernels), NCHW otherwise. kNhwc: NHWC in fp32 too, through
-// LibTorch's own channels-last convolutions with the weights converted (for
-// measurements: LibTorch 1.13's fp32 channels-last backward corrupted the heap
-// at width 8, docs/history/performance-libtorch-1.13.md). kNchw: NCHW everywhere.
+// The layout of the activations. kAuto: as the net's kernel options say
+// (ops/kernel_options.h: by default channels-last (NHWC) for bf16 on the
+// CPU, where oneDNN's bf16 kernels are faster on it), NCHW otherwise.
+// kNhwc: NHWC in bf16, and in fp32 too, through LibTorch's channels-last
+// convolutions with the weights converted. kNchw: NCHW everywhere.
 enum class Layout { kAuto, kNchw, kNhwc };
 Layout parse_layout(const std::string& name);
 
@@ -35,7 +34,8 @@ class StepRunner {
              double l2_amount, torch::Device device, Precision precision = Precision::kFp32,
              Layout layout = Layout::kAuto);
   // Whether this step's bf16 convolutions run on NHWC activations, and
-  // whether the fp32 weights were converted to NHWC.
+  // whether the fp32 weights were converted to NHWC. kNchw and kNhwc set the
+  // net's bf16_channels_last kernel option accordingly.
   bool bf16_channels_last() const { return bf16_nhwc_; }
   bool fp32_channels_last() const { return fp32_nhwc_; }
   // Tiles as [batch, channels, frames, bins] float buffers.
@@ -54,7 +54,7 @@ class StepRunner {
   double l2_amount_;
   torch::Device device_;
   Precision precision_;
-  bool bf16_nhwc_, fp32_nhwc_;
+  bool bf16_nhwc_ = false, fp32_nhwc_ = false;
 };
 
 // Converts the 4-D weights of a network to the channels-last (NHWC) layout

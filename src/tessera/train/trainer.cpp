@@ -108,7 +108,9 @@ TrainSummary Trainer::run() {
 
   // The same seed gives every margin of a sweep the same initial weights.
   torch::manual_seed(std::uint64_t(config_.random_seed));
-  model::ResNet net(model::ResNetOptions::from_config(config_));
+  model::ResNetOptions model_options = model::ResNetOptions::from_config(config_);
+  model_options.kernels = ops::KernelOptions::parse(options_.kernels);
+  model::ResNet net(model_options);
   net->to(device);
   // Adam's update in one pass over each parameter (train/fused_adam.h).
   FusedAdam adam(net->parameters(), torch::optim::AdamOptions(config_.learning_rate));
@@ -329,6 +331,7 @@ TrainSummary Trainer::run() {
         {"device", options_.device},
         {"precision", options_.precision},
         {"layout", options_.layout},
+        {"kernels", net->options().kernels.describe()},
         {"world", options_.world},
         {"interrupted", summary.interrupted}};
     common::write_file_atomic(metrics_dir + "/timing.json", common::dump_json(t, 2) + "\n");

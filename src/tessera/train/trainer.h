@@ -37,6 +37,9 @@ struct TrainerOptions {
   std::string precision = "fp32";
   // "auto": bf16 convolutions on NHWC activations; "nchw": NCHW (train_step.h).
   std::string layout = "auto";
+  // Tessera's own CPU kernels for bf16 (ops/kernel_options.h: "all", "none",
+  // or names joined by '+').
+  std::string kernels = "all";
   bool resume = false;
   // Distributed data parallel: this process's rank among `world`.
   int rank = 0, world = 1;

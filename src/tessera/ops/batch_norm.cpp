@@ -1,4 +1,4 @@
-#include "tessera/model/batch_norm.h"
+#include "tessera/ops/batch_norm.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,13 +8,12 @@
 
 #include <ATen/record_function.h>
 
-#include "tessera/common/env_switch.h"
 #include "tessera/common/simd_dispatch.h"
-#include "tessera/model/bf16_vector.h"
-#include "tessera/model/lane_order.h"
-#include "tessera/model/parallel.h"
+#include "tessera/ops/bf16_vector.h"
+#include "tessera/ops/lane_order.h"
+#include "tessera/ops/parallel.h"
 
-namespace tessera::model {
+namespace tessera::ops {
 namespace {
 
 using simd::from_lanes;
@@ -26,11 +25,6 @@ using simd::V32;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 using bf16 = c10::BFloat16;
-
-common::EnvSwitch& fusion_switch() {
-  static common::EnvSwitch s("TESSERA_FUSED_BATCH_NORM");
-  return s;
-}
 
 // Rows (N*H*W positions) per block of the statistics. Each block's sums are
 // fp32 over at most this many values; the blocks are then added in fp64.
@@ -92,7 +86,7 @@ __attribute__((always_inline)) inline float relu_grad(float y, float g) {
 // registers over a group of rows and adds them to sum1, sum2 after it.
 template <int NV, typename Term>
 __attribute__((always_inline)) inline void tile_sums(std::int64_t r0, std::int64_t r1, int c0,
-                                                    Term term, float* sum1, float* sum2) {
+                                                     Term term, float* sum1, float* sum2) {
   V32 a[NV], b[NV];
   for (int v = 0; v < NV; ++v) a[v] = load32(sum1 + c0 + 32 * v), b[v] = load32(sum2 + c0 + 32 * v);
   for (std::int64_t r = r0; r < r1; ++r) {
@@ -110,7 +104,7 @@ __attribute__((always_inline)) inline void tile_sums(std::int64_t r0, std::int64
 
 template <typename Term>
 __attribute__((always_inline)) inline void channel_sums(std::int64_t r0, std::int64_t r1, int C,
-                                                       Term term, float* sum1, float* sum2) {
+                                                        Term term, float* sum1, float* sum2) {
   std::fill(sum1, sum1 + C, 0.f);
   std::fill(sum2, sum2 + C, 0.f);
   for (std::int64_t g0 = r0; g0 < r1; g0 += kRowGroup) {
@@ -132,7 +126,7 @@ __attribute__((always_inline)) inline void channel_sums(std::int64_t r0, std::in
 // then one at a time for the channels left.
 template <typename Body>
 __attribute__((always_inline)) inline void each_element(std::int64_t r0, std::int64_t r1, int C,
-                                                       Body body) {
+                                                        Body body) {
   for (std::int64_t r = r0; r < r1; ++r) {
     int c = 0;
     for (; c + 32 <= C; c += 32) body(V32{}, r, c);
@@ -239,10 +233,9 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
   // bf16, channels-last; weight, bias: fp32.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const c10::optional<torch::Tensor>& residual,
-                               const torch::Tensor& weight,
-                               const torch::Tensor& bias, torch::Tensor running_mean,
-                               torch::Tensor running_var, double momentum, double eps,
-                               bool with_relu) {
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               torch::Tensor running_mean, torch::Tensor running_var,
+                               double momentum, double eps, bool with_relu) {
     // Named in profiles (`bench step --profile`); the backward shows as its CppNode.
     RECORD_FUNCTION("tessera::batch_norm", std::vector<c10::IValue>());
     const BatchNormStatistics st =
@@ -276,19 +269,17 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
         grads[0].to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
     const int C = int(x.size(1));
     const std::int64_t rows = x.numel() / C;
-    const BatchNormGradient bg =
-        batch_norm_gradient(g, with_relu ? y : torch::Tensor(), x,
-                            ctx->saved_data["mean"].toTensor(),
-                            ctx->saved_data["invstd"].toTensor(), weight, rows);
+    const BatchNormGradient bg = batch_norm_gradient(
+        g, with_relu ? y : torch::Tensor(), x, ctx->saved_data["mean"].toTensor(),
+        ctx->saved_data["invstd"].toTensor(), weight, rows);
     torch::Tensor dx = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
     torch::Tensor dres;
     if (with_residual) dres = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
     const bf16 *gp = g.data_ptr<bf16>(), *yp = y.data_ptr<bf16>(), *xp = x.data_ptr<bf16>();
     bf16* dxp = dx.data_ptr<bf16>();
     bf16* drp = with_residual ? dres.data_ptr<bf16>() : nullptr;
-    const std::vector<float> mean_lanes = to_lanes(bg.mean),
-                             scale_lanes = to_lanes(bg.scale), slope_lanes = to_lanes(bg.slope),
-                             offset_lanes = to_lanes(bg.offset);
+    const std::vector<float> mean_lanes = to_lanes(bg.mean), scale_lanes = to_lanes(bg.scale),
+                             slope_lanes = to_lanes(bg.slope), offset_lanes = to_lanes(bg.offset);
     at::parallel_for(0, rows, grain_rows(C), [&](std::int64_t r0, std::int64_t r1) {
       backward_apply(gp, yp, xp, dxp, drp, C, r0, r1, mean_lanes.data(), scale_lanes.data(),
                      slope_lanes.data(), offset_lanes.data(), with_relu);
@@ -306,8 +297,7 @@ bool fusable_activation(const torch::Tensor& t) {
 
 BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::Tensor& weight,
                                           const torch::Tensor& bias, torch::Tensor& running_mean,
-                                          torch::Tensor& running_var, double momentum,
-                                          double eps) {
+                                          torch::Tensor& running_var, double momentum, double eps) {
   const int C = int(x.size(1));
   const std::int64_t rows = x.numel() / C;
   const bf16* xp = x.data_ptr<bf16>();
@@ -395,23 +385,23 @@ double count_batch(torch::nn::BatchNorm2dImpl& bn) {
 }
 
 bool batch_norm_fused(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
-                      const torch::Tensor& residual) {
+                      const KernelOptions& kernels, const torch::Tensor& residual) {
   const auto& o = bn.options;
-  if (!fusion_switch().on() || !bn.is_training() || !o.affine() || !o.track_running_stats()) return false;
+  if (!kernels.fused_batch_norm || !bn.is_training() || !o.affine() || !o.track_running_stats())
+    return false;
   if (!fusable_activation(x) || x.size(1) != o.num_features() || x.numel() / x.size(1) < 2)
     return false;
   if (residual.defined() && (!fusable_activation(residual) || residual.sizes() != x.sizes()))
     return false;
   for (const torch::Tensor* p : {&bn.weight, &bn.bias, &bn.running_mean, &bn.running_var}) {
-    if (!p->defined() || p->scalar_type() != torch::kFloat32 || !p->device().is_cpu())
-      return false;
+    if (!p->defined() || p->scalar_type() != torch::kFloat32 || !p->device().is_cpu()) return false;
   }
   return true;
 }
 
-torch::Tensor batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn, bool relu,
-                         const torch::Tensor& residual) {
-  if (!batch_norm_fused(x, bn, residual)) {
+torch::Tensor batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
+                         const KernelOptions& kernels, bool relu, const torch::Tensor& residual) {
+  if (!batch_norm_fused(x, bn, kernels, residual)) {
     torch::Tensor y = bn.forward(x);
     if (residual.defined()) y.add_(residual);
     return relu ? y.relu_() : y;
@@ -419,12 +409,8 @@ torch::Tensor batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
   const double momentum = count_batch(bn);
   const c10::optional<torch::Tensor> r =
       residual.defined() ? c10::optional<torch::Tensor>(residual) : c10::nullopt;
-  return FusedBatchNorm::apply(x, r, bn.weight, bn.bias, bn.running_mean, bn.running_var,
-                               momentum, bn.options.eps(), relu);
+  return FusedBatchNorm::apply(x, r, bn.weight, bn.bias, bn.running_mean, bn.running_var, momentum,
+                               bn.options.eps(), relu);
 }
 
-void set_batch_norm_fusion(bool enabled) {
-  fusion_switch().set(enabled);
-}
-
-}  // namespace tessera::model
+}  // namespace tessera::ops

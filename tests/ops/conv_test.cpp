@@ -1,10 +1,10 @@
-// The convolution with a tuned bf16 backward (model/conv.h).
-#include "tessera/model/conv.h"
+// The convolution with tuned bf16 computations (ops/conv.h).
+#include "tessera/ops/conv.h"
 
 #include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 
-namespace tessera::model {
+namespace tessera::ops {
 namespace {
 
 double rel_err(const torch::Tensor& a, const torch::Tensor& b) {
@@ -124,13 +124,21 @@ struct Grads {
   torch::Tensor y, gx, gw;
 };
 
-Grads run(bool tuned, const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& g,
-          int stride, int padding) {
+// Every kernel on, channels-last (the default), or NCHW.
+KernelOptions nchw() {
+  KernelOptions k;
+  k.bf16_channels_last = false;
+  return k;
+}
+
+// ours: ops::conv2d with these kernel options; else LibTorch's convolution.
+Grads run(bool ours, const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& g,
+          int stride, int padding, const KernelOptions& kernels = {}) {
   torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
   at::autocast::set_autocast_enabled(at::kCPU, true);
   at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
   torch::Tensor y =
-      tuned ? conv2d(x, w, stride, padding) : torch::conv2d(x, w, {}, stride, padding);
+      ours ? conv2d(x, w, stride, padding, kernels) : torch::conv2d(x, w, {}, stride, padding);
   at::autocast::set_autocast_enabled(at::kCPU, false);
   at::autocast::clear_cache();
   y.backward(g.to(y.scalar_type()));
@@ -146,7 +154,8 @@ TEST(ConvTest, TunedBf16MatchesAutocastConvolution) {
   const torch::Tensor x = torch::randn({8, 16, 13, 8}), w = torch::randn({32, 16, 3, 3}) * 0.1;
   const torch::Tensor g = torch::randn({8, 32, 7, 4});
   for (int round = 0; round < 2; ++round) {  // the first tunes, the second uses the choice
-    const Grads a = run(true, x, w, g, stride, padding), b = run(false, x, w, g, stride, padding);
+    const Grads a = run(true, x, w, g, stride, padding, nchw()),
+                b = run(false, x, w, g, stride, padding);
     EXPECT_EQ(a.y.scalar_type(), torch::kBFloat16);
     EXPECT_TRUE(torch::equal(a.y, b.y));
     EXPECT_EQ(a.gw.scalar_type(), torch::kFloat32);
@@ -161,25 +170,19 @@ TEST(ConvTest, TunedBf16MatchesAutocastConvolution) {
   EXPECT_TRUE(listed);
 }
 
-// In a channels-last scope the bf16 convolution takes and gives NHWC, and
+// With bf16_channels_last the bf16 convolution takes and gives NHWC, and
 // computes what LibTorch's NCHW bf16 convolution does to bf16 precision
 // (the forward may be a GEMM now, so not bit for bit), whichever ways the
 // tuner kept; the choices are listed under the layout's own key. Without
-// the scope nothing changes.
+// it the output stays NCHW.
 TEST(ConvTest, ChannelsLastBf16MatchesAutocastConvolution) {
   torch::manual_seed(4);
   const auto nhwc = at::MemoryFormat::ChannelsLast;
   const torch::Tensor x = torch::randn({8, 16, 25, 16}), w = torch::randn({16, 16, 3, 3}) * 0.1;
   const torch::Tensor g = torch::randn({8, 16, 25, 16});
-  EXPECT_FALSE(bf16_channels_last());
+  EXPECT_TRUE(run(true, x, w, g, 1, 1, nchw()).y.is_contiguous());
   for (int round = 0; round < 2; ++round) {
-    Grads a;
-    {
-      Bf16ChannelsLast scope;
-      EXPECT_TRUE(bf16_channels_last());
-      a = run(true, x, w, g, 1, 1);
-    }
-    EXPECT_FALSE(bf16_channels_last());
+    const Grads a = run(true, x, w, g, 1, 1);
     const Grads b = run(false, x, w, g, 1, 1);
     EXPECT_EQ(a.y.scalar_type(), torch::kBFloat16);
     EXPECT_TRUE(a.y.is_contiguous(nhwc) && !a.y.is_contiguous());
@@ -198,18 +201,14 @@ TEST(ConvTest, ChannelsLastBf16MatchesAutocastConvolution) {
   EXPECT_TRUE(listed);
 }
 
-// The stem in a channels-last scope runs on phase planes: a 4-channel 4x4
+// The stem on channels-last runs on phase planes: a 4-channel 4x4
 // stride-1 layer is tuned in its place, and the result is LibTorch's NCHW
 // bf16 stem to bf16 precision, its weight gradient too.
 TEST(ConvTest, ChannelsLastBf16StemRunsOnPhasePlanes) {
   torch::manual_seed(6);
   const torch::Tensor x = torch::randn({4, 1, 38, 24}), w = torch::randn({8, 1, 7, 7}) * 0.1;
   const torch::Tensor g = torch::randn({4, 8, 19, 12});
-  Grads a;
-  {
-    Bf16ChannelsLast scope;
-    a = run(true, x, w, g, 2, 3);
-  }
+  const Grads a = run(true, x, w, g, 2, 3);
   const Grads b = run(false, x, w, g, 2, 3);
   ASSERT_EQ(a.y.sizes(), b.y.sizes());
   EXPECT_TRUE(a.y.is_contiguous(at::MemoryFormat::ChannelsLast));
@@ -222,25 +221,21 @@ TEST(ConvTest, ChannelsLastBf16StemRunsOnPhasePlanes) {
   EXPECT_TRUE(listed);
 }
 
-// fp32 (and tuning switched off) is plain torch::conv2d, bit for bit; off in
-// a channels-last scope, it is LibTorch's convolution of NHWC bf16 copies.
+// fp32 (and tuning switched off) is plain torch::conv2d, bit for bit; off
+// on channels-last, it is LibTorch's convolution of NHWC bf16 copies.
 TEST(ConvTest, Fp32IsLibTorchConvolution) {
   torch::manual_seed(2);
   torch::Tensor x = torch::randn({2, 3, 9, 9}).requires_grad_();
   const torch::Tensor w = torch::randn({4, 3, 3, 3});
-  const torch::Tensor y = conv2d(x, w, 1, 1);
+  const torch::Tensor y = conv2d(x, w, 1, 1, KernelOptions{});
   EXPECT_TRUE(torch::equal(y, torch::conv2d(x, w, {}, 1, 1)));
-  EXPECT_TRUE(conv_tuning_enabled());
-  set_conv_tuning(false);
-  const Grads a = run(true, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1);
+  KernelOptions untuned = nchw();
+  untuned.conv_tuning = false;
+  const Grads a = run(true, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1, untuned);
   const Grads b = run(false, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1);
-  torch::Tensor nhwc_y;
-  {
-    // Off in a channels-last scope: LibTorch's convolution on NHWC bf16 copies.
-    Bf16ChannelsLast scope;
-    nhwc_y = run(true, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1).y;
-  }
-  set_conv_tuning(true);
+  untuned.bf16_channels_last = true;
+  const torch::Tensor nhwc_y =
+      run(true, x.detach(), w, torch::randn({2, 4, 9, 9}), 1, 1, untuned).y;
   EXPECT_TRUE(torch::equal(a.y, b.y));
   const auto cl = at::MemoryFormat::ChannelsLast;
   const torch::Tensor library = torch::conv2d(x.detach().to(torch::kBFloat16).contiguous(cl),
@@ -250,4 +245,4 @@ TEST(ConvTest, Fp32IsLibTorchConvolution) {
 }
 
 }  // namespace
-}  // namespace tessera::model
+}  // namespace tessera::ops

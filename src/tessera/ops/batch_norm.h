@@ -2,14 +2,14 @@
 // block, as one autograd operator with its own CPU kernels for bf16
 // channels-last (NHWC) activations in training.
 //
-// Unfused, LibTorch 1.13 runs batch norm (two passes over its input, one
+// Unfused, LibTorch runs batch norm (two passes over its input, one
 // written), the residual add and the ReLU as separate passes over memory,
-// and their backward passes again: at Table 1's batch the bf16 activations
-// (~2 GB) do not fit this machine's 300 MB L3, and per tile batch norm's
-// backward became 2.35x and the ReLU's backward 2.7x as slow as at batch 16
-// (docs/history/performance-libtorch-1.13.md). Fused, the forward reads x twice and the residual
-// once and writes y once; the backward reads the gradient, y (the ReLU mask)
-// and x twice and writes the input gradient (and the residual's) once.
+// and their backward passes again; at Table 1's batch the bf16 activations
+// (~2 GB) are far larger than any CPU cache, so the step is bound by those
+// passes. Fused, the forward reads x twice and the residual once and writes
+// y once; the backward reads the gradient, y (the ReLU mask) and x twice and
+// writes the input gradient (and the residual's) once. docs/performance.md
+// measures the step with and without it.
 //
 // Statistics are sums in fp32 over blocks of rows shifted by the first row
 // (no cancellation where the mean is large against the spread), then added
@@ -17,11 +17,12 @@
 // the thread count. The running mean and (unbiased) variance and the batch
 // counter are updated as BatchNorm2d does.
 //
-//   y = model::batch_norm(x, *bn, /*relu=*/true, residual);  // relu(bn(x) + residual)
+//   y = ops::batch_norm(x, *bn, kernels, /*relu=*/true, residual);  // relu(bn(x) + residual)
 //
 // Any other case (fp32, NCHW, evaluation, another device, no affine
-// parameters or running statistics) runs bn->forward(x), then add_ and
-// relu_: fp32 stays bit-identical to plain LibTorch.
+// parameters or running statistics, KernelOptions::fused_batch_norm off)
+// runs bn->forward(x), then add_ and relu_: fp32 stays bit-identical to
+// plain LibTorch.
 #pragma once
 
 #include <cstdint>
@@ -29,23 +30,22 @@
 
 #include <torch/torch.h>
 
-namespace tessera::model {
+#include "tessera/ops/kernel_options.h"
+
+namespace tessera::ops {
 
 // relu(bn(x) + residual); the residual (optional) has x's shape, the ReLU
 // is optional too.
-torch::Tensor batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn, bool relu,
+torch::Tensor batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
+                         const KernelOptions& kernels, bool relu,
                          const torch::Tensor& residual = {});
 
 // Whether batch_norm() runs the fused kernels on these tensors.
 bool batch_norm_fused(const torch::Tensor& x, const torch::nn::BatchNorm2dImpl& bn,
-                      const torch::Tensor& residual = {});
-
-// Off (TESSERA_FUSED_BATCH_NORM=off, or false here): the fallback
-// everywhere, for measurements against LibTorch's own operators.
-void set_batch_norm_fusion(bool enabled);
+                      const KernelOptions& kernels, const torch::Tensor& residual = {});
 
 // The pieces of the fused operator, for kernels that fuse the batch norm
-// with what follows it (the stem's max-pool, max_pool.h). Activations are
+// with what follows it (the stem's max-pool, stem_pool.h). Activations are
 // bf16 channels-last, parameters fp32; per-channel vectors are in channel
 // order.
 
@@ -78,4 +78,4 @@ BatchNormGradient batch_norm_gradient(const torch::Tensor& g, const torch::Tenso
 // momentum of this update (1 / batches so far without a momentum).
 double count_batch(torch::nn::BatchNorm2dImpl& bn);
 
-}  // namespace tessera::model
+}  // namespace tessera::ops

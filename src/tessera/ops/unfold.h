@@ -14,7 +14,7 @@
 
 #include <torch/torch.h>
 
-namespace tessera::model {
+namespace tessera::ops {
 
 // The output size of a convolution along one dimension of size n.
 std::int64_t conv_out_size(std::int64_t n, std::int64_t k, std::int64_t s, std::int64_t p);
@@ -32,7 +32,7 @@ torch::Tensor unfold_nhwc(const torch::Tensor& x, std::int64_t k, std::int64_t s
 // cols' dtype, which it overwrites. Each input position gathers the rows
 // that read it, in (kh, kw) order, in fp32 for bf16 and float (double for
 // double), and is rounded once: no zero fill, no wider copy of the input.
-void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t k,
-               std::int64_t s, std::int64_t p);
+void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t k, std::int64_t s,
+               std::int64_t p);
 
-}  // namespace tessera::model
+}  // namespace tessera::ops

@@ -1,4 +1,4 @@
-#include "tessera/model/conv.h"
+#include "tessera/ops/conv.h"
 
 #include <ATen/autocast_mode.h>
 
@@ -7,23 +7,15 @@
 #include <map>
 #include <mutex>
 
-#include "tessera/common/env_switch.h"
 #include "tessera/common/fastest.h"
-#include "tessera/model/unfold.h"
+#include "tessera/ops/unfold.h"
 
-namespace tessera::model {
+namespace tessera::ops {
 namespace {
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 constexpr auto kNhwc = at::MemoryFormat::ChannelsLast;
-
-common::EnvSwitch& tuning_switch() {
-  static common::EnvSwitch s("TESSERA_CONV_TUNING");
-  return s;
-}
-
-thread_local bool t_channels_last = false;
 
 // The ways of computing one of a convolution's three results.
 enum Method { kLibrary = 0, kGemm = 1, kFlipped = 2, kMethods = 3 };
@@ -348,21 +340,12 @@ torch::Tensor bf16_operand(const torch::Tensor& t, at::MemoryFormat format) {
 
 }  // namespace
 
-Bf16ChannelsLast::Bf16ChannelsLast(bool on) : previous_(t_channels_last) {
-  t_channels_last = on;
-}
-Bf16ChannelsLast::~Bf16ChannelsLast() {
-  t_channels_last = previous_;
-}
-bool bf16_channels_last() {
-  return t_channels_last;
-}
-
-torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride, int padding) {
+torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride, int padding,
+                     const KernelOptions& kernels) {
   if (x.dim() != 4 || !computes_in_bf16(x, w)) return torch::conv2d(x, w, {}, stride, padding);
-  const bool nhwc = t_channels_last;
+  const bool nhwc = kernels.bf16_channels_last;
   const auto format = nhwc ? kNhwc : at::MemoryFormat::Contiguous;
-  if (!tuning_switch().on()) {
+  if (!kernels.conv_tuning) {
     if (!nhwc) return torch::conv2d(x, w, {}, stride, padding);
     return torch::conv2d(bf16_operand(x, format), bf16_operand(w, format), {}, stride, padding)
         .contiguous(format);
@@ -439,12 +422,4 @@ std::vector<std::string> conv_backward_choices() {
   return out;
 }
 
-void set_conv_tuning(bool enabled) {
-  tuning_switch().set(enabled);
-}
-
-bool conv_tuning_enabled() {
-  return tuning_switch().on();
-}
-
-}  // namespace tessera::model
+}  // namespace tessera::ops

@@ -1,34 +1,36 @@
 // A 2-D convolution (no bias, square kernel, equal stride and padding) whose
-// bf16 computations are picked per layer shape, the faster of several.
+// bf16 computations on the CPU are picked per layer shape, the faster of
+// several.
 //
-// LibTorch 1.13's oneDNN bf16 convolutions on the CPU are fast on some of
-// ResNet18's layers and slow on others: at batch 48 of 198x128 tiles the
-// weight gradient of a 512->512 3x3 layer on 7x4 maps took 57 ms in oneDNN
-// against 12 ms as one matrix product of the unfolded input (im2col) with the
-// output gradient, while on the 64->64 layers on 50x32 maps oneDNN took 12 ms
-// against 35 (docs/history/performance-libtorch-1.13.md). So each (shape, dtype, layout) is timed
-// every way the first time it is seen, on at most 48 samples (each way's
-// fastest of three interleaved rounds, common/fastest.h), and the fastest
-// is kept for the process:
+// oneDNN's bf16 convolutions are fast on some of ResNet18's layers and slow
+// on others: on small maps with many channels (stage 4) a weight gradient
+// computed as one matrix product of the unfolded input (im2col) with the
+// output gradient has beaten oneDNN's backward several times over, while on
+// the large maps of stage 1 oneDNN wins. The tuner removes the guess: each
+// (shape, dtype, layout) is timed every way the first time it is seen, on
+// at most 48 samples (each way's fastest of three interleaved rounds,
+// common/fastest.h), and the fastest is kept for the process:
 //   forward:  oneDNN, or im2col + GEMM (channels-last only);
 //   input gradient: oneDNN's backward, col2im of a GEMM, or (stride 1) the
 //     forward convolution of the output gradient with the flipped weights,
 //     which runs oneDNN's faster forward kernels;
 //   weight gradient: oneDNN's backward, or im2col + GEMM.
-// fp32 keeps the library's convolution everywhere, and so stays bit-identical
-// to plain LibTorch; so do other devices.
-//
 // Stride-2 convolutions of up to 4 input channels (the stem, 7x7 on one
-// channel) run as stride-1 ones on the input's four phase planes, where
-// oneDNN's forward took 4.8 ms against 30 (conv2d_space_to_depth below).
+// channel) run as stride-1 ones on the input's four phase planes
+// (conv2d_space_to_depth below), where oneDNN's NHWC kernels are faster.
+// docs/performance.md measures the whole training step with and without
+// the tuner; docs/history/performance-libtorch-1.13.md has the per-layer
+// timings that motivated it.
 //
-// Channels-last: inside a Bf16ChannelsLast scope, bf16 convolutions take
-// their input in NHWC and give NHWC (the weights are reordered as they are
-// cast to bf16, so the fp32 master weights keep their layout). oneDNN's bf16
-// forward runs 1.1-2.8x faster on NHWC here, and batch norm, ReLU, pooling
+// With KernelOptions::bf16_channels_last, bf16 convolutions take their input
+// in NHWC and give NHWC (the weights are reordered as they are cast to bf16,
+// so the fp32 master weights keep their layout); batch norm, ReLU, pooling
 // and the residual adds follow the layout of their input.
 //
-//   torch::Tensor y = model::conv2d(x, conv->weight, stride, padding);
+// fp32, other devices, and conv_tuning off run LibTorch's convolution, so
+// fp32 stays bit-identical to plain LibTorch.
+//
+//   torch::Tensor y = ops::conv2d(x, conv->weight, stride, padding, kernels);
 #pragma once
 
 #include <string>
@@ -36,23 +38,12 @@
 
 #include <torch/torch.h>
 
-namespace tessera::model {
+#include "tessera/ops/kernel_options.h"
 
-torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& weight, int stride, int padding);
+namespace tessera::ops {
 
-// While one lives, bf16 convolutions on this thread run on channels-last
-// activations (above). Scopes nest; the previous setting comes back.
-class Bf16ChannelsLast {
- public:
-  explicit Bf16ChannelsLast(bool on = true);
-  ~Bf16ChannelsLast();
-  Bf16ChannelsLast(const Bf16ChannelsLast&) = delete;
-  Bf16ChannelsLast& operator=(const Bf16ChannelsLast&) = delete;
-
- private:
-  bool previous_;
-};
-bool bf16_channels_last();
+torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& weight, int stride, int padding,
+                     const KernelOptions& kernels);
 
 // The computations, exposed for tests and benchmarks. x [N, C, H, W],
 // weight [O, C, k, k], grad_out [N, O, Ho, Wo]. The gemm ones work on the
@@ -82,9 +73,4 @@ torch::Tensor conv2d_space_to_depth(const torch::Tensor& x, const torch::Tensor&
 // (per-sample input shape; times on the tuning samples).
 std::vector<std::string> conv_backward_choices();
 
-// Off (TESSERA_CONV_TUNING=off, or false here): the library's computations
-// everywhere, as plain LibTorch (channels-last scopes still apply).
-void set_conv_tuning(bool enabled);
-bool conv_tuning_enabled();
-
-}  // namespace tessera::model
+}  // namespace tessera::ops

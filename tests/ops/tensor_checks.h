@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-namespace tessera::model::testing {
+namespace tessera::ops::testing {
 
 inline torch::Tensor nhwc_bf16(const torch::Tensor& t) {
   return t.to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
@@ -24,4 +24,4 @@ inline void expect_near(const torch::Tensor& a, const torch::Tensor& b, double t
   EXPECT_LE(err, tolerance * scale) << what << ": max error " << err << " against max " << scale;
 }
 
-}  // namespace tessera::model::testing
+}  // namespace tessera::ops::testing

@@ -1,20 +1,22 @@
 // The fused batch norm + residual add + ReLU against LibTorch: the fused bf16
 // NHWC kernels against fp64 autograd of the same values, and the fallback
 // against the plain module bit for bit.
-#include "tessera/model/batch_norm.h"
+#include "tessera/ops/batch_norm.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "model/tensor_checks.h"
+#include "ops/tensor_checks.h"
 
-namespace tessera::model {
+namespace tessera::ops {
 namespace {
 
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
+
+const KernelOptions kAll;  // every kernel on, the default
 using testing::expect_near;
 using testing::nhwc_bf16;
 
@@ -46,8 +48,8 @@ TEST(BatchNormTest, FusedBf16MatchesFp64Autograd) {
     const torch::Tensor r =
         k.residual ? nhwc_bf16(torch::randn(k.shape)).requires_grad_() : torch::Tensor();
     const torch::Tensor g = nhwc_bf16(torch::randn(k.shape));
-    ASSERT_TRUE(batch_norm_fused(x, *bn, r));
-    const torch::Tensor y = batch_norm(x, *bn, k.relu, r);
+    ASSERT_TRUE(batch_norm_fused(x, *bn, kAll, r));
+    const torch::Tensor y = batch_norm(x, *bn, kAll, k.relu, r);
     y.backward(g);
     EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
     EXPECT_TRUE(y.is_contiguous(at::MemoryFormat::ChannelsLast));
@@ -94,8 +96,8 @@ TEST(BatchNormTest, ReluGradientPassesNanOutputsAsAten) {
   r0[1][37][0][0] = std::nanf("");
   const torch::Tensor r = nhwc_bf16(r0).requires_grad_();
   const torch::Tensor g = nhwc_bf16(torch::randn({2, 40, 4, 4}));
-  ASSERT_TRUE(batch_norm_fused(x, *bn, r));
-  const torch::Tensor y = batch_norm(x, *bn, true, r);
+  ASSERT_TRUE(batch_norm_fused(x, *bn, kAll, r));
+  const torch::Tensor y = batch_norm(x, *bn, kAll, true, r);
   y.backward(g);
   ASSERT_EQ(y.isnan().sum().item<std::int64_t>(), 2);
   EXPECT_TRUE(torch::equal(r.grad(), torch::threshold_backward(g, y.detach(), 0)));
@@ -118,8 +120,8 @@ TEST(BatchNormTest, FallsBackToTheModuleBitForBit) {
     const torch::Tensor g = torch::randn({2, 8, 6, 5});
     const torch::Tensor xa = x0.clone().requires_grad_(), ra = r0.clone().requires_grad_();
     const torch::Tensor xb = x0.clone().requires_grad_(), rb = r0.clone().requires_grad_();
-    EXPECT_FALSE(batch_norm_fused(xa, *ours, ra));
-    const torch::Tensor ya = batch_norm(xa, *ours, true, ra);
+    EXPECT_FALSE(batch_norm_fused(xa, *ours, kAll, ra));
+    const torch::Tensor ya = batch_norm(xa, *ours, kAll, true, ra);
     torch::Tensor yb = plain->forward(xb);
     yb.add_(rb).relu_();
     ya.backward(g);
@@ -133,13 +135,13 @@ TEST(BatchNormTest, FallsBackToTheModuleBitForBit) {
   // bf16 falls back on NCHW, when switched off, and in evaluation (running
   // statistics, no update).
   nn::BatchNorm2d bn(8);
-  EXPECT_TRUE(batch_norm_fused(nhwc_bf16(torch::randn({2, 8, 3, 3})), *bn));
-  EXPECT_FALSE(batch_norm_fused(torch::randn({2, 8, 3, 3}).to(torch::kBFloat16), *bn));
-  set_batch_norm_fusion(false);
-  EXPECT_FALSE(batch_norm_fused(nhwc_bf16(torch::randn({2, 8, 3, 3})), *bn));
-  set_batch_norm_fusion(true);
+  EXPECT_TRUE(batch_norm_fused(nhwc_bf16(torch::randn({2, 8, 3, 3})), *bn, kAll));
+  EXPECT_FALSE(batch_norm_fused(torch::randn({2, 8, 3, 3}).to(torch::kBFloat16), *bn, kAll));
+  KernelOptions off;
+  off.fused_batch_norm = false;
+  EXPECT_FALSE(batch_norm_fused(nhwc_bf16(torch::randn({2, 8, 3, 3})), *bn, off));
   bn->eval();
-  EXPECT_FALSE(batch_norm_fused(nhwc_bf16(torch::randn({2, 8, 3, 3})), *bn));
+  EXPECT_FALSE(batch_norm_fused(nhwc_bf16(torch::randn({2, 8, 3, 3})), *bn, kAll));
 }
 
 // Without a momentum BatchNorm2d averages the statistics of all batches so
@@ -151,7 +153,7 @@ TEST(BatchNormTest, CountsBatchesAndAveragesWithoutMomentum) {
   nn::BatchNorm2d plain(nn::BatchNorm2dOptions(16).momentum(c10::nullopt));
   for (int step = 0; step < 3; ++step) {
     const torch::Tensor x = nhwc_bf16(torch::randn({2, 16, 5, 4}) + step);
-    batch_norm(x, *fused, true);
+    batch_norm(x, *fused, kAll, true);
     plain->forward(x.to(torch::kFloat32));
   }
   EXPECT_EQ(fused->num_batches_tracked.item<std::int64_t>(), 3);
@@ -172,7 +174,7 @@ TEST(BatchNormTest, SameBitsOnAnyThreadCount) {
     at::set_num_threads(t);
     nn::BatchNorm2d bn(48);
     const torch::Tensor x = x0.clone().requires_grad_(), r = r0.clone().requires_grad_();
-    const torch::Tensor y = batch_norm(x, *bn, true, r);
+    const torch::Tensor y = batch_norm(x, *bn, kAll, true, r);
     y.backward(g);
     for (const torch::Tensor& v : {y, x.grad(), r.grad(), bn->weight.grad(), bn->bias.grad(),
                                    bn->running_mean, bn->running_var})
@@ -184,4 +186,4 @@ TEST(BatchNormTest, SameBitsOnAnyThreadCount) {
 }
 
 }  // namespace
-}  // namespace tessera::model
+}  // namespace tessera::ops

@@ -1,9 +1,9 @@
-// Unfolding and folding of channels-last activations (model/unfold.h).
-#include "tessera/model/unfold.h"
+// Unfolding and folding of channels-last activations (ops/unfold.h).
+#include "tessera/ops/unfold.h"
 
 #include <gtest/gtest.h>
 
-namespace tessera::model {
+namespace tessera::ops {
 namespace {
 
 struct Layer {
@@ -18,10 +18,11 @@ const auto kNhwc = at::MemoryFormat::ChannelsLast;
 TEST(UnfoldTest, FoldIsTheAdjointOfUnfold) {
   torch::manual_seed(0);
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
-  for (const Layer& l : {Layer{2, 3, 7, 5, 3, 1, 1}, Layer{2, 5, 9, 6, 3, 2, 1},
-                         Layer{1, 4, 8, 7, 1, 2, 0}, Layer{1, 2, 13, 9, 7, 2, 3},
-                         Layer{2, 3, 6, 6, 3, 1, 0}}) {
-    const std::int64_t ho = conv_out_size(l.h, l.k, l.s, l.p), wo = conv_out_size(l.w, l.k, l.s, l.p);
+  for (const Layer& l :
+       {Layer{2, 3, 7, 5, 3, 1, 1}, Layer{2, 5, 9, 6, 3, 2, 1}, Layer{1, 4, 8, 7, 1, 2, 0},
+        Layer{1, 2, 13, 9, 7, 2, 3}, Layer{2, 3, 6, 6, 3, 1, 0}}) {
+    const std::int64_t ho = conv_out_size(l.h, l.k, l.s, l.p),
+                       wo = conv_out_size(l.w, l.k, l.s, l.p);
     const std::int64_t row = l.k * l.k * l.c;
     const torch::Tensor x = torch::randn({l.n, l.c, l.h, l.w}, f64).contiguous(kNhwc);
     const torch::Tensor d = torch::randn({l.n * ho * wo, row}, f64);
@@ -45,15 +46,16 @@ TEST(UnfoldTest, FoldIsTheAdjointOfUnfold) {
 // (tail only), 40 (32 + 8), 128 (one 128-tile) and 200 (128 + 2x32 + 8).
 TEST(UnfoldTest, Bf16FoldEqualsFloatFoldRounded) {
   torch::manual_seed(1);
-  for (const Layer& l : {Layer{2, 8, 7, 5, 3, 1, 1}, Layer{2, 40, 9, 6, 3, 2, 1},
-                         Layer{1, 128, 7, 4, 3, 1, 1}, Layer{1, 200, 5, 4, 1, 2, 0},
-                         Layer{2, 200, 5, 5, 3, 2, 1}}) {
-    const std::int64_t ho = conv_out_size(l.h, l.k, l.s, l.p), wo = conv_out_size(l.w, l.k, l.s, l.p);
-    const torch::Tensor d =
-        torch::randn({l.n * ho * wo, l.k * l.k * l.c}).to(torch::kBFloat16);
-    torch::Tensor ours = torch::empty({l.n, l.c, l.h, l.w},
-                                      torch::TensorOptions().dtype(torch::kBFloat16).memory_format(kNhwc));
-    torch::Tensor wide = torch::empty({l.n, l.c, l.h, l.w}, torch::TensorOptions().memory_format(kNhwc));
+  for (const Layer& l :
+       {Layer{2, 8, 7, 5, 3, 1, 1}, Layer{2, 40, 9, 6, 3, 2, 1}, Layer{1, 128, 7, 4, 3, 1, 1},
+        Layer{1, 200, 5, 4, 1, 2, 0}, Layer{2, 200, 5, 5, 3, 2, 1}}) {
+    const std::int64_t ho = conv_out_size(l.h, l.k, l.s, l.p),
+                       wo = conv_out_size(l.w, l.k, l.s, l.p);
+    const torch::Tensor d = torch::randn({l.n * ho * wo, l.k * l.k * l.c}).to(torch::kBFloat16);
+    torch::Tensor ours = torch::empty(
+        {l.n, l.c, l.h, l.w}, torch::TensorOptions().dtype(torch::kBFloat16).memory_format(kNhwc));
+    torch::Tensor wide =
+        torch::empty({l.n, l.c, l.h, l.w}, torch::TensorOptions().memory_format(kNhwc));
     fold_nhwc(d, ours, l.k, l.s, l.p);
     fold_nhwc(d.to(torch::kFloat32), wide, l.k, l.s, l.p);
     EXPECT_TRUE(torch::equal(ours, wide.to(torch::kBFloat16))) << "c=" << l.c << " s=" << l.s;
@@ -71,4 +73,4 @@ TEST(UnfoldTest, FoldRejectsMismatchedColumns) {
 }
 
 }  // namespace
-}  // namespace tessera::model
+}  // namespace tessera::ops

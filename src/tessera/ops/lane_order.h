@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace tessera::model::simd {
+namespace tessera::ops::simd {
 
 // Per-channel fp32 constants in V32 order: within each full group of 32
 // channels the even ones first, then the odd ones; the channels after the
@@ -43,4 +43,4 @@ inline std::int64_t lane_of(std::int64_t ch, std::int64_t c) {
   return group + (i % 2) * 16 + i / 2;
 }
 
-}  // namespace tessera::model::simd
+}  // namespace tessera::ops::simd

@@ -1,4 +1,4 @@
-#include "tessera/model/unfold.h"
+#include "tessera/ops/unfold.h"
 
 #include <stdexcept>
 #include <string>
@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "tessera/common/simd_dispatch.h"
-#include "tessera/model/bf16_vector.h"
-#include "tessera/model/parallel.h"
+#include "tessera/ops/bf16_vector.h"
+#include "tessera/ops/parallel.h"
 
-namespace tessera::model {
+namespace tessera::ops {
 
 constexpr auto kNhwc = at::MemoryFormat::ChannelsLast;
 
@@ -218,4 +218,4 @@ void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t
   }
 }
 
-}  // namespace tessera::model
+}  // namespace tessera::ops

@@ -16,7 +16,7 @@
 
 #include <c10/util/BFloat16.h>
 
-namespace tessera::model::simd {
+namespace tessera::ops::simd {
 
 // aligned(4), aligned(2): loads and stores need no alignment beyond their
 // element's.
@@ -80,12 +80,12 @@ __attribute__((always_inline)) inline V32 load32(const float* p) {
   return {load16(p), load16(p + 16)};
 }
 __attribute__((always_inline)) inline void store32(V32 v, c10::BFloat16* p) {
-  *reinterpret_cast<V16w*>(p) = (bf16_high_bits<V16, V16u>(v.o) & 0xffff0000u) |
-                                (bf16_high_bits<V16, V16u>(v.e) >> 16);
+  *reinterpret_cast<V16w*>(p) =
+      (bf16_high_bits<V16, V16u>(v.o) & 0xffff0000u) | (bf16_high_bits<V16, V16u>(v.e) >> 16);
 }
 __attribute__((always_inline)) inline void store32(V32 v, float* p) {
   store16(v.e, p);
   store16(v.o, p + 16);
 }
 
-}  // namespace tessera::model::simd
+}  // namespace tessera::ops::simd

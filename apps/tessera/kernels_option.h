@@ -1,0 +1,15 @@
+// --kernels for the commands that train: which of Tessera's own CPU kernels
+// bf16 training runs (ops/kernel_options.h), checked while the command line
+// is parsed. "none" keeps LibTorch's operators everywhere, which also makes
+// bf16 runs repeatable: the conv tuner's choices rest on timings.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace tessera::app {
+
+CLI::Option* add_kernels_option(CLI::App* cmd, std::string& kernels);
+
+}  // namespace tessera::app
