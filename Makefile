@@ -27,7 +27,9 @@ demo: build
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# The peers' extra Python package (soundfile) comes with setup.sh's bench.
 bench: build
+	@bash scripts/setup.sh --torch-env $(TORCH_ENV) bench
 	@TORCH_ENV=$(TORCH_ENV) bash bench/run_all.sh $(BUILD_DIR)
 
 test-asan: setup

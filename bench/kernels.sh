@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Whether each of Tessera's own CPU kernels (src/tessera/ops/), the
-# allocator setting and the fused optimiser still earn their place: the whole
+# Whether each of Tessera's own CPU kernels (src/tessera/ops/) and the
+# allocator setting still earn their place: the whole
 # training step of Table 1's model (ResNet18, width 64, embedding 512,
 # 198x128 tiles) with each one off, against every one on, and the PyTorch
 # 2.11 peer (bench/peers/step_torch.py: fp32, and for bf16 PyTorch's CPU
@@ -24,7 +24,7 @@ rounds=${ROUNDS:-3}
 steps=${STEPS:-3}
 warmup=${WARMUP:-2}
 all_variants="bf16_all bf16_no_conv_tuning bf16_no_fused_batch_norm bf16_libtorch_nhwc bf16_libtorch_nchw \
-bf16_glibc_malloc bf16_libtorch_adam peer_bf16 fp32_nchw fp32_nhwc fp32_glibc_malloc peer_fp32"
+bf16_glibc_malloc peer_bf16 fp32_nchw fp32_nhwc fp32_glibc_malloc peer_fp32"
 variants=${VARIANTS:-$all_variants}
 
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
@@ -41,7 +41,6 @@ run() {
     bf16_libtorch_nhwc) "$tessera" bench step "${common[@]}" --precision bf16 --kernels bf16_channels_last ;;
     bf16_libtorch_nchw) "$tessera" bench step "${common[@]}" --precision bf16 --kernels none ;;
     bf16_glibc_malloc) TESSERA_MALLOC=default "$tessera" bench step "${common[@]}" --precision bf16 ;;
-    bf16_libtorch_adam) "$tessera" bench step "${common[@]}" --precision bf16 --optimizer adam ;;
     peer_bf16) "$py" "$peer" "${common[@]}" --precision bf16 2>/dev/null ;;
     fp32_nchw) "$tessera" bench step "${common[@]}" ;;
     fp32_nhwc) "$tessera" bench step "${common[@]}" --layout nhwc ;;

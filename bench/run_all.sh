@@ -5,7 +5,7 @@ build=${1:-build}
 here=$(dirname "$0")
 echo "## Features (10 s clips)"
 bash "$here/features.sh" "$build"
-for extra in "$here"/startup.sh "$here"/pipeline.sh "$here"/step.sh "$here"/step_ratio.sh "$here"/epoch.sh; do
+for extra in "$here"/startup.sh "$here"/pipeline.sh "$here"/step.sh "$here"/kernels.sh "$here"/step_ratio.sh "$here"/epoch.sh; do
   [[ -f $extra ]] && { echo; bash "$extra" "$build"; }
 done
 echo

@@ -4,7 +4,8 @@
 # toolkit.
 #   - Debian's packages for everything but LibTorch;
 #   - LibTorch 2.11.0 from PyPI's torch==2.11.0 wheel (its CUDA 13.0 build),
-#     with torchaudio 2.11.0, in a Python environment of its own outside the
+#     with torchaudio 2.11.0 (and TensorBoard, whose reader the tests use),
+#     in a Python environment of its own outside the
 #     checkout (default /opt/tessera/torch-2.11.0), which every clone and
 #     build tree reuses. CMake finds LibTorch there through
 #     torch.utils.cmake_prefix_path; the same environment's torchrun and
@@ -29,6 +30,8 @@ packages=(
   # does not ship (CMakeLists.txt explains why Debian's fit).
   libgloo-dev
   libsndfile1-dev libsoxr-dev
+  # TensorBoard event files: Event protobufs and PNG images.
+  libprotobuf-dev protobuf-compiler zlib1g-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
   # libFuzzer targets (tests/fuzz) are built with clang.
@@ -85,7 +88,12 @@ print(m.version(sys.argv[1]))
 EOF
 }
 
-want=(torch=="$torch_version" torchaudio=="$torch_version")
+want=(torch=="$torch_version" torchaudio=="$torch_version"
+  # TensorBoard's own reader checks Tessera's event files in the tests.
+  tensorboard==2.21.0)
+# torchaudio 2.11 hands file decoding to torchcodec (and FFmpeg); the feature
+# benchmark's peer decodes with soundfile, libsndfile as Tessera does.
+if ((bench)); then want+=(soundfile==0.13.1); fi
 need_install=0
 for spec in "${want[@]}"; do
   name=${spec%%==*}
@@ -105,5 +113,5 @@ else
   "$torch_env/bin/python" -m pip install --disable-pip-version-check --progress-bar on "${want[@]}"
 fi
 if ((bench)); then
-  echo "setup: the benchmark peers are PyTorch $torch_version and torchaudio in $torch_env"
+  echo "setup: the benchmark peers are PyTorch $torch_version, torchaudio and soundfile in $torch_env"
 fi

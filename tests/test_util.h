@@ -152,6 +152,27 @@ inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3
   return dir;
 }
 
+// `tessera train` of the demo config (ResNet18 at width 8, 32-d embeddings)
+// at batch 16 on 2 threads, warnings only: the single-process runs.
+inline std::vector<std::string> short_train_args(const std::string& data, const std::string& run,
+                                                 int epochs) {
+  return {"train",
+          "-c",
+          std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
+          "--set",
+          "dcase_dataset_path=" + data,
+          "--set",
+          "epochs=" + std::to_string(epochs),
+          "--set",
+          "batch_size=16",
+          "--set",
+          "log_level=warning",
+          "--run-dir",
+          run,
+          "--threads",
+          "2"};
+}
+
 // `tessera train` of the demo config for three epochs at batch 16 on one
 // thread, on the shared synthetic dataset: what the multi-process tests run.
 inline std::vector<std::string> demo_train_args(const std::string& run, int seed,

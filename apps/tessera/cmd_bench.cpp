@@ -22,7 +22,6 @@
 #include "tessera/model/resnet.h"
 #include "tessera/ops/conv.h"
 #include "tessera/sampling/batch_pipeline.h"
-#include "tessera/train/fused_adam.h"
 #include "tessera/train/run_data.h"
 #include "tessera/train/train_step.h"
 
@@ -121,8 +120,7 @@ struct StepBenchArgs {
   int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198,
       bins = 128;
   std::string layout = "auto";
-  std::string optimizer = "fused";  // train/fused_adam.h, or LibTorch's "adam"
-  std::string kernels = "all";      // ops/kernel_options.h
+  std::string kernels = "all";  // ops/kernel_options.h
   bool flush_denormal = false;
   std::string profile;  // a Chrome trace of one extra step, when set
 };
@@ -153,12 +151,9 @@ int run_step_bench(const StepBenchArgs& a) {
   const torch::Device device(a.device);
   model::ResNet net(mo);
   net->to(device);
-  std::unique_ptr<torch::optim::Adam> adam =
-      a.optimizer == "adam"
-          ? std::make_unique<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(1e-3))
-          : std::make_unique<train::FusedAdam>(net->parameters(), torch::optim::AdamOptions(1e-3));
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
   loss::TripletLossOptions lo;
-  train::StepRunner runner(net, *adam, loss::TripletLoss(lo), 0.0, device,
+  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device,
                            train::parse_precision(a.precision), train::parse_layout(a.layout));
   const torch::Tensor tiles = torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins});
   std::vector<double> times;
@@ -182,13 +177,12 @@ int run_step_bench(const StepBenchArgs& a) {
       3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
   std::printf(
       "step: model=%s width=%d batch=%d threads=%d precision=%s layout=%s "
-      "optimizer=%s kernels=%s median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
+      "kernels=%s median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
       "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
       runner.bf16_channels_last() || runner.fp32_channels_last() ? "nhwc" : "nchw",
-      a.optimizer.c_str(), net->options().kernels.describe().c_str(), med,
-      *std::min_element(times.begin(), times.end()), a.batch / med,
-      gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
+      net->options().kernels.describe().c_str(), med, *std::min_element(times.begin(), times.end()),
+      a.batch / med, gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
 }
 
@@ -312,9 +306,6 @@ Command add_bench_command(CLI::App& app) {
   step->add_option("--layout", sa->layout,
                    "auto (NHWC activations in bf16), nchw, or nhwc (fp32 too, with NHWC weights)")
       ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
-  step->add_option("--optimizer", sa->optimizer,
-                   "fused (Tessera's one-pass Adam, as training uses) or adam (LibTorch's)")
-      ->check(CLI::IsMember({"fused", "adam"}));
   add_kernels_option(step, sa->kernels);
   step->add_flag("--flush-denormal", sa->flush_denormal, "flush denormal floats to zero");
   step->add_option("--profile", sa->profile, "write a Chrome trace of one more step to this file");

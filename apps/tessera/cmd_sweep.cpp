@@ -101,6 +101,10 @@ Command add_sweep_command(CLI::App& app) {
   cmd->add_option("--precision", a->options.precision, "fp32 or bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   add_kernels_option(cmd, a->options.kernels);
+  cmd->add_flag_callback(
+      "--no-tensorboard", [a] { a->options.tensorboard = false; },
+      "no TensorBoard event files (by default each margin's run directory has them, and "
+      "the sweep directory is a log directory with one run per margin)");
   cmd->add_flag("--classify", a->options.classify,
                 "also train and score a classifier on every margin's embeddings");
   cmd->add_option("--classify-labels-per-class", a->options.classify_labels_per_class,

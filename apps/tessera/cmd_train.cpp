@@ -98,6 +98,9 @@ void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
   cmd->add_option("--layout", o.layout, "auto (bf16 convolutions on NHWC activations) or nchw")
       ->check(CLI::IsMember({"auto", "nchw"}));
   add_kernels_option(cmd, o.kernels);
+  cmd->add_flag_callback(
+      "--no-tensorboard", [&o] { o.tensorboard = false; },
+      "write no TensorBoard event files (<run dir>/tensorboard/)");
 }
 
 Command add_train_command(CLI::App& app) {

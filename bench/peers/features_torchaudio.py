@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 
+import soundfile
 import torch
 import torchaudio
 
@@ -50,13 +51,14 @@ def main():
         files = []
         for i in range(distinct):
             path = os.path.join(tmp.name, f"clip{i}.wav")
-            torchaudio.save(path, make_clip(44100, 4, 10.0, i).clamp(-1, 1), 44100,
-                            encoding="PCM_S", bits_per_sample=16)
+            soundfile.write(path, make_clip(44100, 4, 10.0, i).clamp(-1, 1).T.numpy(), 44100,
+                            subtype="PCM_16")
             files.append(path)
 
         def work(i):
-            x, rate = torchaudio.load(files[i % distinct])
-            x = torchaudio.functional.resample(x.mean(0), rate, 16000)
+            data, rate = soundfile.read(files[i % distinct], dtype="float32", always_2d=True)
+            x = torch.from_numpy(data).mean(1)
+            x = torchaudio.functional.resample(x, rate, 16000)
             return logmel(x)
     else:
         clips = [make_clip(16000, 1, 10.0, i)[0] for i in range(distinct)]

@@ -87,7 +87,9 @@ TEST(CliHelpTest, VersionNamesLibTorchItsCpuLibrariesAndCuda) {
   const bool yes = r.output.find("CUDA: available, ") != std::string::npos;
   const bool no = r.output.find("CUDA: not available (") != std::string::npos;
   EXPECT_TRUE(yes != no) << r.output;
-  if (yes) EXPECT_NE(r.output.find("cuda:0 "), std::string::npos) << r.output;
+  if (yes) {
+    EXPECT_NE(r.output.find("cuda:0 "), std::string::npos) << r.output;
+  }
 }
 
 }  // namespace

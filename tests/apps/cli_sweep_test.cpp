@@ -82,6 +82,14 @@ TEST_F(CliSweepTest, WritesEveryPromisedFile) {
         "centroid_distances_margin_1", "centroid_distances_margin_10", "embedding_margin_1"}) {
     expect_real_png(s + "/figures/" + f + ".png");
   }
+  // The sweep directory is a TensorBoard log directory: one run per margin.
+  for (const char* m : {"margin_0.3", "margin_1", "margin_10"}) {
+    int files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(s + "/" + m + "/tensorboard"))
+      files += e.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+    EXPECT_EQ(files, 1) << m;
+    EXPECT_TRUE(std::filesystem::exists(s + "/" + m + "/tensorboard/projector_config.pbtxt")) << m;
+  }
   const std::string html = common::read_file(s + "/report.html");
   EXPECT_NE(html.find("data:image/png;base64,"), std::string::npos);
   EXPECT_EQ(html.find("src=\"figures/"), std::string::npos) << "the HTML must be self-contained";

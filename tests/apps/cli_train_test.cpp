@@ -16,23 +16,8 @@ namespace {
 
 using namespace tessera::testing;
 
-// Tiny but real: ResNet18 at width 8 with 32-d embeddings.
 std::vector<std::string> train_args(const std::string& data, const std::string& run, int epochs) {
-  return {"train",
-          "-c",
-          std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
-          "--set",
-          "dcase_dataset_path=" + data,
-          "--set",
-          "epochs=" + std::to_string(epochs),
-          "--set",
-          "batch_size=16",
-          "--set",
-          "log_level=warning",
-          "--run-dir",
-          run,
-          "--threads",
-          "2"};
+  return short_train_args(data, run, epochs);
 }
 
 int train(const std::string& data, const std::string& run, int epochs,

@@ -82,6 +82,8 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
       last_.labels.push_back(store_.recording(s.anchor_rec).label);
       last_.recordings.push_back(int(s.anchor_rec));
       last_.names.push_back(store_.tile_name(s.anchor_rec, s.anchor_tile));
+      last_.files.push_back(store_.recording(s.anchor_rec).name);
+      last_.tile_starts.push_back(s.anchor_tile * config_.sample_tile_size);
     }
   }
   net->train();
@@ -109,8 +111,11 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   out.r_precision = rm.r_precision;
   out.map_at_r = rm.map_at_r;
   out.nmi = clustering_nmi(sub, sub_labels, std::uint64_t(config_.random_seed));
-  write_embedding_files(run_dir_ + "/eval/epoch_" + std::to_string(epoch), last_, labels_,
-                        centroids);
+  out.embeddings_dir = "eval/epoch_" + std::to_string(epoch);
+  write_embedding_files(run_dir_ + "/" + out.embeddings_dir, last_, labels_, centroids);
+  out.labels = int(labels_.size());
+  const torch::Tensor c = centroids.contiguous();
+  out.centroid_distances.assign(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
   return out;
 }
 
@@ -128,7 +133,8 @@ void write_embedding_files(const std::string& dir, const EmbeddedSet& set,
     csv << "\n";
   }
   common::write_file_atomic(dir + "/centroid_distances.csv", csv.str());
-  std::string emb, lab, nam, meta = "label\tname\n";
+  const bool tiles = set.files.size() == set.names.size() && !set.files.empty();
+  std::string emb, lab, nam, meta = tiles ? "label\tfile\ttile_start\n" : "label\tname\n";
   const torch::Tensor e = set.embeddings.contiguous();
   const float* p = e.data_ptr<float>();
   const std::int64_t n = e.size(0), d = e.size(1);
@@ -142,7 +148,12 @@ void write_embedding_files(const std::string& dir, const EmbeddedSet& set,
     const std::string label = set.labels[i] >= 0 ? labels[set.labels[i]] : "unknown";
     lab += label + "\n";
     nam += set.names[i] + "\n";
-    meta += label + "\t" + set.names[i] + "\n";
+    if (tiles) {
+      std::snprintf(buf, sizeof buf, "%g", set.tile_starts[i]);
+      meta += label + "\t" + set.files[i] + "\t" + buf + "\n";
+    } else {
+      meta += label + "\t" + set.names[i] + "\n";
+    }
   }
   common::write_file_atomic(dir + "/embeddings.tsv", emb);
   common::write_file_atomic(dir + "/labels.tsv", lab);

@@ -5,7 +5,7 @@
 //   centroid_distances.csv   label x label, header row and column
 //   embeddings.tsv           one anchor embedding per line (projector format)
 //   labels.tsv, names.tsv    one label / "file__tileStart" per line
-//   metadata.tsv             label and name with a header (projector format)
+//   metadata.tsv             label, file and tile start with a header (projector format)
 #pragma once
 
 #include <string>
@@ -23,6 +23,10 @@ struct EmbeddedSet {
   std::vector<int> labels;
   std::vector<int> recordings;  // index of each row's recording in its store
   std::vector<std::string> names;
+  // Each row's file and tile start in seconds, where rows are tiles (the
+  // epoch evaluator's anchors); empty otherwise.
+  std::vector<std::string> files;
+  std::vector<double> tile_starts;
 };
 
 class EpochEvaluator {

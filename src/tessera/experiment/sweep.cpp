@@ -198,6 +198,7 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
                                        o.precision,
                                        "--kernels",
                                        o.kernels};
+      if (!o.tensorboard) args.push_back("--no-tensorboard");
       args.insert(args.end(), o.child_args.begin(), o.child_args.end());
       common::log_info("sweep: training margin ", m, " with ", threads_each,
                        " thread(s); log: ", dir, "/train.log");

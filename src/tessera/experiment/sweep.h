@@ -27,6 +27,7 @@ struct SweepOptions {
   std::string device = "cpu";
   std::string precision = "fp32";
   std::string kernels = "all";  // train --kernels (ops/kernel_options.h)
+  bool tensorboard = true;      // false: train --no-tensorboard
   bool distribute_margins = false;
   bool classify = false;              // also run `tessera classify` on every margin
   int classify_labels_per_class = 0;  // its protocol: K labels per class (0: every label)

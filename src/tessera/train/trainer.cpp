@@ -15,7 +15,7 @@
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/csv_log.h"
-#include "tessera/train/fused_adam.h"
+#include "tessera/train/tensorboard_log.h"
 
 namespace tessera::train {
 namespace fs = std::filesystem;
@@ -112,8 +112,7 @@ TrainSummary Trainer::run() {
   model_options.kernels = ops::KernelOptions::parse(options_.kernels);
   model::ResNet net(model_options);
   net->to(device);
-  // Adam's update in one pass over each parameter (train/fused_adam.h).
-  FusedAdam adam(net->parameters(), torch::optim::AdamOptions(config_.learning_rate));
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(config_.learning_rate));
   loss::TripletLossOptions lo;
   lo.margin = config_.margin;
   lo.reduction = loss::parse_reduction(config_.loss_reduction);
@@ -159,9 +158,15 @@ TrainSummary Trainer::run() {
   if (options_.sync_parameters) options_.sync_parameters(net);
 
   CsvLog steps_csv, epochs_csv;
+  std::unique_ptr<TensorBoardLog> board;
   if (writer) {
     steps_csv = CsvLog(metrics_dir + "/train_steps.csv", kStepColumns);
     epochs_csv = CsvLog(metrics_dir + "/epochs.csv", kEpochColumns);
+    if (options_.tensorboard) {
+      const bool resumed = options_.resume && !checkpoints.empty();
+      board = std::make_unique<TensorBoardLog>(run_dir_, resumed ? step : -1,
+                                               common::dump_json(config_.to_json(), 2));
+    }
   }
   sampling::TripletSampler sampler(sampling::SamplerOptions::from_config(config_));
   sampling::PipelineOptions popts = sampling::PipelineOptions::from_config(config_);
@@ -263,6 +268,7 @@ TrainSummary Trainer::run() {
       if (writer) {
         steps_csv.row({double(step), double(epoch), r.loss, r.triplet_loss, r.reg_loss,
                        r.dist_neighbour, r.dist_opposite, r.active_fraction, lr, secs});
+        if (board) board->step(step, r, lr);
       }
       char extra[160];
       std::snprintf(extra, sizeof extra, "loss %.4f active %.2f %.1f triplets/s", r.loss,
@@ -291,9 +297,12 @@ TrainSummary Trainer::run() {
     summary.eval_seconds += seconds_since(eval_start);
     const double n = std::max<std::size_t>(counted, 1);
     if (writer) {
-      epochs_csv.row({double(epoch), sum_loss / n, sum_triplet / n, ev.triplet_loss,
-                      ev.dist_neighbour, ev.dist_opposite, ev.active_fraction, ev.silhouette,
-                      ev.centroid_cv, ev.precision_at_1, ev.r_precision, ev.map_at_r, ev.nmi});
+      const std::vector<double> row = {
+          double(epoch),    sum_loss / n,       sum_triplet / n, ev.triplet_loss, ev.dist_neighbour,
+          ev.dist_opposite, ev.active_fraction, ev.silhouette,   ev.centroid_cv,  ev.precision_at_1,
+          ev.r_precision,   ev.map_at_r,        ev.nmi};
+      epochs_csv.row(row);
+      if (board) board->epoch(step, kEpochColumns, row, ev);
       common::log_info("epoch ", epoch, ": train loss ", sum_loss / n, ", eval loss ",
                        ev.triplet_loss, ", active ", ev.active_fraction, ", silhouette ",
                        ev.silhouette, ", centroid_cv ", ev.centroid_cv, " (",

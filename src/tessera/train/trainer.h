@@ -9,12 +9,15 @@
 //                                precision_at_1,r_precision,map_at_r,nmi
 //   metrics/timing.json          wall time, steps, triplets per second
 //   eval/epoch_<k>/...           written by the epoch evaluator
+//   tensorboard/                 event files and projector_config.pbtxt
+//                                (train/tensorboard_log.h), unless switched off
 //   checkpoints/epoch_<k>.pt     the newest three
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "tessera/common/config.h"
 #include "tessera/model/resnet.h"
@@ -27,6 +30,12 @@ struct EpochEval {
   double triplet_loss = 0, dist_neighbour = 0, dist_opposite = 0, active_fraction = 0;
   double silhouette = 0, centroid_cv = 0;
   double precision_at_1 = 0, r_precision = 0, map_at_r = 0, nmi = 0;
+  // The label x label centroid distances, row-major (empty: not evaluated).
+  std::vector<double> centroid_distances;
+  int labels = 0;
+  // Where the epoch's projector files lie, relative to the run directory
+  // ("eval/epoch_<k>"; empty: none written).
+  std::string embeddings_dir;
 };
 // Evaluates the model after epoch `epoch` (1-based) and writes its files.
 using EpochEvalFn = std::function<EpochEval(model::ResNet& net, int epoch)>;
@@ -40,6 +49,9 @@ struct TrainerOptions {
   // Tessera's own CPU kernels for bf16 (ops/kernel_options.h: "all", "none",
   // or names joined by '+').
   std::string kernels = "all";
+  // Event files and the projector configuration for TensorBoard
+  // (tensorboard_log.h), written by rank 0.
+  bool tensorboard = true;
   bool resume = false;
   // Distributed data parallel: this process's rank among `world`.
   int rank = 0, world = 1;
