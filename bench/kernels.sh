@@ -40,11 +40,11 @@ run() {
     bf16_no_fused_batch_norm) "$tessera" bench step "${common[@]}" --precision bf16 --kernels conv_tuning+bf16_channels_last ;;
     bf16_libtorch_nhwc) "$tessera" bench step "${common[@]}" --precision bf16 --kernels bf16_channels_last ;;
     bf16_libtorch_nchw) "$tessera" bench step "${common[@]}" --precision bf16 --kernels none ;;
-    bf16_glibc_malloc) TESSERA_MALLOC=default "$tessera" bench step "${common[@]}" --precision bf16 ;;
+    bf16_glibc_malloc) "$tessera" --malloc glibc bench step "${common[@]}" --precision bf16 ;;
     peer_bf16) "$py" "$peer" "${common[@]}" --precision bf16 2>/dev/null ;;
     fp32_nchw) "$tessera" bench step "${common[@]}" ;;
     fp32_nhwc) "$tessera" bench step "${common[@]}" --layout nhwc ;;
-    fp32_glibc_malloc) TESSERA_MALLOC=default "$tessera" bench step "${common[@]}" ;;
+    fp32_glibc_malloc) "$tessera" --malloc glibc bench step "${common[@]}" ;;
     peer_fp32) "$py" "$peer" "${common[@]}" --precision fp32 2>/dev/null ;;
     *) echo "unknown variant $v" >&2; return 1 ;;
   esac | field median_step_s

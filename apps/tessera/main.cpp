@@ -18,12 +18,14 @@ int main(int argc, char** argv) {
   // Past a file-size limit, let writes fail with EFBIG (reported like a full
   // disk) instead of the default SIGXFSZ killing the process mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
-  // Training steps reuse the same large buffers: keep them mapped (see
-  // allocator.h). TESSERA_MALLOC=default keeps glibc's own policy.
-  const char* malloc_policy = std::getenv("TESSERA_MALLOC");
-  if (!malloc_policy || std::string(malloc_policy) != "default")
-    tessera::common::retain_freed_memory();
   CLI::App app{"Tessera: self-supervised audio embeddings (Tile2Vec + triplet loss)"};
+  // Training steps reuse the same large buffers: keep them mapped (see
+  // allocator.h); "glibc" keeps glibc's own policy, for comparisons.
+  std::string malloc_policy = "retain";
+  app.add_option("--malloc", malloc_policy,
+                 "retain (keep freed memory for the next training step; default) or glibc "
+                 "(glibc's own policy); before the command: tessera --malloc glibc train ...")
+      ->check(CLI::IsMember({"retain", "glibc"}));
   // Computed only when asked: it loads LibTorch's CUDA support to list GPUs.
   app.set_version_flag("--version", [] { return tessera::app::version_report(); });
   app.require_subcommand(0, 1);
@@ -49,6 +51,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
+  // Set once parsing is done and before any command allocates its buffers;
+  // the settings are glibc's process-wide ones.
+  if (malloc_policy == "retain") tessera::common::retain_freed_memory();
   try {
     for (auto& [cmd, run] : commands) {
       if (cmd->parsed()) return run();

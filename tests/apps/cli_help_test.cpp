@@ -1,5 +1,5 @@
 // The first minute at the command line: bare `tessera`, `tessera help`,
-// `tessera help <command>` and `tessera --version`.
+// `tessera help <command>`, `tessera --version` and tessera's own options.
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -72,6 +72,18 @@ TEST(CliHelpTest, UnknownOptionSuggestsTheNearOne) {
   EXPECT_NE(key.output.find("unknown config key 'epoch' (did you mean 'epochs'?)"),
             std::string::npos)
       << key.output;
+}
+
+// The allocator policy is an option of tessera itself, before the command.
+TEST(CliHelpTest, MallocPolicyIsAnOptionBeforeTheCommand) {
+  for (const char* policy : {"retain", "glibc"}) {
+    const auto r = run_tessera(std::string("--malloc ") + policy + " help train");
+    EXPECT_EQ(r.exit_code, 0) << policy << "\n" << r.output;
+    EXPECT_NE(r.output.find("--kernels"), std::string::npos) << r.output;
+  }
+  const auto bad = run_tessera("--malloc default help");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("retain"), std::string::npos) << bad.output;
 }
 
 TEST(CliHelpTest, VersionNamesLibTorchItsCpuLibrariesAndCuda) {

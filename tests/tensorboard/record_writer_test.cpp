@@ -6,11 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tensorboard/records.h"
@@ -59,6 +61,20 @@ TEST(RecordWriterTest, WritesOutOnFlushAndOnDestructionOnly) {
   RecordWriter w(path2, now);
   w.write("at once");
   EXPECT_EQ(read_records(read_all(path2)), std::vector<std::string>{"at once"});
+}
+
+// A stalled writer's records still reach the file, by the background
+// thread, within about flush_seconds (waited for here up to 10 s).
+TEST(RecordWriterTest, BackgroundThreadWritesOutWithoutFurtherCalls) {
+  const std::string path = tessera::testing::fresh_dir() + "/records";
+  RecordWriterOptions o;
+  o.flush_seconds = 0.05;
+  RecordWriter w(path, o);
+  w.write("quiet after this");
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::filesystem::file_size(path) == 0 && std::chrono::steady_clock::now() < end)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(read_records(read_all(path)), std::vector<std::string>{"quiet after this"});
 }
 
 // A reader stops at a torn record and keeps the whole ones before it.

@@ -35,30 +35,57 @@ std::string frame_record(const std::string& data) {
 }
 
 RecordWriter::RecordWriter(std::string path, RecordWriterOptions options)
-    : path_(std::move(path)), options_(options), last_flush_(std::chrono::steady_clock::now()) {
+    : path_(std::move(path)), options_(options) {
   options_.validate();
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
   if (fd_ < 0) throw std::runtime_error("create '" + path_ + "': " + std::strerror(errno));
+  if (options_.flush_seconds > 0) flusher_ = std::thread([this] { flush_periodically(); });
 }
 
 RecordWriter::~RecordWriter() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
   try {
     flush();
   } catch (const std::exception& e) {
     common::log_warning(e.what());
   }
-  if (fd_ >= 0) ::close(fd_);
+  ::close(fd_);
 }
 
 void RecordWriter::write(const std::string& data) {
-  pending_ += frame_record(data);
-  const double since =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_flush_).count();
-  if (since >= options_.flush_seconds) flush();
+  const std::string framed = frame_record(data);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!background_error_.empty()) throw std::runtime_error(background_error_);
+  pending_ += framed;
+  if (options_.flush_seconds == 0) flush_locked();
 }
 
 void RecordWriter::flush() {
-  last_flush_ = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  flush_locked();
+}
+
+void RecordWriter::flush_periodically() {
+  const auto interval = std::chrono::duration<double>(options_.flush_seconds);
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, interval, [this] { return stopping_; });
+    if (stopping_ || pending_.empty()) continue;
+    try {
+      flush_locked();
+    } catch (const std::exception& e) {
+      background_error_ = e.what();
+      return;
+    }
+  }
+}
+
+void RecordWriter::flush_locked() {
   std::size_t done = 0;
   while (done < pending_.size()) {
     const ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
