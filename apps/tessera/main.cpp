@@ -2,7 +2,6 @@
 // triplet loss) and run the experiments that tune them.
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <string>
 

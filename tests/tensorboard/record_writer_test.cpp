@@ -23,20 +23,14 @@ namespace tessera::tensorboard {
 namespace {
 
 using testing::read_records;
-std::uint64_t le(const std::string& s, std::size_t at, int bytes) {
-  return testing::little_endian(s, at, bytes);
-}
-std::string read_all(const std::string& path) {
-  return testing::read_bytes(path);
-}
 
 TEST(RecordWriterTest, FramesEachRecordWithLengthAndMaskedCrcs) {
   const std::string framed = frame_record("abc");
   ASSERT_EQ(framed.size(), 8u + 4 + 3 + 4);
-  EXPECT_EQ(le(framed, 0, 8), 3u);
-  EXPECT_EQ(le(framed, 8, 4), masked_crc32c(framed.data(), 8));
+  EXPECT_EQ(testing::little_endian(framed, 0, 8), 3u);
+  EXPECT_EQ(testing::little_endian(framed, 8, 4), masked_crc32c(framed.data(), 8));
   EXPECT_EQ(framed.substr(12, 3), "abc");
-  EXPECT_EQ(le(framed, 15, 4), masked_crc32c("abc", 3));
+  EXPECT_EQ(testing::little_endian(framed, 15, 4), masked_crc32c("abc", 3));
   EXPECT_EQ(frame_record("").size(), 16u);
 }
 
@@ -50,17 +44,17 @@ TEST(RecordWriterTest, WritesOutOnFlushAndOnDestructionOnly) {
     w.write(std::string(1000, 'x'));
     EXPECT_EQ(std::filesystem::file_size(path), 0u);
     w.flush();
-    EXPECT_EQ(read_records(read_all(path)),
+    EXPECT_EQ(read_records(testing::read_bytes(path)),
               (std::vector<std::string>{"first", std::string(1000, 'x')}));
     w.write("last");
   }
-  EXPECT_EQ(read_records(read_all(path)).back(), "last");
+  EXPECT_EQ(read_records(testing::read_bytes(path)).back(), "last");
   RecordWriterOptions now;
   now.flush_seconds = 0;
   const std::string path2 = path + "2";
   RecordWriter w(path2, now);
   w.write("at once");
-  EXPECT_EQ(read_records(read_all(path2)), std::vector<std::string>{"at once"});
+  EXPECT_EQ(read_records(testing::read_bytes(path2)), std::vector<std::string>{"at once"});
 }
 
 // A stalled writer's records still reach the file, by the background
@@ -74,7 +68,7 @@ TEST(RecordWriterTest, BackgroundThreadWritesOutWithoutFurtherCalls) {
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (std::filesystem::file_size(path) == 0 && std::chrono::steady_clock::now() < end)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(read_records(read_all(path)), std::vector<std::string>{"quiet after this"});
+  EXPECT_EQ(read_records(testing::read_bytes(path)), std::vector<std::string>{"quiet after this"});
 }
 
 // A reader stops at a torn record and keeps the whole ones before it.
@@ -93,7 +87,7 @@ TEST(RecordWriterTest, ExistingFileIsRefusedNamingIt) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
-  EXPECT_EQ(read_all(path), "keep me");
+  EXPECT_EQ(testing::read_bytes(path), "keep me");
   RecordWriterOptions bad;
   bad.flush_seconds = -1;
   EXPECT_THROW(RecordWriter(path + "x", bad), std::invalid_argument);

@@ -72,7 +72,9 @@ void TensorBoardLog::write_projector_config() {
       const std::string name = entry.path().filename().string();
       if (name.rfind("epoch_", 0) != 0 || !fs::exists(entry.path() / "embeddings.tsv")) continue;
       const std::string number = name.substr(6);
-      if (number.empty() || !std::all_of(number.begin(), number.end(), ::isdigit)) continue;
+      if (number.empty() ||
+          !std::all_of(number.begin(), number.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        continue;
       epochs.emplace_back(std::stoi(number), name);
     }
   }

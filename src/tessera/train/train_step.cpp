@@ -58,8 +58,6 @@ StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer,
     k.bf16_channels_last = layout == Layout::kNhwc;
     net_->set_kernels(k);
   }
-  bf16_nhwc_ = precision == Precision::kBf16 && device.is_cpu() &&
-               net_->options().kernels.bf16_channels_last;
   if (fp32_nhwc_) to_channels_last(*net_);
 }
 
@@ -68,6 +66,11 @@ void to_channels_last(torch::nn::Module& module) {
   for (auto& p : module.parameters()) {
     if (p.dim() == 4) p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
   }
+}
+
+bool StepRunner::bf16_channels_last() const {
+  return precision_ == Precision::kBf16 && device_.is_cpu() &&
+         net_->options().kernels.bf16_channels_last;
 }
 
 StepResult StepRunner::step(const float* a, const float* n, const float* o, int batch, int channels,

@@ -36,7 +36,7 @@ class StepRunner {
   // Whether this step's bf16 convolutions run on NHWC activations, and
   // whether the fp32 weights were converted to NHWC. kNchw and kNhwc set the
   // net's bf16_channels_last kernel option accordingly.
-  bool bf16_channels_last() const { return bf16_nhwc_; }
+  bool bf16_channels_last() const;
   bool fp32_channels_last() const { return fp32_nhwc_; }
   // Tiles as [batch, channels, frames, bins] float buffers.
   StepResult step(const float* anchor, const float* neighbour, const float* opposite, int batch,
@@ -54,7 +54,7 @@ class StepRunner {
   double l2_amount_;
   torch::Device device_;
   Precision precision_;
-  bool bf16_nhwc_ = false, fp32_nhwc_ = false;
+  bool fp32_nhwc_ = false;
 };
 
 // Converts the 4-D weights of a network to the channels-last (NHWC) layout

@@ -128,7 +128,8 @@ TrainSummary Trainer::run() {
   double resumed_loss = 0, resumed_triplet = 0;
   std::size_t resumed_counted = 0;
   const auto checkpoints = list_checkpoints(ckpt_dir);
-  if (options_.resume && !checkpoints.empty()) {
+  const bool resumed = options_.resume && !checkpoints.empty();
+  if (resumed) {
     const CheckpointState st = load_checkpoint(checkpoints.back(), net.get(), &adam, fingerprint());
     step = st.step;
     const int in_epoch = st.meta.value("batch_in_epoch", 0);
@@ -163,7 +164,6 @@ TrainSummary Trainer::run() {
     steps_csv = CsvLog(metrics_dir + "/train_steps.csv", kStepColumns);
     epochs_csv = CsvLog(metrics_dir + "/epochs.csv", kEpochColumns);
     if (options_.tensorboard) {
-      const bool resumed = options_.resume && !checkpoints.empty();
       board = std::make_unique<TensorBoardLog>(run_dir_, resumed ? step : -1,
                                                common::dump_json(config_.to_json(), 2));
     }
