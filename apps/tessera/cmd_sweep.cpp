@@ -94,7 +94,13 @@ Command add_sweep_command(CLI::App& app) {
   cmd->add_option("--margins", a->margins,
                   "comma-separated margins (default: the config's margins)");
   cmd->add_option("--focus", a->focus, "margins of the close-up loss figure (default 0.5,0.7,1)");
-  cmd->add_option("--jobs", a->options.jobs, "margins trained concurrently (threads are split)")
+  cmd->add_option("--seeds", a->options.seeds,
+                  "runs per margin, with the seeds random_seed, random_seed + 1, ... (default "
+                  "1); from 2 on the summary gives every metric with a 95% interval and the "
+                  "verdict names the margins tied with the winner")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--jobs", a->options.jobs,
+                  "runs trained concurrently (threads are split between them)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->options.threads, "total intra-op threads (default: all cores)");
   add_device_option(cmd, a->options.device);
@@ -111,8 +117,9 @@ Command add_sweep_command(CLI::App& app) {
                   "with --classify: train it on K labelled recordings per class (classify "
                   "--labels-per-class; 0, the default: every train label)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--distribute", a->distribute,
-                  "'margins': spread whole margins over the ranks of RANK/WORLD_SIZE")
+  cmd->add_option(
+         "--distribute", a->distribute,
+         "'margins': spread whole runs (each margin and seed) over the ranks of RANK/WORLD_SIZE")
       ->check(CLI::IsMember({"margins"}));
   return {cmd, [a] { return run_sweep_cmd(*a); }};
 }

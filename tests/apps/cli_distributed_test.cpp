@@ -71,27 +71,53 @@ TEST(CliDistributedTest, KilledPeerEndsTheOtherRank) {
   EXPECT_LT(secs, 90.0);
 }
 
-// `sweep --distribute margins`: rank r trains margins r, r + 2, ...; rank 0
-// waits for the others' margins and writes the one report.
+// `sweep --distribute margins`: rank r trains the runs r, r + 2, ... of the
+// (margin, seed) list; rank 0 waits for the others' runs and writes the one
+// report. With two margins and two seeds, rank 0 gets seed 42 of both margins
+// and rank 1 seed 43.
 TEST(CliDistributedTest, SweepSpreadsMarginsOverRanks) {
   const std::string dir = fresh_dir();
   std::vector<pid_t> pids;
   for (int r = 0; r < 2; ++r) {
-    pids.push_back(spawn_tessera(
-        {"sweep", "-c", std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json", "--set",
-         "dcase_dataset_path=" + shared_synth_dataset(4), "--set", "epochs=1", "--set",
-         "batch_size=16", "--margins", "0.3,1", "--focus", "0.3", "--threads", "1", "--distribute",
-         "margins", "--out", dir + "/sweep"},
-        dir + "/rank" + std::to_string(r) + ".log", {"RANK=" + std::to_string(r), "WORLD_SIZE=2"}));
+    pids.push_back(spawn_tessera({"sweep",
+                                  "-c",
+                                  std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json",
+                                  "--set",
+                                  "dcase_dataset_path=" + shared_synth_dataset(4),
+                                  "--set",
+                                  "epochs=1",
+                                  "--set",
+                                  "batch_size=16",
+                                  "--margins",
+                                  "0.3,1",
+                                  "--seeds",
+                                  "2",
+                                  "--focus",
+                                  "0.3",
+                                  "--threads",
+                                  "1",
+                                  "--distribute",
+                                  "margins",
+                                  "--out",
+                                  dir + "/sweep"},
+                                 dir + "/rank" + std::to_string(r) + ".log",
+                                 {"RANK=" + std::to_string(r), "WORLD_SIZE=2"}));
   }
   EXPECT_EQ(wait_exit(pids[0]), 0) << read_text(dir + "/rank0.log");
   EXPECT_EQ(wait_exit(pids[1]), 0) << read_text(dir + "/rank1.log");
   const std::string r0 = read_text(dir + "/rank0.log"), r1 = read_text(dir + "/rank1.log");
-  EXPECT_NE(r0.find("training margin 0.3"), std::string::npos) << r0;
-  EXPECT_EQ(r0.find("training margin 1 "), std::string::npos) << r0;
-  EXPECT_NE(r1.find("training margin 1 "), std::string::npos) << r1;
+  for (const char* run : {"margin 0.3 seed 42", "margin 1 seed 42"}) {
+    EXPECT_NE(r0.find(std::string("training ") + run), std::string::npos) << r0;
+    EXPECT_EQ(r1.find(std::string("training ") + run), std::string::npos) << r1;
+  }
+  for (const char* run : {"margin 0.3 seed 43", "margin 1 seed 43"}) {
+    EXPECT_NE(r1.find(std::string("training ") + run), std::string::npos) << r1;
+    EXPECT_EQ(r0.find(std::string("training ") + run), std::string::npos) << r0;
+  }
   EXPECT_TRUE(std::filesystem::exists(dir + "/sweep/report.html"));
-  EXPECT_NE(read_text(dir + "/sweep/summary.csv").find("\n1,1,"), std::string::npos);
+  // margin 1: two seeds, one epoch each.
+  EXPECT_NE(read_text(dir + "/sweep/summary.csv").find("\n1,2,1,"), std::string::npos)
+      << read_text(dir + "/sweep/summary.csv");
 }
 
 }  // namespace

@@ -23,6 +23,9 @@ const int kPalette[][3] = {{31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {21
                            {188, 189, 34},  {23, 190, 207}, {0, 0, 0},       {120, 60, 0}};
 constexpr int kPaletteSize = 12;
 constexpr int kFirstSeriesColour = 3;  // cmap0 0..2 are background, black, grid grey
+// The same palette, translucent, for bands behind the lines.
+constexpr int kFirstBandColour = kFirstSeriesColour + kPaletteSize;
+constexpr double kBandAlpha = 0.22;
 
 // One PLplot stream writing one file; ends the stream on destruction.
 class Stream {
@@ -31,11 +34,14 @@ class Stream {
     plsdev(device.c_str());
     plsfnam(file.c_str());
     plspage(0, 0, width, height, 0, 0);
+    plscmap0n(kFirstBandColour + kPaletteSize);
     plscolbg(255, 255, 255);
     plscol0(1, 0, 0, 0);
     plscol0(2, 200, 200, 200);
-    for (int i = 0; i < kPaletteSize; ++i)
+    for (int i = 0; i < kPaletteSize; ++i) {
       plscol0(kFirstSeriesColour + i, kPalette[i][0], kPalette[i][1], kPalette[i][2]);
+      plscol0a(kFirstBandColour + i, kPalette[i][0], kPalette[i][1], kPalette[i][2], kBandAlpha);
+    }
     plinit();
     plfontld(1);
   }
@@ -90,6 +96,8 @@ void draw_lines(const LinePlot& p, const std::string& base) {
     for (double v : s.x) x0 = std::min(x0, v), x1 = std::max(x1, v);
     for (double v : s.y) y0 = std::min(y0, tr(v)), y1 = std::max(y1, tr(v));
     for (double v : s.marker_y) y0 = std::min(y0, tr(v)), y1 = std::max(y1, tr(v));
+    for (double v : s.band_lo) y0 = std::min(y0, tr(v));
+    for (double v : s.band_hi) y1 = std::max(y1, tr(v));
   }
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
   const auto [ya, yb] = padded_range(y0, y1, p.log_y);
@@ -103,6 +111,17 @@ void draw_lines(const LinePlot& p, const std::string& base) {
     plbox("bcnst", 0, 0, p.log_y ? "bcnstvl" : "bcnstv", 0, 0);
     pllab(p.x_label.c_str(), p.y_label.c_str(), p.title.c_str());
     const int n = int(p.series.size());
+    // Bands first, so that every line stays on top of every band.
+    for (int i = 0; i < n; ++i) {
+      const Series& s = p.series[i];
+      const std::size_t m = std::min({s.x.size(), s.band_lo.size(), s.band_hi.size()});
+      if (m < 2) continue;
+      std::vector<PLFLT> xs, ys;
+      for (std::size_t k = 0; k < m; ++k) xs.push_back(s.x[k]), ys.push_back(tr(s.band_hi[k]));
+      for (std::size_t k = m; k-- > 0;) xs.push_back(s.x[k]), ys.push_back(tr(s.band_lo[k]));
+      plcol0(kFirstBandColour + i % kPaletteSize);
+      plfill(PLINT(xs.size()), xs.data(), ys.data());
+    }
     std::vector<PLINT> opt(n, PL_LEGEND_LINE | PL_LEGEND_SYMBOL), colours(n), styles(n, 1),
         sym_n(n, 1);
     std::vector<PLFLT> widths(n, 2.0), sym_scales(n, 1.0);
@@ -127,6 +146,37 @@ void draw_lines(const LinePlot& p, const std::string& base) {
              1.0, 0.9, 1.8, 0.0, colours.data(), texts.data(), nullptr, nullptr, nullptr, nullptr,
              colours.data(), styles.data(), widths.data(), colours.data(), sym_scales.data(),
              sym_n.data(), symbols.data());
+  });
+}
+
+void draw_intervals(const IntervalPlot& p, const std::string& base) {
+  const int n = int(p.categories.size());
+  double y0 = std::numeric_limits<double>::infinity(), y1 = -y0;
+  for (int i = 0; i < n; ++i) {
+    for (double v : {p.value[i], p.lo[i], p.hi[i]})
+      if (std::isfinite(v)) y0 = std::min(y0, v), y1 = std::max(y1, v);
+  }
+  if (!std::isfinite(y0)) y0 = 0, y1 = 1;
+  const auto [ya, yb] = padded_range(y0, y1, false);
+  render(base, 900, 600, [&] {
+    pladv(0);
+    plvpor(0.12, 0.95, 0.13, 0.9);
+    plwind(-0.5, n - 0.5, ya, yb);
+    plcol0(2);
+    plbox("", 0, 0, "g", 0, 0);
+    plcol0(1);
+    plbox("bc", 0, 0, "bcnstv", 0, 0);
+    pllab(p.x_label.c_str(), p.y_label.c_str(), p.title.c_str());
+    for (int i = 0; i < n; ++i) {
+      plcol0(1);
+      plmtex("b", 1.5, (i + 0.5) / n, 0.5, p.categories[i].c_str());
+      plcol0(kFirstSeriesColour + i % kPaletteSize);
+      plwidth(2.0);
+      PLFLT x = i, v = p.value[i], lo = p.lo[i], hi = p.hi[i];
+      if (std::isfinite(lo) && std::isfinite(hi)) plerry(1, &x, &lo, &hi);
+      if (std::isfinite(v)) plstring(1, &x, &v, "#(728)");
+    }
+    plwidth(1.0);
   });
 }
 

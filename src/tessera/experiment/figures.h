@@ -13,6 +13,9 @@ struct Series {
   std::vector<double> x, y;
   // Optional markers drawn on the line (e.g. the per-epoch means).
   std::vector<double> marker_x, marker_y;
+  // Optional band around the line, at the same x (e.g. mean ± std over seeds),
+  // shaded in the series' colour.
+  std::vector<double> band_lo, band_hi;
 };
 
 struct LinePlot {
@@ -34,7 +37,16 @@ struct ScatterPlot {
   std::vector<int> cls;  // index into class_names
 };
 
+// One point per category with its interval as an error bar (e.g. a metric
+// per margin over seeds); a NaN interval draws the point alone.
+struct IntervalPlot {
+  std::string title, x_label, y_label;
+  std::vector<std::string> categories;
+  std::vector<double> value, lo, hi;
+};
+
 void draw_lines(const LinePlot& plot, const std::string& base);
+void draw_intervals(const IntervalPlot& plot, const std::string& base);
 void draw_heatmap(const Heatmap& map, const std::string& base);
 void draw_scatter(const ScatterPlot& plot, const std::string& base);
 

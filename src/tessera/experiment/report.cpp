@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -13,6 +14,7 @@
 #include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
 #include "tessera/experiment/figures.h"
+#include "tessera/experiment/report_document.h"
 
 namespace tessera::experiment {
 namespace fs = std::filesystem;
@@ -20,44 +22,6 @@ namespace {
 
 using common::format_number;
 constexpr auto fmt = [](double v, const char* f = "%.4g") { return format_number(v, f); };
-
-std::string base64(const std::string& in) {
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v =
-        (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
-    out += k[v >> 18];
-    out += k[(v >> 12) & 63];
-    out += k[(v >> 6) & 63];
-    out += k[v & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = (unsigned char)in[i] << 16;
-    if (i + 1 < in.size()) v |= (unsigned char)in[i + 1] << 8;
-    out += k[v >> 18];
-    out += k[(v >> 12) & 63];
-    out += i + 1 < in.size() ? k[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::string html_escape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<')
-      o += "&lt;";
-    else if (c == '>')
-      o += "&gt;";
-    else if (c == '&')
-      o += "&amp;";
-    else
-      o += c;
-  }
-  return o;
-}
 
 // The last epoch's eval embeddings projected on their two principal axes.
 bool pca_scatter(const MarginRun& r, ScatterPlot& plot) {
@@ -100,84 +64,121 @@ bool pca_scatter(const MarginRun& r, ScatterPlot& plot) {
   return true;
 }
 
-LinePlot loss_plot(const std::vector<MarginRun>& runs, const std::vector<double>& only,
+// A curve of every seed, smoothed, then its mean over seeds at each step and
+// a band of one standard deviation (seeds > 1). Seeds of one margin log the
+// same steps; a seed still training shortens the curve to the common part.
+struct SeedCurve {
+  std::vector<double> x, mean, lo, hi;
+};
+
+SeedCurve seed_curve(const MarginSummary& s, std::vector<double> MarginRun::*steps,
+                     std::vector<double> MarginRun::*values, double smoothing) {
+  SeedCurve c;
+  std::size_t n = std::numeric_limits<std::size_t>::max();
+  std::vector<std::vector<double>> ys;
+  for (const auto& r : s.runs) {
+    ys.push_back(smoothing > 0 ? smooth(r.*values, smoothing) : r.*values);
+    n = std::min({n, (r.*steps).size(), ys.back().size()});
+  }
+  if (ys.empty()) return c;
+  c.x.assign((s.runs.front().*steps).begin(), (s.runs.front().*steps).begin() + n);
+  for (std::size_t k = 0; k < n; ++k) {
+    std::vector<double> at;
+    for (const auto& y : ys) at.push_back(y[k]);
+    const Interval v = mean_interval(at);
+    c.mean.push_back(v.mean);
+    if (v.n >= 2) c.lo.push_back(v.mean - v.std), c.hi.push_back(v.mean + v.std);
+  }
+  return c;
+}
+
+// The title's note on what a curve is, when it is more than one run.
+std::string seeds_note(const std::vector<MarginSummary>& margins) {
+  int most = 0;
+  for (const auto& s : margins) most = std::max(most, s.seeds());
+  return most > 1 ? " (mean of " + std::to_string(most) + " seeds, band: ± 1 std)" : "";
+}
+
+LinePlot loss_plot(const std::vector<MarginSummary>& margins, const std::vector<double>& only,
                    const std::string& title) {
   LinePlot p;
-  p.title = title;
+  p.title = title + seeds_note(margins);
   p.x_label = "step";
   p.y_label = "training triplet loss (smoothed; markers: epoch means)";
-  for (const auto& r : runs) {
+  for (const auto& s : margins) {
     if (!only.empty() && std::none_of(only.begin(), only.end(),
-                                      [&](double m) { return std::fabs(m - r.margin) < 1e-9; }))
+                                      [&](double m) { return std::fabs(m - s.margin) < 1e-9; }))
       continue;
-    Series s;
-    s.name = "margin " + fmt(r.margin, "%g");
-    s.x = r.step;
-    s.y = smooth(r.step_triplet_loss, 0.8);
-    s.marker_x = r.epoch_end_step;
-    s.marker_y = r.epoch_train_triplet_loss;
-    p.series.push_back(std::move(s));
+    const SeedCurve steps = seed_curve(s, &MarginRun::step, &MarginRun::step_triplet_loss, 0.8);
+    const SeedCurve epochs =
+        seed_curve(s, &MarginRun::epoch_end_step, &MarginRun::epoch_train_triplet_loss, 0);
+    p.series.push_back({"margin " + fmt(s.margin, "%g"), steps.x, steps.mean, epochs.x, epochs.mean,
+                        steps.lo, steps.hi});
   }
   return p;
 }
 
-std::string figure_md(const std::string& name, const std::string& caption) {
-  return "![" + caption + "](figures/" + name + ".png)\n\n*" + caption + "*\n\n";
-}
-
-std::string figure_html(const std::string& dir, const std::string& name,
-                        const std::string& caption) {
-  const std::string png = dir + "/figures/" + name + ".png";
-  if (!fs::exists(png)) return "";
-  return "<figure><img alt=\"" + html_escape(caption) + "\" src=\"data:image/png;base64," +
-         base64(common::read_file(png)) + "\"><figcaption>" + html_escape(caption) +
-         "</figcaption></figure>\n";
-}
-
 }  // namespace
 
-void make_figures(const std::string& dir, const std::vector<MarginRun>& runs,
+void make_figures(const std::string& dir, const std::vector<MarginSummary>& margins,
                   const ReportOptions& o) {
   const std::string fig = dir + "/figures/";
-  draw_lines(loss_plot(runs, {}, "Triplet loss of every margin"), fig + "loss_all_margins");
+  draw_lines(loss_plot(margins, {}, "Triplet loss of every margin"), fig + "loss_all_margins");
   LinePlot sel = loss_plot(
-      runs, o.focus, "Triplet loss of the margins " + [&] {
+      margins, o.focus, "Triplet loss of the margins " + [&] {
         std::string s;
         for (double m : o.focus) s += (s.empty() ? "" : ", ") + fmt(m, "%g");
         return s;
       }());
   if (!sel.series.empty()) draw_lines(sel, fig + "loss_selected");
   LinePlot af;
-  af.title = "Fraction of active triplets (loss > 0)";
+  af.title = "Fraction of active triplets (loss > 0)" + seeds_note(margins);
   af.x_label = "step";
   af.y_label = "active fraction (smoothed)";
-  for (const auto& r : runs)
-    af.series.push_back(
-        {"margin " + fmt(r.margin, "%g"), r.step, smooth(r.step_active_fraction, 0.8), {}, {}});
+  for (const auto& s : margins) {
+    const SeedCurve c = seed_curve(s, &MarginRun::step, &MarginRun::step_active_fraction, 0.8);
+    af.series.push_back({"margin " + fmt(s.margin, "%g"), c.x, c.mean, {}, {}, c.lo, c.hi});
+  }
   draw_lines(af, fig + "active_fraction");
-  for (const auto& r : runs) {
-    const std::string m = fmt(r.margin, "%g");
-    if (!r.centroids.empty()) {
-      draw_heatmap({"Label-centroid distances, margin " + m + " (centroid_cv " +
-                        fmt(r.centroid_cv, "%.3f") + ")",
-                    r.labels, r.centroids},
+  IntervalPlot cv;
+  cv.title = "Label-centroid spread per margin (bars: 95% t interval over seeds)";
+  cv.x_label = "margin";
+  cv.y_label = "centroid_cv (lower: more even)";
+  for (const auto& s : margins) {
+    const Interval v = s.metric(&MarginRun::centroid_cv);
+    cv.categories.push_back(fmt(s.margin, "%g"));
+    cv.value.push_back(v.mean);
+    cv.lo.push_back(v.lo);
+    cv.hi.push_back(v.hi);
+  }
+  draw_intervals(cv, fig + "centroid_cv");
+  for (const auto& s : margins) {
+    const std::string m = fmt(s.margin, "%g");
+    if (!s.mean_centroids.empty()) {
+      const std::string seeds =
+          s.seeds() > 1 ? "mean of " + std::to_string(s.seeds()) + " seeds; " : "";
+      draw_heatmap({"Label-centroid distances, margin " + m + " (" + seeds + "centroid_cv " +
+                        format_interval(s.metric(&MarginRun::centroid_cv)) + ")",
+                    s.labels, s.mean_centroids},
                    fig + "centroid_distances_margin_" + m);
     }
     ScatterPlot sp;
-    sp.title = "Eval embeddings (PCA), margin " + m;
-    if (pca_scatter(r, sp)) draw_scatter(sp, fig + "embedding_margin_" + m);
+    sp.title = "Eval embeddings (PCA), margin " + m +
+               (s.seeds() > 1 ? ", seed " + std::to_string(s.runs.front().seed) : "");
+    if (pca_scatter(s.runs.front(), sp)) draw_scatter(sp, fig + "embedding_margin_" + m);
   }
 }
 
 Recommendation build_report(const std::string& dir, const ReportOptions& o) {
-  const std::vector<MarginRun> runs = read_sweep(dir);
-  make_figures(dir, runs, o);
-  const Recommendation rec = recommend(runs, o.rule);
-  write_summary(dir, runs, rec, o.rule);
+  const std::vector<MarginSummary> margins = read_sweep(dir);
+  make_figures(dir, margins, o);
+  const Recommendation rec = recommend(margins, o.rule);
+  write_summary(dir, margins, rec, o.rule);
 
   nlohmann::json cfg;
   try {
-    cfg = nlohmann::json::parse(common::read_file(runs.front().dir + "/config.json"));
+    cfg =
+        nlohmann::json::parse(common::read_file(margins.front().runs.front().dir + "/config.json"));
   } catch (const std::exception&) {
   }
   auto value = [&](const char* k) {
@@ -185,15 +186,24 @@ Recommendation build_report(const std::string& dir, const ReportOptions& o) {
                ? (cfg[k].is_string() ? cfg[k].get<std::string>() : common::dump_json(cfg[k]))
                : std::string("?");
   };
-  std::string margins;
-  for (const auto& r : runs) margins += (margins.empty() ? "" : ", ") + fmt(r.margin, "%g");
+  std::string margin_list, seed_list;
+  int most_seeds = 0;
+  for (const auto& s : margins) {
+    margin_list += (margin_list.empty() ? "" : ", ") + fmt(s.margin, "%g");
+    if (s.seeds() > most_seeds) {
+      most_seeds = s.seeds();
+      seed_list.clear();
+      for (const auto& r : s.runs)
+        seed_list += (seed_list.empty() ? "" : ", ") + std::to_string(r.seed);
+    }
+  }
   const std::vector<std::pair<std::string, std::string>> hyper = {
       {"Dataset", value("dataset")},
       {"Model", value("model") + " (width " + value("model_width") + ")"},
       {"Epochs", value("epochs")},
       {"Batch size", value("batch_size")},
       {"Learning rate", value("learning_rate")},
-      {"Margin", "[" + margins + "]"},
+      {"Margin", "[" + margin_list + "]"},
       {"Embedding dimension", value("embedding_size")},
       {"Prefetch batches", value("prefetch_batches")},
       {"Random selection buffer", value("random_selection_buffer_size")},
@@ -211,151 +221,129 @@ Recommendation build_report(const std::string& dir, const ReportOptions& o) {
       {"FFT size", value("fft_size")},
       {"Number of Mel bins", value("n_mel_bin")},
       {"Number of MFCC bins", value("n_mfcc_bin")},
-      {"Random seed", value("random_seed")}};
+      {"Random seed" + std::string(most_seeds > 1 ? "s" : ""), seed_list}};
 
-  std::string md = "# Margin experiment: " + value("experiment_name") + "\n\n";
-  std::string html =
-      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Margin experiment</title><style>"
-      "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-      "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:3px "
-      "8px;text-align:right}"
-      "th{background:#eee}td:first-child{text-align:left}img{max-width:100%}figure{margin:1.5em 0}"
-      ".rec{background:#eef6ee;border-left:4px solid #2a2;padding:.5em "
-      "1em}</style></head><body>\n<h1>Margin experiment: " +
-      html_escape(value("experiment_name")) + "</h1>\n";
+  ReportDocument doc("Margin experiment: " + value("experiment_name"));
+  doc.heading(2, "Recommendation");
+  doc.open_box();
+  doc.paragraph(rec.found ? "Recommended margin: " + fmt(rec.margin, "%g") + "."
+                          : std::string("No margin recommended."),
+                rec.reason);
+  if (!rec.excluded.empty()) doc.list("Excluded:", rec.excluded);
+  doc.paragraph("", "Rule: exclude margins above " + fmt(o.rule.max_satisfiable_margin, "%g") +
+                        " (never satisfiable with unit-norm embeddings) and margins whose mean "
+                        "final training active fraction is below " +
+                        fmt(o.rule.min_active_fraction, "%g") +
+                        "; among the rest take the lowest mean centroid_cv (std/mean of the "
+                        "label-centroid distances). With several seeds per margin, every margin "
+                        "whose interval (" +
+                        kIntervalMethod +
+                        ") overlaps the winner's is within noise of it; with one seed, silhouette "
+                        "breaks ties within " +
+                        fmt(o.rule.cv_tie_tolerance, "%g") + " and no uncertainty is measured.");
+  doc.close_box();
 
-  md += "## Recommendation\n\n";
-  html += "<h2>Recommendation</h2><div class=\"rec\">";
-  const std::string headline = rec.found ? "**Recommended margin: " + fmt(rec.margin, "%g") + "**. "
-                                         : "**No margin recommended.** ";
-  md += headline + rec.reason + "\n\n";
-  html += "<p><b>" +
-          (rec.found ? "Recommended margin: " + fmt(rec.margin, "%g")
-                     : std::string("No margin recommended")) +
-          "</b>. " + html_escape(rec.reason) + "</p>";
-  if (!rec.excluded.empty()) {
-    md += "Excluded:\n\n";
-    html += "<p>Excluded:</p><ul>";
-    for (const auto& e : rec.excluded)
-      md += "- " + e + "\n", html += "<li>" + html_escape(e) + "</li>";
-    md += "\n";
-    html += "</ul>";
+  doc.heading(2, "Hyperparameters");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [k, v] : hyper) rows.push_back({k, v});
+  doc.table({"Hyperparameter", "value"}, rows);
+
+  doc.heading(2, "Summary");
+  doc.paragraph("", most_seeds > 1 ? "Each cell: the mean over seeds ± the half-width of its " +
+                                         std::string(kIntervalMethod) +
+                                         ". An empty cell: undefined for every seed."
+                                   : "One seed per margin: each cell is a single run's value; "
+                                     "no uncertainty was measured.");
+  rows.clear();
+  for (const auto& s : margins) {
+    auto cell = [&](double MarginRun::*m, const char* f) {
+      return format_interval(s.metric(m), f);
+    };
+    std::string f1 = cell(&MarginRun::classify_macro_f1, "%.3f");
+    const int k = s.runs.front().classify_labels_per_class;
+    if (!f1.empty() && k > 0) f1 += " (" + std::to_string(k) + " labels/class)";
+    rows.push_back(
+        {fmt(s.margin, "%g"), std::to_string(s.seeds()),
+         std::to_string(s.epochs_done()) + (s.complete() ? "" : " (incomplete)"),
+         cell(&MarginRun::train_triplet_loss, "%.4g"), cell(&MarginRun::eval_triplet_loss, "%.4g"),
+         cell(&MarginRun::active_fraction, "%.3f"), cell(&MarginRun::eval_active_fraction, "%.3f"),
+         cell(&MarginRun::dist_neighbour, "%.4g"), cell(&MarginRun::dist_opposite, "%.4g"),
+         cell(&MarginRun::silhouette, "%.3f"), cell(&MarginRun::centroid_cv, "%.3f"),
+         cell(&MarginRun::mean_centroid_distance, "%.4g"), cell(&MarginRun::precision_at_1, "%.3f"),
+         cell(&MarginRun::map_at_r, "%.3f"), cell(&MarginRun::nmi, "%.3f"), f1.empty() ? "-" : f1});
   }
-  md += "Rule: exclude margins above " + fmt(o.rule.max_satisfiable_margin, "%g") +
-        " (never satisfiable with unit-norm embeddings) and margins whose final training active "
-        "fraction is below " +
-        fmt(o.rule.min_active_fraction, "%g") +
-        "; among the rest take the lowest centroid_cv (std/mean of the "
-        "label-centroid distances), with silhouette breaking ties within " +
-        fmt(o.rule.cv_tie_tolerance, "%g") + ".\n\n";
-  html += "</div>\n";
-
-  md += "## Hyperparameters\n\n| Hyperparameter | value |\n|---|---|\n";
-  html += "<h2>Hyperparameters</h2><table><tr><th>Hyperparameter</th><th>value</th></tr>";
-  for (const auto& [k, v] : hyper)
-    md += "| " + k + " | " + v + " |\n",
-        html += "<tr><td>" + k + "</td><td>" + html_escape(v) + "</td></tr>";
-  md += "\n";
-  html += "</table>\n";
-
-  md +=
-      "## Summary\n\n| margin | epochs | train loss | eval loss | active | eval active | d(a,n) | "
-      "d(a,o) | silhouette | centroid_cv | mean centroid dist. | P@1 | MAP@R | NMI | macro-F1 "
-      "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
-  html +=
-      "<h2>Summary</h2><table><tr><th>margin</th><th>epochs</th><th>train loss</th><th>eval "
-      "loss</th><th>active</th><th>eval "
-      "active</th><th>d(a,n)</th><th>d(a,o)</th><th>silhouette</th><th>centroid_cv</th><th>mean "
-      "centroid dist.</th><th>P@1</th><th>MAP@R</th><th>NMI</th><th>macro-F1</th></tr>";
-  for (const auto& r : runs) {
-    std::vector<std::string> cells = {
-        fmt(r.margin, "%g"),
-        std::to_string(r.epochs_done) + (r.complete ? "" : " (incomplete)"),
-        fmt(r.train_triplet_loss),
-        fmt(r.eval_triplet_loss),
-        fmt(r.active_fraction, "%.3f"),
-        fmt(r.eval_active_fraction, "%.3f"),
-        fmt(r.dist_neighbour),
-        fmt(r.dist_opposite),
-        fmt(r.silhouette, "%.3f"),
-        fmt(r.centroid_cv, "%.3f"),
-        fmt(r.mean_centroid_distance),
-        fmt(r.precision_at_1, "%.3f"),
-        fmt(r.map_at_r, "%.3f"),
-        fmt(r.nmi, "%.3f"),
-        std::isfinite(r.classify_macro_f1)
-            ? fmt(r.classify_macro_f1, "%.3f") +
-                  (r.classify_labels_per_class > 0
-                       ? " (" + std::to_string(r.classify_labels_per_class) + " labels/class)"
-                       : "")
-            : std::string("-")};
-    md += "|";
-    html += "<tr>";
-    for (const auto& c : cells) md += " " + c + " |", html += "<td>" + c + "</td>";
-    md += "\n";
-    html += "</tr>";
+  doc.table({"margin", "seeds", "epochs", "train loss", "eval loss", "active", "eval active",
+             "d(a,n)", "d(a,o)", "silhouette", "centroid_cv", "mean centroid dist.", "P@1", "MAP@R",
+             "NMI", "macro-F1"},
+            rows);
+  if (most_seeds > 1) {
+    doc.heading(3, "Every run");
+    rows.clear();
+    for (const auto& s : margins) {
+      for (const auto& r : s.runs) {
+        rows.push_back(
+            {fmt(r.margin, "%g"), std::to_string(r.seed), std::to_string(r.epochs_done),
+             fmt(r.train_triplet_loss), fmt(r.active_fraction, "%.3f"), fmt(r.silhouette, "%.3f"),
+             fmt(r.centroid_cv, "%.3f"), fmt(r.map_at_r, "%.3f"),
+             std::isfinite(r.classify_macro_f1) ? fmt(r.classify_macro_f1, "%.3f") : "-"});
+      }
+    }
+    doc.table({"margin", "seed", "epochs", "train loss", "active", "silhouette", "centroid_cv",
+               "MAP@R", "macro-F1"},
+              rows);
   }
-  md += "\n";
-  html += "</table>\n";
 
-  md += "## Figures\n\n";
-  html += "<h2>Figures</h2>\n";
+  doc.heading(2, "Figures");
+  const std::string seeds_caption = most_seeds > 1 ? " (mean over seeds, band: ± 1 std)" : "";
   std::vector<std::pair<std::string, std::string>> figs = {
-      {"loss_all_margins", "Figure 1: training triplet loss of every margin"},
-      {"loss_selected", "Figure 2: training triplet loss of the close margins"},
-      {"active_fraction", "Fraction of active triplets (loss > 0) per step"}};
-  for (const auto& r : runs) {
-    const std::string m = fmt(r.margin, "%g");
-    figs.push_back({"centroid_distances_margin_" + m,
-                    "Figure 3: label-centroid distance matrix, margin " + m});
+      {"loss_all_margins", "Figure 1: training triplet loss of every margin" + seeds_caption},
+      {"loss_selected", "Figure 2: training triplet loss of the close margins" + seeds_caption},
+      {"centroid_cv", "centroid_cv per margin" +
+                          std::string(most_seeds > 1 ? " with its " + std::string(kIntervalMethod)
+                                                     : " (one seed: no interval)")},
+      {"active_fraction", "Fraction of active triplets (loss > 0) per step" + seeds_caption}};
+  for (const auto& s : margins) {
+    const std::string m = fmt(s.margin, "%g");
+    figs.push_back(
+        {"centroid_distances_margin_" + m, "Figure 3: label-centroid distance matrix, margin " + m +
+                                               (s.seeds() > 1 ? " (mean over seeds)" : "")});
   }
-  for (const auto& r : runs) {
-    const std::string m = fmt(r.margin, "%g");
+  for (const auto& s : margins) {
+    const std::string m = fmt(s.margin, "%g");
     figs.push_back(
         {"embedding_margin_" + m, "Eval embeddings on their two principal axes, margin " + m});
   }
   for (const auto& [name, caption] : figs) {
-    if (!fs::exists(dir + "/figures/" + name + ".png")) continue;
-    md += figure_md(name, caption);
-    html += figure_html(dir, name, caption);
+    const std::string png = dir + "/figures/" + name + ".png";
+    if (fs::exists(png)) doc.figure("figures/" + name + ".png", common::read_file(png), caption);
   }
 
-  md += "## Centroid distance matrices\n\n";
-  html += "<h2>Centroid distance matrices</h2>\n";
-  for (const auto& r : runs) {
-    md += "### margin " + fmt(r.margin, "%g") + "\n\n|  |";
-    html += "<h3>margin " + fmt(r.margin, "%g") + "</h3><table><tr><th></th>";
-    for (const auto& l : r.labels) md += " " + l + " |", html += "<th>" + html_escape(l) + "</th>";
-    md += "\n|---|";
-    for (std::size_t i = 0; i < r.labels.size(); ++i) md += "---|";
-    md += "\n";
-    html += "</tr>";
-    for (std::size_t i = 0; i < r.centroids.size() && i < r.labels.size(); ++i) {
-      md += "| " + r.labels[i] + " |";
-      html += "<tr><td>" + html_escape(r.labels[i]) + "</td>";
-      for (double v : r.centroids[i])
-        md += " " + fmt(v, "%.3f") + " |", html += "<td>" + fmt(v, "%.3f") + "</td>";
-      md += "\n";
-      html += "</tr>";
+  doc.heading(2, "Centroid distance matrices");
+  for (const auto& s : margins) {
+    doc.heading(3, "margin " + fmt(s.margin, "%g") +
+                       (s.seeds() > 1 ? " (mean of " + std::to_string(s.seeds()) + " seeds)" : ""));
+    rows.clear();
+    for (std::size_t i = 0; i < s.mean_centroids.size() && i < s.labels.size(); ++i) {
+      rows.push_back({s.labels[i]});
+      for (double v : s.mean_centroids[i]) rows.back().push_back(fmt(v, "%.3f"));
     }
-    md += "\n";
-    html += "</table>\n";
+    std::vector<std::string> header = {""};
+    header.insert(header.end(), s.labels.begin(), s.labels.end());
+    doc.table(header, rows);
   }
 
-  md += "## Timings\n\n| margin | seconds | triplets/s |\n|---|---|---|\n";
-  html += "<h2>Timings</h2><table><tr><th>margin</th><th>seconds</th><th>triplets/s</th></tr>";
+  doc.heading(2, "Timings");
+  rows.clear();
   double total = 0;
-  for (const auto& r : runs) {
-    total += r.seconds;
-    md += "| " + fmt(r.margin, "%g") + " | " + fmt(r.seconds, "%.1f") + " | " +
-          fmt(r.triplets_per_second, "%.1f") + " |\n";
-    html += "<tr><td>" + fmt(r.margin, "%g") + "</td><td>" + fmt(r.seconds, "%.1f") + "</td><td>" +
-            fmt(r.triplets_per_second, "%.1f") + "</td></tr>";
+  for (const auto& s : margins) {
+    total += s.total_seconds();
+    rows.push_back({fmt(s.margin, "%g"), std::to_string(s.seeds()), fmt(s.total_seconds(), "%.1f"),
+                    fmt(s.metric(&MarginRun::triplets_per_second).mean, "%.1f")});
   }
-  md += "\nTotal training time: " + fmt(total, "%.1f") + " s.\n";
-  html += "</table><p>Total training time: " + fmt(total, "%.1f") + " s.</p></body></html>\n";
-  common::write_file_atomic(dir + "/report.md", md);
-  common::write_file_atomic(dir + "/report.html", html);
+  doc.table({"margin", "seeds", "seconds (all seeds)", "triplets/s (mean)"}, rows);
+  doc.paragraph("", "Total training time: " + fmt(total, "%.1f") + " s.");
+  common::write_file_atomic(dir + "/report.md", doc.markdown());
+  common::write_file_atomic(dir + "/report.html", doc.html());
   return rec;
 }
 

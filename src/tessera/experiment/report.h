@@ -15,9 +15,11 @@ struct ReportOptions {
   RecommendationRule rule;
 };
 
-// figures/loss_all_margins, loss_selected, active_fraction,
+// figures/loss_all_margins, loss_selected, active_fraction, centroid_cv,
 // centroid_distances_margin_<m>, embedding_margin_<m> (.png and .svg).
-void make_figures(const std::string& sweep_dir, const std::vector<MarginRun>& runs,
+// Curves are seed means with a band of one standard deviation, the
+// centroid matrices seed means, the embedding the first seed's.
+void make_figures(const std::string& sweep_dir, const std::vector<MarginSummary>& margins,
                   const ReportOptions& options);
 
 // Reads the sweep, writes figures, summary.{csv,json} and report.{html,md};

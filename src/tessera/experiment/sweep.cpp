@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/format.h"
 #include "tessera/common/log.h"
 #include "tessera/ops/kernel_options.h"
 #include "tessera/train/run_data.h"
@@ -46,10 +47,18 @@ std::string tail(const std::string& path, std::size_t bytes) {
   return s.size() > bytes ? s.substr(s.size() - bytes) : s;
 }
 
+// One training of the sweep.
+struct Job {
+  double margin;
+  std::int64_t seed;
+  std::string dir;
+  bool only_seed;  // the sweep has one seed per margin
+  std::string name() const;
+};
+
 struct Child {
   pid_t pid;
-  double margin;
-  std::string dir;
+  Job job;
 };
 
 // With strip_dist, the torchrun variables are removed from the child's
@@ -94,10 +103,49 @@ bool classified_with(const std::string& dir, int labels_per_class) {
   }
 }
 
+// Every (margin, seed) pair in order: margin by margin, seed by seed. A
+// margin directory of the other layout (one seed against several) is an
+// error, not a run to mix in.
+std::vector<Job> list_jobs(const std::string& out_dir, const std::vector<double>& margins,
+                           std::int64_t first_seed, int seeds) {
+  std::vector<Job> jobs;
+  for (double m : margins) {
+    const std::string margin_dir = out_dir + "/" + margin_dir_name(m);
+    const bool single_run_there = fs::exists(margin_dir + "/metrics/epochs.csv");
+    bool seed_runs_there = false;
+    if (fs::is_directory(margin_dir)) {
+      for (const auto& e : fs::directory_iterator(margin_dir))
+        seed_runs_there = seed_runs_there || e.path().filename().string().rfind("seed_", 0) == 0;
+    }
+    if (seeds == 1 && seed_runs_there) {
+      throw std::invalid_argument("sweep: '" + margin_dir +
+                                  "' holds runs of several seeds (seed_*/); continue it with the "
+                                  "same --seeds, or give a new --out");
+    }
+    if (seeds > 1 && single_run_there) {
+      throw std::invalid_argument("sweep: '" + margin_dir +
+                                  "' holds a one-seed run; continue it with --seeds 1, or give a "
+                                  "new --out");
+    }
+    for (int k = 0; k < seeds; ++k) {
+      const std::int64_t seed = first_seed + k;
+      jobs.push_back(
+          {m, seed, seeds == 1 ? margin_dir : margin_dir + "/" + seed_dir_name(seed), seeds == 1});
+    }
+  }
+  return jobs;
+}
+
+std::string Job::name() const {
+  return "margin " + common::format_number(margin, "%g") +
+         (only_seed ? "" : " seed " + std::to_string(seed));
+}
+
 }  // namespace
 
 void SweepOptions::validate() const {
   if (jobs < 1) throw std::invalid_argument("sweep: --jobs must be >= 1");
+  if (seeds < 1) throw std::invalid_argument("sweep: --seeds must be >= 1");
   for (double m : margins) {
     if (!(m > 0)) throw std::invalid_argument("sweep: every margin must be > 0");
   }
@@ -137,16 +185,18 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
                      " s; ", data.train->size(), " training recordings)");
   }
 
-  std::vector<std::pair<double, std::string>> todo;
-  for (std::size_t i = 0; i < margins.size(); ++i) {
-    const double m = margins[i];
-    const std::string dir = out_dir + "/" + margin_dir_name(m);
-    if (o.distribute_margins && int(i % std::size_t(o.world)) != o.rank) continue;
-    if (margin_complete(dir, base.epochs)) {
-      common::log_info("sweep: margin ", m, " is complete; skipped");
+  const std::vector<Job> all = list_jobs(out_dir, margins, base.random_seed, o.seeds);
+  auto mine = [&](std::size_t i) {
+    return !o.distribute_margins || int(i % std::size_t(o.world)) == o.rank;
+  };
+  std::vector<Job> todo;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!mine(i)) continue;
+    if (margin_complete(all[i].dir, base.epochs)) {
+      common::log_info("sweep: ", all[i].name(), " is complete; skipped");
       continue;
     }
-    todo.emplace_back(m, dir);
+    todo.push_back(all[i]);
   }
   const int jobs = std::max(1, std::min<int>(o.jobs, int(todo.size())));
   const int threads_each = std::max(1, total_threads / jobs);
@@ -164,10 +214,10 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
       }
       const bool ok = r == it->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
       if (ok) {
-        common::log_info("sweep: margin ", it->margin, " done");
+        common::log_info("sweep: ", it->job.name(), " done");
       } else {
-        failures.push_back("margin " + std::to_string(it->margin) + " failed (see " + it->dir +
-                           "/train.log):\n" + tail(it->dir + "/train.log", 600));
+        failures.push_back(it->job.name() + " failed (see " + it->job.dir + "/train.log):\n" +
+                           tail(it->job.dir + "/train.log", 600));
       }
       it = running.erase(it);
       if (block) return;
@@ -175,20 +225,21 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
   };
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && int(running.size()) < jobs) {
-      const auto& [m, dir] = todo[next++];
-      common::make_dirs(dir);
+      const Job& job = todo[next++];
+      common::make_dirs(job.dir);
       common::Config c = base;
-      c.margin = m;
-      c.save(dir + "/sweep_margin_config.json");
+      c.margin = job.margin;
+      c.random_seed = int(job.seed);
+      c.save(job.dir + "/sweep_margin_config.json");
       if (fs::exists(out_dir + "/split.json"))
-        fs::copy_file(out_dir + "/split.json", dir + "/split.json",
+        fs::copy_file(out_dir + "/split.json", job.dir + "/split.json",
                       fs::copy_options::overwrite_existing);
       std::vector<std::string> args = {exe,
                                        "train",
                                        "--config",
-                                       dir + "/sweep_margin_config.json",
+                                       job.dir + "/sweep_margin_config.json",
                                        "--run-dir",
-                                       dir,
+                                       job.dir,
                                        "--resume",
                                        "--threads",
                                        std::to_string(threads_each),
@@ -200,40 +251,38 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
                                        o.kernels};
       if (!o.tensorboard) args.push_back("--no-tensorboard");
       args.insert(args.end(), o.child_args.begin(), o.child_args.end());
-      common::log_info("sweep: training margin ", m, " with ", threads_each,
-                       " thread(s); log: ", dir, "/train.log");
-      running.push_back({spawn(args, dir + "/train.log", o.distribute_margins), m, dir});
+      common::log_info("sweep: training ", job.name(), " with ", threads_each,
+                       " thread(s); log: ", job.dir, "/train.log");
+      running.push_back({spawn(args, job.dir + "/train.log", o.distribute_margins), job});
     }
     reap(true);
   }
   if (!failures.empty()) {
-    std::string msg = "sweep: " + std::to_string(failures.size()) + " margin(s) failed";
+    std::string msg = "sweep: " + std::to_string(failures.size()) + " run(s) failed";
     for (const auto& f : failures) msg += "\n" + f;
     throw std::runtime_error(msg);
   }
   if (o.classify) {
-    for (std::size_t i = 0; i < margins.size(); ++i) {
-      if (o.distribute_margins && int(i % std::size_t(o.world)) != o.rank) continue;
-      const double m = margins[i];
-      const std::string dir = out_dir + "/" + margin_dir_name(m);
-      if (classified_with(dir, o.classify_labels_per_class)) continue;
-      common::log_info("sweep: classifying margin ", m);
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (!mine(i)) continue;
+      const Job& job = all[i];
+      if (classified_with(job.dir, o.classify_labels_per_class)) continue;
+      common::log_info("sweep: classifying ", job.name());
       std::vector<std::string> args = {exe,         "classify",
-                                       "--run-dir", dir,
+                                       "--run-dir", job.dir,
                                        "--threads", std::to_string(total_threads),
                                        "--device",  o.device,
-                                       "--out",     dir + "/classify"};
+                                       "--out",     job.dir + "/classify"};
       if (o.classify_labels_per_class > 0) {
         args.push_back("--labels-per-class");
         args.push_back(std::to_string(o.classify_labels_per_class));
       }
-      const pid_t pid = spawn(args, dir + "/classify.log", o.distribute_margins);
+      const pid_t pid = spawn(args, job.dir + "/classify.log", o.distribute_margins);
       int status = 0;
       ::waitpid(pid, &status, 0);
       if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw std::runtime_error("sweep: classify failed for margin " + std::to_string(m) +
-                                 " (see " + dir + "/classify.log):\n" +
-                                 tail(dir + "/classify.log", 600));
+        throw std::runtime_error("sweep: classify failed for " + job.name() + " (see " + job.dir +
+                                 "/classify.log):\n" + tail(job.dir + "/classify.log", 600));
       }
     }
   }
@@ -241,11 +290,10 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
   if (o.distribute_margins && o.world > 1) {
     const auto deadline =
         std::chrono::steady_clock::now() + std::chrono::duration<double>(o.wait_timeout_s);
-    for (double m : margins) {
-      const std::string dir = out_dir + "/" + margin_dir_name(m);
-      while (!margin_complete(dir, base.epochs)) {
+    for (const Job& job : all) {
+      while (!margin_complete(job.dir, base.epochs)) {
         if (std::chrono::steady_clock::now() > deadline) {
-          throw std::runtime_error("sweep: timed out waiting for margin " + std::to_string(m) +
+          throw std::runtime_error("sweep: timed out waiting for " + job.name() +
                                    " from another rank");
         }
         std::this_thread::sleep_for(std::chrono::seconds(2));

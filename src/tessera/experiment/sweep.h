@@ -1,14 +1,20 @@
-// `tessera sweep`: one `tessera train` run per margin with otherwise
-// identical hyperparameters (same seed, so the same initial weights and the
-// same triplet order), into DIR/margin_<m>/, then the report.
-// - The feature cache (DIR/cache) is filled once, before any margin trains.
-// - Resumable: a finished margin is skipped; a partly trained one resumes
-//   from its checkpoint.
-// - jobs > 1 trains margins concurrently as child processes, splitting the
+// `tessera sweep`: `tessera train` runs per margin with otherwise identical
+// hyperparameters, then the report.
+// - seeds == 1: one run per margin, into DIR/margin_<m>/, all with the
+//   config's seed (the same initial weights and triplet order).
+// - seeds == N > 1: N runs per margin, into DIR/margin_<m>/seed_<s>/ with
+//   s = random_seed, random_seed + 1, ...; seed s gives the same initial
+//   weights and triplet order to every margin. The report gives each metric
+//   over the seeds with an interval.
+// - The feature cache (DIR/cache) and the music split are made once, before
+//   any run trains, and shared by all.
+// - Resumable: a finished run is skipped; a partly trained one resumes from
+//   its checkpoint.
+// - jobs > 1 trains runs concurrently as child processes, splitting the
 //   threads between them.
 // - With world > 1 (torchrun variables) and distribute_margins, rank r
-//   trains the margins r, r + world, ...; rank 0 writes the report once
-//   every margin is complete.
+//   trains the runs r, r + world, ... of the (margin, seed) list; rank 0
+//   writes the report once every run is complete.
 #pragma once
 
 #include <string>
@@ -22,6 +28,7 @@ namespace tessera::experiment {
 struct SweepOptions {
   std::vector<double> margins;  // empty: the config's margins
   std::vector<double> focus = {0.5, 0.7, 1.0};
+  int seeds = 1;  // runs per margin, with consecutive seeds from the config's
   int jobs = 1;
   int threads = 0;  // total intra-op threads; 0: all cores
   std::string device = "cpu";

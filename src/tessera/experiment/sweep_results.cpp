@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <nlohmann/json.hpp>
+
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
@@ -55,6 +57,10 @@ std::string margin_dir_name(double margin) {
   return "margin_" + fmt(margin, "%g");
 }
 
+std::string seed_dir_name(std::int64_t seed) {
+  return "seed_" + std::to_string(seed);
+}
+
 MarginRun read_margin_run(const std::string& dir, double margin) {
   MarginRun r;
   r.margin = margin;
@@ -68,6 +74,7 @@ MarginRun read_margin_run(const std::string& dir, double margin) {
   try {
     const auto cfg = nlohmann::json::parse(common::read_file(dir + "/config.json"));
     r.epochs_planned = cfg.at("epochs").get<int>();
+    r.seed = cfg.value("random_seed", std::int64_t(0));
   } catch (const std::exception& e) {
     throw std::runtime_error("sweep: cannot read '" + dir + "/config.json': " + e.what());
   }
@@ -138,7 +145,88 @@ MarginRun read_margin_run(const std::string& dir, double margin) {
   return r;
 }
 
-std::vector<MarginRun> read_sweep(const std::string& sweep_dir) {
+const char* const kIntervalMethod = "95% Student-t interval over seeds";
+
+const std::vector<SummaryMetric>& summary_metrics() {
+  static const std::vector<SummaryMetric> k = {
+      {"train_triplet_loss", &MarginRun::train_triplet_loss},
+      {"eval_triplet_loss", &MarginRun::eval_triplet_loss},
+      {"active_fraction", &MarginRun::active_fraction},
+      {"eval_active_fraction", &MarginRun::eval_active_fraction},
+      {"dist_neighbour", &MarginRun::dist_neighbour},
+      {"dist_opposite", &MarginRun::dist_opposite},
+      {"silhouette", &MarginRun::silhouette},
+      {"centroid_cv", &MarginRun::centroid_cv},
+      {"mean_centroid_distance", &MarginRun::mean_centroid_distance},
+      {"precision_at_1", &MarginRun::precision_at_1},
+      {"map_at_r", &MarginRun::map_at_r},
+      {"nmi", &MarginRun::nmi},
+      {"classify_macro_f1", &MarginRun::classify_macro_f1},
+      {"seconds", &MarginRun::seconds}};
+  return k;
+}
+
+int MarginSummary::epochs_done() const {
+  int e = runs.empty() ? 0 : runs.front().epochs_done;
+  for (const auto& r : runs) e = std::min(e, r.epochs_done);
+  return e;
+}
+
+bool MarginSummary::complete() const {
+  return !runs.empty() &&
+         std::all_of(runs.begin(), runs.end(), [](const MarginRun& r) { return r.complete; });
+}
+
+Interval MarginSummary::metric(double MarginRun::*value) const {
+  std::vector<double> v;
+  for (const auto& r : runs) v.push_back(r.*value);
+  return mean_interval(v);
+}
+
+double MarginSummary::total_seconds() const {
+  double t = 0;
+  for (const auto& r : runs) t += r.seconds;
+  return t;
+}
+
+std::vector<MarginSummary> summarise(std::vector<MarginRun> runs) {
+  std::sort(runs.begin(), runs.end(), [](const MarginRun& a, const MarginRun& b) {
+    return a.margin != b.margin ? a.margin < b.margin : a.seed < b.seed;
+  });
+  std::vector<MarginSummary> out;
+  for (auto& r : runs) {
+    if (out.empty() || out.back().margin != r.margin) {
+      out.emplace_back();
+      out.back().margin = r.margin;
+    }
+    out.back().runs.push_back(std::move(r));
+  }
+  for (auto& m : out) {
+    // Average only runs whose matrix has the first run's labels; a run
+    // without a matrix (no eval yet) adds nothing.
+    std::vector<std::vector<double>> sum;
+    std::vector<std::vector<int>> count;
+    for (const auto& r : m.runs) {
+      if (r.centroids.empty()) continue;
+      if (m.labels.empty()) {
+        m.labels = r.labels;
+        sum.assign(r.centroids.size(), std::vector<double>(r.labels.size(), 0.0));
+        count.assign(r.centroids.size(), std::vector<int>(r.labels.size(), 0));
+      }
+      if (r.labels != m.labels || r.centroids.size() != sum.size()) continue;
+      for (std::size_t i = 0; i < sum.size(); ++i)
+        for (std::size_t j = 0; j < sum[i].size() && j < r.centroids[i].size(); ++j)
+          if (std::isfinite(r.centroids[i][j])) sum[i][j] += r.centroids[i][j], ++count[i][j];
+    }
+    m.mean_centroids = sum;
+    for (std::size_t i = 0; i < sum.size(); ++i)
+      for (std::size_t j = 0; j < sum[i].size(); ++j)
+        m.mean_centroids[i][j] = count[i][j] ? sum[i][j] / count[i][j] : NAN;
+  }
+  return out;
+}
+
+std::vector<MarginSummary> read_sweep(const std::string& sweep_dir) {
   std::vector<MarginRun> runs;
   std::error_code ec;
   if (!fs::is_directory(sweep_dir, ec))
@@ -149,106 +237,189 @@ std::vector<MarginRun> read_sweep(const std::string& sweep_dir) {
     char* end = nullptr;
     const double m = std::strtod(name.c_str() + 7, &end);
     if (end == name.c_str() + 7 || *end != '\0') continue;
-    if (!fs::exists(e.path() / "metrics" / "epochs.csv")) continue;
-    runs.push_back(read_margin_run(e.path().string(), m));
+    if (fs::exists(e.path() / "metrics" / "epochs.csv")) {
+      runs.push_back(read_margin_run(e.path().string(), m));
+      continue;
+    }
+    for (const auto& s : fs::directory_iterator(e.path())) {
+      if (s.is_directory() && s.path().filename().string().rfind("seed_", 0) == 0 &&
+          fs::exists(s.path() / "metrics" / "epochs.csv"))
+        runs.push_back(read_margin_run(s.path().string(), m));
+    }
   }
-  std::sort(runs.begin(), runs.end(),
-            [](const MarginRun& a, const MarginRun& b) { return a.margin < b.margin; });
   if (runs.empty())
     throw std::runtime_error("report: no trained margin_* directories in '" + sweep_dir + "'");
-  return runs;
+  return summarise(std::move(runs));
 }
 
-Recommendation recommend(const std::vector<MarginRun>& runs, const RecommendationRule& rule) {
+namespace {
+
+std::string margin_list(const std::vector<double>& margins) {
+  std::string s;
+  for (std::size_t i = 0; i < margins.size(); ++i) {
+    if (i > 0) s += i + 1 == margins.size() ? " and " : ", ";
+    s += fmt(margins[i], "%g");
+  }
+  return s;
+}
+
+}  // namespace
+
+Recommendation recommend(const std::vector<MarginSummary>& margins,
+                         const RecommendationRule& rule) {
   Recommendation rec;
-  std::vector<const MarginRun*> kept;
-  for (const auto& r : runs) {
-    const std::string m = "margin " + fmt(r.margin, "%g");
-    if (r.margin > rule.max_satisfiable_margin) {
+  std::vector<const MarginSummary*> kept;
+  for (const auto& s : margins) {
+    const std::string m = "margin " + fmt(s.margin, "%g");
+    const double active = s.metric(&MarginRun::active_fraction).mean;
+    if (s.margin > rule.max_satisfiable_margin) {
       rec.excluded.push_back(
           m + ": cannot be satisfied (with unit-norm embeddings the loss stays >= margin - " +
           fmt(rule.max_satisfiable_margin, "%g") + " = " +
-          fmt(r.margin - rule.max_satisfiable_margin, "%g") + ")");
-    } else if (r.active_fraction < rule.min_active_fraction) {
-      rec.excluded.push_back(m + ": active fraction " + fmt(r.active_fraction, "%.3f") + " < " +
+          fmt(s.margin - rule.max_satisfiable_margin, "%g") + ")");
+    } else if (!(active >= rule.min_active_fraction)) {
+      rec.excluded.push_back(m + ": active fraction " + fmt(active, "%.3f") + " < " +
                              fmt(rule.min_active_fraction, "%g") +
                              " (too easy: almost no triplet contributes)");
+    } else if (!std::isfinite(s.metric(&MarginRun::centroid_cv).mean)) {
+      rec.excluded.push_back(m + ": centroid_cv is undefined (fewer than two labels evaluated)");
     } else {
-      kept.push_back(&r);
+      kept.push_back(&s);
     }
   }
   if (kept.empty()) {
     rec.reason = "every margin was excluded; see the exclusions";
     return rec;
   }
-  const MarginRun* best = kept.front();
-  for (const MarginRun* r : kept) {
-    const double d = r->centroid_cv - best->centroid_cv;
-    if (d < -rule.cv_tie_tolerance ||
-        (std::fabs(d) <= rule.cv_tie_tolerance && r->silhouette > best->silhouette))
-      best = r;
+  rec.uncertainty_measured = std::all_of(kept.begin(), kept.end(), [](const MarginSummary* s) {
+    return s->metric(&MarginRun::centroid_cv).measured();
+  });
+  auto cv = [](const MarginSummary* s) { return s->metric(&MarginRun::centroid_cv); };
+  auto silhouette = [](const MarginSummary* s) { return s->metric(&MarginRun::silhouette).mean; };
+  const MarginSummary* best = kept.front();
+  for (const MarginSummary* s : kept) {
+    const double d = cv(s).mean - cv(best).mean;
+    const double tolerance = rec.uncertainty_measured ? 0.0 : rule.cv_tie_tolerance;
+    if (d < -tolerance || (std::fabs(d) <= tolerance && silhouette(s) > silhouette(best))) best = s;
   }
   rec.found = true;
   rec.margin = best->margin;
+  rec.centroid_cv = cv(best);
+  for (const MarginSummary* s : kept) {
+    if (s == best) continue;
+    (rec.uncertainty_measured && cv(s).overlaps(rec.centroid_cv) ? rec.tied_with : rec.worse)
+        .push_back(s->margin);
+  }
+  const std::string among = " among the margins that still learn and can be satisfied";
+  if (rec.uncertainty_measured) {
+    const int n = best->seeds();
+    rec.reason = "margin " + fmt(best->margin, "%g") + " (centroid_cv " +
+                 format_interval(rec.centroid_cv) + ", " + kIntervalMethod + ", " +
+                 std::to_string(n) + " seeds) spreads the label centroids most evenly" + among;
+    if (!rec.tied_with.empty())
+      rec.reason += "; " + margin_list(rec.tied_with) +
+                    (rec.tied_with.size() == 1 ? " is" : " are") + " within noise of it";
+    if (!rec.worse.empty())
+      rec.reason +=
+          "; " + margin_list(rec.worse) + (rec.worse.size() == 1 ? " is" : " are") + " worse";
+    rec.reason += ".";
+    return rec;
+  }
   std::string others;
-  for (const MarginRun* r : kept) {
-    if (r != best)
-      others += (others.empty() ? "" : ", ") + fmt(r->margin, "%g") + " (" +
-                fmt(r->centroid_cv, "%.3f") + ")";
+  for (const MarginSummary* s : kept) {
+    if (s != best)
+      others += (others.empty() ? "" : ", ") + fmt(s->margin, "%g") + " (" +
+                fmt(cv(s).mean, "%.3f") + ")";
   }
   rec.reason = "margin " + fmt(best->margin, "%g") +
                " spreads the label centroids most evenly (centroid_cv " +
-               fmt(best->centroid_cv, "%.3f") + ", silhouette " + fmt(best->silhouette, "%.3f") +
-               ") among the margins that still learn and can be satisfied" +
-               (others.empty() ? std::string(".") : "; the others: " + others + ".");
+               fmt(rec.centroid_cv.mean, "%.3f") + ", silhouette " + fmt(silhouette(best), "%.3f") +
+               ")" + among + (others.empty() ? std::string(".") : "; the others: " + others + ".") +
+               " No uncertainty was measured: some margin has a single seed, so these "
+               "differences may be run-to-run noise (sweep --seeds N gives intervals).";
   return rec;
 }
 
-void write_summary(const std::string& dir, const std::vector<MarginRun>& runs,
+namespace {
+
+nlohmann::json json_number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
+}
+std::string csv_number(double v) {
+  return std::isfinite(v) ? fmt(v, "%.6g") : "";
+}
+
+nlohmann::json run_json(const MarginRun& r) {
+  nlohmann::json j = {{"margin", r.margin},
+                      {"seed", r.seed},
+                      {"epochs", r.epochs_done},
+                      {"complete", r.complete},
+                      {"classify_labels_per_class", r.classify_labels_per_class},
+                      {"run_dir", r.dir}};
+  for (const auto& m : summary_metrics()) j[m.name] = json_number(r.*m.value);
+  return j;
+}
+
+}  // namespace
+
+void write_summary(const std::string& dir, const std::vector<MarginSummary>& margins,
                    const Recommendation& rec, const RecommendationRule& rule) {
-  std::string csv =
-      "margin,epochs,train_triplet_loss,eval_triplet_loss,active_fraction,eval_active_fraction,"
-      "dist_neighbour,"
-      "dist_opposite,silhouette,centroid_cv,mean_centroid_distance,precision_at_1,map_at_r,nmi,"
-      "classify_macro_f1,"
-      "seconds\n";
+  std::string csv = "margin,seeds,epochs", seeds_csv = "margin,seed,epochs";
+  for (const auto& m : summary_metrics()) {
+    seeds_csv += std::string(",") + m.name;
+    for (const char* part : {"_mean", "_std", "_lo", "_hi"})
+      csv += std::string(",") + m.name + part;
+  }
+  csv += "\n";
+  seeds_csv += "\n";
   nlohmann::json rows = nlohmann::json::array();
-  for (const auto& r : runs) {
-    csv += fmt(r.margin, "%g") + "," + std::to_string(r.epochs_done);
-    for (double v :
-         {r.train_triplet_loss, r.eval_triplet_loss, r.active_fraction, r.eval_active_fraction,
-          r.dist_neighbour, r.dist_opposite, r.silhouette, r.centroid_cv, r.mean_centroid_distance,
-          r.precision_at_1, r.map_at_r, r.nmi, r.classify_macro_f1, r.seconds}) {
-      csv += "," + fmt(v, "%.6g");
+  for (const auto& s : margins) {
+    csv += fmt(s.margin, "%g") + "," + std::to_string(s.seeds()) + "," +
+           std::to_string(s.epochs_done());
+    nlohmann::json row = {{"margin", s.margin},
+                          {"seeds", s.seeds()},
+                          {"epochs", s.epochs_done()},
+                          {"complete", s.complete()}};
+    for (const auto& m : summary_metrics()) {
+      const Interval v = s.metric(m.value);
+      for (double x : {v.mean, v.std, v.lo, v.hi}) csv += "," + csv_number(x);
+      row[m.name] = {{"mean", json_number(v.mean)},
+                     {"std", json_number(v.std)},
+                     {"lo", json_number(v.lo)},
+                     {"hi", json_number(v.hi)},
+                     {"n", v.n}};
     }
     csv += "\n";
-    rows.push_back({{"margin", r.margin},
-                    {"epochs", r.epochs_done},
-                    {"complete", r.complete},
-                    {"train_triplet_loss", r.train_triplet_loss},
-                    {"eval_triplet_loss", r.eval_triplet_loss},
-                    {"active_fraction", r.active_fraction},
-                    {"eval_active_fraction", r.eval_active_fraction},
-                    {"dist_neighbour", r.dist_neighbour},
-                    {"dist_opposite", r.dist_opposite},
-                    {"silhouette", r.silhouette},
-                    {"centroid_cv", r.centroid_cv},
-                    {"mean_centroid_distance", r.mean_centroid_distance},
-                    {"precision_at_1", r.precision_at_1},
-                    {"map_at_r", r.map_at_r},
-                    {"nmi", r.nmi},
-                    {"classify_macro_f1", std::isfinite(r.classify_macro_f1)
-                                              ? nlohmann::json(r.classify_macro_f1)
-                                              : nlohmann::json()},
-                    {"classify_labels_per_class", r.classify_labels_per_class},
-                    {"seconds", r.seconds},
-                    {"run_dir", r.dir}});
+    nlohmann::json runs = nlohmann::json::array();
+    for (const auto& r : s.runs) {
+      seeds_csv +=
+          fmt(r.margin, "%g") + "," + std::to_string(r.seed) + "," + std::to_string(r.epochs_done);
+      for (const auto& m : summary_metrics()) seeds_csv += "," + csv_number(r.*m.value);
+      seeds_csv += "\n";
+      runs.push_back(run_json(r));
+    }
+    row["runs"] = runs;
+    rows.push_back(row);
   }
+  auto interval_json = [](const Interval& v) {
+    return nlohmann::json{{"mean", json_number(v.mean)},
+                          {"std", json_number(v.std)},
+                          {"lo", json_number(v.lo)},
+                          {"hi", json_number(v.hi)},
+                          {"n", v.n}};
+  };
   nlohmann::json j = {
       {"margins", rows},
+      {"interval_method", kIntervalMethod},
+      {"recommended_margin", rec.found ? nlohmann::json(rec.margin) : nlohmann::json()},
+      {"tied_with", rec.tied_with},
       {"recommendation",
        {{"found", rec.found},
         {"margin", rec.found ? nlohmann::json(rec.margin) : nlohmann::json()},
+        {"centroid_cv", interval_json(rec.centroid_cv)},
+        {"uncertainty_measured", rec.uncertainty_measured},
+        {"tied_with", rec.tied_with},
+        {"worse", rec.worse},
         {"reason", rec.reason},
         {"excluded", rec.excluded}}},
       {"rule",
@@ -256,10 +427,13 @@ void write_summary(const std::string& dir, const std::vector<MarginRun>& runs,
         {"max_satisfiable_margin", rule.max_satisfiable_margin},
         {"cv_tie_tolerance", rule.cv_tie_tolerance},
         {"text",
-         "exclude margins above max_satisfiable_margin and margins whose final training "
-         "active fraction is below min_active_fraction; among the rest choose the lowest "
-         "centroid_cv, breaking ties within cv_tie_tolerance by the higher silhouette"}}}};
+         "exclude margins above max_satisfiable_margin and margins whose mean final training "
+         "active fraction is below min_active_fraction; among the rest choose the lowest mean "
+         "centroid_cv. With two or more seeds per margin, every margin whose interval overlaps "
+         "the winner's is tied with it; with one seed, ties within cv_tie_tolerance go to the "
+         "higher silhouette"}}}};
   common::write_file_atomic(dir + "/summary.csv", csv);
+  common::write_file_atomic(dir + "/summary_seeds.csv", seeds_csv);
   common::write_file_atomic(dir + "/summary.json", common::dump_json(j, 2) + "\n");
 }
 
