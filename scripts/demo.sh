@@ -10,6 +10,8 @@ if [[ ! -f $out/data/evaluation_setup/fold1_train.txt ]]; then
   "$tessera" synth --output "$out/data" --layout dcase --clips-per-class 16 --seed 1
 fi
 # configs/demo.json changes only sizes (model width, embedding, epochs,
-# batch), never the method. A re-run resumes: finished margins are skipped.
+# batch), never the method. Three seeds per margin, so that the verdict
+# states which margins are within noise of the winner. A re-run resumes:
+# finished runs are skipped.
 "$tessera" sweep --config configs/demo.json --set dcase_dataset_path="$out/data" \
-  --out "$out/sweep" --jobs 2
+  --out "$out/sweep" --jobs 2 --seeds 3

@@ -112,11 +112,16 @@ Command add_sweep_command(CLI::App& app) {
       "no TensorBoard event files (by default each margin's run directory has them, and "
       "the sweep directory is a log directory with one run per margin)");
   cmd->add_flag("--classify", a->options.classify,
-                "also train and score a classifier on every margin's embeddings");
+                "also score a classifier on every run's embeddings, and on two baselines "
+                "(the untrained network, log-mel statistics) with the same protocol");
   cmd->add_option("--classify-labels-per-class", a->options.classify_labels_per_class,
                   "with --classify: train it on K labelled recordings per class (classify "
-                  "--labels-per-class; 0, the default: every train label)")
+                  "--labels-per-class; default 2; 0: every train label)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--classify-draws", a->options.classify_draws,
+                  "with --classify: label subsets drawn, one classifier each (classify "
+                  "--draws; default 5)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option(
          "--distribute", a->distribute,
          "'margins': spread whole runs (each margin and seed) over the ranks of RANK/WORLD_SIZE")

@@ -104,6 +104,20 @@ TEST(CliClassifyBaselineTest, TrainedModelBeatsRandomWeightsWithFewLabels) {
   EXPECT_GT(map_trained, map_random + 0.15) << map_trained << " vs " << map_random;
   // Chance for 9 balanced classes is ~1/9; both are well above it.
   EXPECT_GT(f1_random, 0.3);
+  // The classical baseline: each band's mean and std, 2 x 128 values, no
+  // network, scored by the same protocol; above chance on these classes.
+  const auto logmel = few("--features logmel-stats", "classify_logmel_stats_2_per_class");
+  EXPECT_EQ(logmel["representation"], "logmel-stats");
+  EXPECT_EQ(logmel["dimensions"], 256);
+  EXPECT_EQ(logmel["labelled_train_recordings"], 18);
+  EXPECT_EQ(logmel["eval"]["tile_retrieval"]["tiles"], 495);
+  EXPECT_GT(logmel["eval"]["macro_f1"].get<double>(), 0.3);
+  EXPECT_EQ(trained["dimensions"], 32);  // configs/demo.json's embedding_size
+  // --random-weights has nothing to randomise without a network.
+  const auto bad =
+      run_tessera("classify --run-dir " + run + " --features logmel-stats --random-weights");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--random-weights has no meaning"), std::string::npos) << bad.output;
 }
 
 // The report's numbers agree with its own confusion matrix.

@@ -198,10 +198,16 @@ TEST_F(CliSweepTest, ClassifyJoinsTheSummary) {
   // shared sweep, so the first protocol must classify.
   for (const char* m : {"margin_0.3", "margin_1", "margin_10"})
     std::filesystem::remove_all(dir_ + "/sweep/" + m + "/classify");
-  for (const char* flags : {" --classify", " --classify --classify-labels-per-class 2"}) {
+  std::filesystem::remove_all(dir_ + "/sweep/baselines");
+  // Every label first, then the sweep's default: 2 labels per class, 5 draws.
+  for (const int k : {0, 2}) {
+    const std::string flags =
+        k == 0 ? " --classify --classify-labels-per-class 0" : std::string(" --classify");
     const auto r = run_tessera(sweep_cmd() + flags);
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("classifying margin 1"), std::string::npos) << flags << r.output;
+    EXPECT_NE(r.output.find("classifying the untrained network"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("classifying log-mel statistics"), std::string::npos) << r.output;
     const auto f1 = column("classify_macro_f1_mean");
     ASSERT_EQ(f1.size(), 3u);
     for (double v : f1) {
@@ -211,14 +217,30 @@ TEST_F(CliSweepTest, ClassifyJoinsTheSummary) {
     const auto margin =
         nlohmann::json::parse(common::read_file(dir_ + "/sweep/margin_1/classify/report.json"));
     EXPECT_NEAR(margin["eval"]["macro_f1"].get<double>(), f1[1], 1e-3);
+    EXPECT_EQ(margin["draws"].get<int>(), k == 0 ? 1 : 5);
     const auto summary = nlohmann::json::parse(common::read_file(dir_ + "/sweep/summary.json"));
-    EXPECT_EQ(summary["margins"][1]["runs"][0]["classify_labels_per_class"].get<int>(),
-              std::string(flags).find("labels") == std::string::npos ? 0 : 2);
+    EXPECT_EQ(summary["margins"][1]["runs"][0]["classify_labels_per_class"].get<int>(), k);
+    // Both baselines, scored once with the margins' protocol, and the same
+    // numbers as their own reports.
+    const auto& baselines = summary["baselines"];
+    ASSERT_EQ(baselines.size(), 2u) << summary.dump();
+    const char* folders[] = {"untrained", "logmel_stats"};
+    for (int i = 0; i < 2; ++i) {
+      EXPECT_EQ(baselines[i]["baseline"], folders[i]);
+      EXPECT_EQ(baselines[i]["runs"], 1);
+      EXPECT_EQ(baselines[i]["labels_per_class"], k);
+      const auto own = nlohmann::json::parse(
+          common::read_file(dir_ + "/sweep/baselines/" + folders[i] + "/report.json"));
+      EXPECT_NEAR(baselines[i]["classify_macro_f1"]["mean"].get<double>(),
+                  own["eval"]["macro_f1"].get<double>(), 1e-9);
+    }
+    EXPECT_NE(common::read_file(dir_ + "/sweep/report.md").find("### Baselines"),
+              std::string::npos);
   }
   // The same protocol again: nothing to redo.
-  const auto again = run_tessera(sweep_cmd() + " --classify --classify-labels-per-class 2");
+  const auto again = run_tessera(sweep_cmd() + " --classify");
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_EQ(again.output.find("classifying margin"), std::string::npos) << again.output;
+  EXPECT_EQ(again.output.find("classifying"), std::string::npos) << again.output;
 }
 
 // Without --seeds: today's layout (margin_<m>/ holds the run), one

@@ -15,11 +15,11 @@ TEST(EmbeddingMetricsTest, SilhouetteMatchesHandComputation) {
   EXPECT_NEAR(silhouette_score(x, {0, 0, 1, 1}), (7.0 / 9 + 5.0 / 7) / 2, 1e-9);
 }
 
-TEST(EmbeddingMetricsTest, SingletonScoresZeroAndOneLabelGivesZero) {
+TEST(EmbeddingMetricsTest, SingletonScoresZeroAndOneLabelIsUndefined) {
   // A = {0, 1}, B = {10} alone: s(10) = 0; s(0) = (10 - 1)/10, s(1) = (9 - 1)/9.
   const torch::Tensor x = torch::tensor({0.0, 1.0, 10.0}).reshape({3, 1});
   EXPECT_NEAR(silhouette_score(x, {0, 0, 1}), (0.9 + 8.0 / 9) / 3, 1e-9);
-  EXPECT_EQ(silhouette_score(x, {0, 0, 0}), 0.0);
+  EXPECT_TRUE(std::isnan(silhouette_score(x, {0, 0, 0})));
 }
 
 TEST(EmbeddingMetricsTest, CentroidMatrixIsSymmetricWithZeroDiagonal) {
@@ -47,6 +47,16 @@ TEST(EmbeddingMetricsTest, EquidistantCentroidsHaveZeroCv) {
   const torch::Tensor line = torch::tensor({0.0, 1.0, 2.0}, torch::kFloat64).reshape({3, 1});
   EXPECT_NEAR(centroid_cv(centroid_distances(line, {0, 1, 2}, 3)), (std::sqrt(2.0) / 3) / (4.0 / 3),
               1e-9);
+}
+
+// Two labels give one distance, so no spread; coinciding centroids give a
+// mean of 0. Both are undefined (NaN): a 0 would win the margin verdict.
+TEST(EmbeddingMetricsTest, SpreadOfFewerThanTwoDistancesIsUndefined) {
+  const torch::Tensor two = torch::tensor({0.0, 1.0}, torch::kFloat64).reshape({2, 1});
+  EXPECT_TRUE(std::isnan(centroid_cv(centroid_distances(two, {0, 1}, 2))));
+  const torch::Tensor same = torch::zeros({3, 1}, torch::kFloat64);
+  EXPECT_TRUE(std::isnan(centroid_cv(centroid_distances(same, {0, 1, 2}, 3))));
+  EXPECT_TRUE(std::isnan(mean_centroid_distance(centroid_distances(two, {0, 0}, 2))));
 }
 
 TEST(EmbeddingMetricsTest, MissingLabelIsNaNAndIgnored) {

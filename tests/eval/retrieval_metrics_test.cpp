@@ -46,6 +46,24 @@ TEST(RetrievalMetricsTest, SameRecordingTilesAreLeftOut) {
   EXPECT_THROW(retrieval_metrics(x, labels, {0, 1}), std::invalid_argument);
 }
 
+// One recording per label: leaving out each query's own recording leaves
+// nothing relevant anywhere, so no query is scored and the metrics are
+// undefined (NaN), not 0. The same tiles without groups are scored.
+TEST(RetrievalMetricsTest, NothingToFindIsUndefinedNotZero) {
+  const torch::Tensor x = torch::tensor({0.0, 0.1, 5.0, 5.1}, torch::kFloat32).reshape({4, 1});
+  const std::vector<int> labels = {0, 0, 1, 1}, recordings = {0, 0, 1, 1};
+  const RetrievalMetrics m = retrieval_metrics(x, labels, recordings);
+  EXPECT_EQ(m.queries, 0);
+  EXPECT_TRUE(std::isnan(m.precision_at_1));
+  EXPECT_TRUE(std::isnan(m.r_precision));
+  EXPECT_TRUE(std::isnan(m.map_at_r));
+  const RetrievalMetrics ungrouped = retrieval_metrics(x, labels);
+  EXPECT_EQ(ungrouped.queries, 4);
+  EXPECT_DOUBLE_EQ(ungrouped.map_at_r, 1.0);
+  // One label: no clustering to compare with.
+  EXPECT_TRUE(std::isnan(clustering_nmi(x, {0, 0, 0, 0}, 1)));
+}
+
 TEST(RetrievalMetricsTest, NmiOfIndependentPartitionsIsZero) {
   EXPECT_NEAR(normalized_mutual_info({0, 0, 1, 1}, {0, 1, 0, 1}), 0.0, 1e-12);
   EXPECT_NEAR(normalized_mutual_info({0, 0, 1, 1}, {5, 5, 7, 7}), 1.0, 1e-12);

@@ -175,7 +175,7 @@ TEST(WriteSummaryTest, EveryMetricWithItsIntervalAndEveryRun) {
   const auto margins = summarise(runs);
   const RecommendationRule rule;
   const Recommendation rec = experiment::recommend(margins, rule);
-  write_summary(dir, margins, rec, rule);
+  write_summary(dir, margins, {}, rec, rule);
 
   std::istringstream csv(common::read_file(dir + "/summary.csv"));
   std::string header, row07, row1;
@@ -216,6 +216,42 @@ TEST(WriteSummaryTest, EveryMetricWithItsIntervalAndEveryRun) {
   EXPECT_TRUE(j["margins"][0]["map_at_r"]["mean"].is_null());
   EXPECT_EQ(j["margins"][1]["runs"].size(), 3u);
   EXPECT_EQ(j["interval_method"].get<std::string>(), kIntervalMethod);
+}
+
+// The untrained baseline of two seeds gives an interval, log-mel statistics
+// one value; a null tile MAP@R (undefined) is left out, not read as 0.
+TEST(ReadBaselinesTest, EverySeedOfTheUntrainedNetworkAndTheLogMelStatistics) {
+  const std::string dir = std::string(TESSERA_TEST_TMP) + "/ReadBaselinesTest";
+  std::filesystem::remove_all(dir);
+  auto report = [](double f1, const nlohmann::json& map) {
+    return nlohmann::json{{"labels_per_class", 2},
+                          {"draws", 5},
+                          {"eval", {{"macro_f1", f1}, {"tile_retrieval", {{"map_at_r", map}}}}}}
+        .dump();
+  };
+  for (const auto& [sub, text] :
+       {std::pair<std::string, std::string>{"untrained/seed_42", report(0.30, 0.2)},
+        {"untrained/seed_43", report(0.40, nullptr)},
+        {"logmel_stats", report(0.55, 0.5)}}) {
+    std::filesystem::create_directories(dir + "/baselines/" + sub);
+    common::write_file_atomic(dir + "/baselines/" + sub + "/report.json", text);
+  }
+  const auto b = read_baselines(dir);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0].key, "untrained");
+  EXPECT_EQ(b[0].runs, 2);
+  EXPECT_NEAR(b[0].macro_f1.mean, 0.35, 1e-12);
+  // Two values 0.05 from their mean: std 0.05 * sqrt(2); half-width
+  // 12.7062 * 0.0707107 / sqrt(2) = 0.635310.
+  EXPECT_NEAR(b[0].macro_f1.half_width(), 0.635310, 1e-5);
+  EXPECT_EQ(b[0].tile_map_at_r.n, 1);
+  EXPECT_DOUBLE_EQ(b[0].tile_map_at_r.mean, 0.2);
+  EXPECT_EQ(b[1].key, "logmel_stats");
+  EXPECT_EQ(b[1].runs, 1);
+  EXPECT_DOUBLE_EQ(b[1].macro_f1.mean, 0.55);
+  EXPECT_EQ(b[1].labels_per_class, 2);
+  EXPECT_EQ(b[1].draws, 5);
+  EXPECT_TRUE(read_baselines(dir + "/baselines").empty()) << "no baselines folder there";
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ double silhouette_score(const torch::Tensor& x_in, const std::vector<int>& label
   if (n != std::int64_t(labels.size()))
     throw std::invalid_argument("silhouette: one label per row needed");
   std::set<int> present(labels.begin(), labels.end());
-  if (present.size() < 2) return 0.0;
+  if (present.size() < 2) return NAN;
   const int k = *present.rbegin() + 1;
   // Pairwise Euclidean distances, then per-label sums by a matrix product.
   const torch::Tensor sq = x.pow(2).sum(1, true);
@@ -83,7 +83,7 @@ std::vector<double> off_diagonal(const torch::Tensor& d) {
 
 double mean_centroid_distance(const torch::Tensor& d) {
   const auto v = off_diagonal(d);
-  if (v.empty()) return 0.0;
+  if (v.empty()) return NAN;
   double s = 0;
   for (double x : v) s += x;
   return s / v.size();
@@ -91,12 +91,12 @@ double mean_centroid_distance(const torch::Tensor& d) {
 
 double centroid_cv(const torch::Tensor& d) {
   const auto v = off_diagonal(d);
-  if (v.size() < 2) return 0.0;
+  if (v.size() < 2) return NAN;
   const double mean = mean_centroid_distance(d);
   double var = 0;
   for (double x : v) var += (x - mean) * (x - mean);
   var /= v.size();
-  return mean > 0 ? std::sqrt(var) / mean : 0.0;
+  return mean > 0 ? std::sqrt(var) / mean : NAN;
 }
 
 std::vector<std::int64_t> even_subsample(std::int64_t n, std::int64_t max_points) {

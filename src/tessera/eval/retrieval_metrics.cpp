@@ -68,6 +68,7 @@ RetrievalMetrics retrieval_metrics(const torch::Tensor& x_in, const std::vector<
       map += ap / double(rq);
     }
   }
+  m.queries = queries;
   if (queries) {
     m.precision_at_1 = p1 / queries;
     m.r_precision = rp / queries;
@@ -149,7 +150,7 @@ double normalized_mutual_info(const std::vector<int>& a, const std::vector<int>&
 
 double clustering_nmi(const torch::Tensor& x, const std::vector<int>& labels, std::uint64_t seed) {
   const int k = int(std::set<int>(labels.begin(), labels.end()).size());
-  if (k < 2 || x.size(0) < k) return 0.0;
+  if (k < 2 || x.size(0) < k) return NAN;
   return normalized_mutual_info(labels, kmeans(x, k, seed));
 }
 

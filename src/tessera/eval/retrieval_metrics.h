@@ -11,6 +11,7 @@
 //   scikit-learn's default).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -18,8 +19,13 @@
 
 namespace tessera::eval {
 
+// A query with nothing relevant to find (no sample of its label outside its
+// own group) is not scored. With no scored query at all, for example when
+// every label has a single recording, the metrics are undefined: NaN, never
+// a 0 that would read as "found nothing".
 struct RetrievalMetrics {
-  double precision_at_1 = 0, r_precision = 0, map_at_r = 0;
+  double precision_at_1 = NAN, r_precision = NAN, map_at_r = NAN;
+  std::int64_t queries = 0;  // the queries scored
 };
 
 // `groups` empty: every sample is its own group (only the query is left out).
@@ -32,7 +38,8 @@ std::vector<int> kmeans(const torch::Tensor& x, int k, std::uint64_t seed, int r
 
 double normalized_mutual_info(const std::vector<int>& a, const std::vector<int>& b);
 
-// NMI of kmeans(k = distinct labels) against the labels.
+// NMI of kmeans(k = distinct labels) against the labels; NaN (undefined)
+// with fewer than two labels or fewer samples than labels.
 double clustering_nmi(const torch::Tensor& embeddings, const std::vector<int>& labels,
                       std::uint64_t seed);
 

@@ -118,6 +118,39 @@ LinePlot loss_plot(const std::vector<MarginSummary>& margins, const std::vector<
   return p;
 }
 
+// Each metric that is undefined (NaN) for some run, with the reason, per
+// margin: "MAP@R, margin 0.3 (2 of 3 seeds): ...".
+std::vector<std::string> undefined_metrics(const std::vector<MarginSummary>& margins) {
+  struct Why {
+    const char* name;
+    double MarginRun::*value;
+    const char* reason;
+  };
+  const Why whys[] = {
+      {"P@1", &MarginRun::precision_at_1,
+       "no evaluation tile has a tile of its label in another recording (a label with a single "
+       "evaluation recording has nothing to retrieve)"},
+      {"MAP@R", &MarginRun::map_at_r,
+       "no evaluation tile has a tile of its label in another recording (a label with a single "
+       "evaluation recording has nothing to retrieve)"},
+      {"NMI", &MarginRun::nmi, "fewer than two labels, or fewer tiles than labels, evaluated"},
+      {"silhouette", &MarginRun::silhouette, "fewer than two labels evaluated"},
+      {"centroid_cv", &MarginRun::centroid_cv, "fewer than two labels evaluated"}};
+  std::vector<std::string> out;
+  for (const Why& w : whys) {
+    for (const auto& s : margins) {
+      const int n = s.metric(w.value).n;
+      if (n == s.seeds()) continue;
+      out.push_back(std::string(w.name) + ", margin " + fmt(s.margin, "%g") +
+                    (s.seeds() > 1 && n > 0 ? " (" + std::to_string(s.seeds() - n) + " of " +
+                                                  std::to_string(s.seeds()) + " seeds)"
+                                            : "") +
+                    ": " + w.reason);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void make_figures(const std::string& dir, const std::vector<MarginSummary>& margins,
@@ -173,7 +206,8 @@ Recommendation build_report(const std::string& dir, const ReportOptions& o) {
   const std::vector<MarginSummary> margins = read_sweep(dir);
   make_figures(dir, margins, o);
   const Recommendation rec = recommend(margins, o.rule);
-  write_summary(dir, margins, rec, o.rule);
+  const std::vector<BaselineSummary> baselines = read_baselines(dir);
+  write_summary(dir, margins, baselines, rec, o.rule);
 
   nlohmann::json cfg;
   try {
@@ -276,6 +310,25 @@ Recommendation build_report(const std::string& dir, const ReportOptions& o) {
              "d(a,n)", "d(a,o)", "silhouette", "centroid_cv", "mean centroid dist.", "P@1", "MAP@R",
              "NMI", "macro-F1"},
             rows);
+  if (!baselines.empty()) {
+    doc.heading(3, "Baselines");
+    const BaselineSummary& b0 = baselines.front();
+    doc.paragraph("", "The same probe and protocol (" +
+                          (b0.labels_per_class > 0 ? std::to_string(b0.labels_per_class) +
+                                                         " labelled recordings per "
+                                                         "class, " +
+                                                         std::to_string(b0.draws) + " draws"
+                                                   : std::string("every train label")) +
+                          ") on representations that learned nothing: a margin's macro-F1 means "
+                          "something only above them.");
+    rows.clear();
+    for (const auto& b : baselines)
+      rows.push_back({b.name, std::to_string(b.runs), format_interval(b.macro_f1),
+                      format_interval(b.tile_map_at_r)});
+    doc.table({"baseline", "runs", "macro-F1", "tile MAP@R"}, rows);
+  }
+  const std::vector<std::string> undefined = undefined_metrics(margins);
+  if (!undefined.empty()) doc.list("Empty cells are undefined metrics, not zeros:", undefined);
   if (most_seeds > 1) {
     doc.heading(3, "Every run");
     rows.clear();

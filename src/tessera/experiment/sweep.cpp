@@ -19,6 +19,7 @@
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/common/log.h"
+#include "tessera/experiment/classify.h"
 #include "tessera/ops/kernel_options.h"
 #include "tessera/train/run_data.h"
 
@@ -91,18 +92,6 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& log, bool s
   return pid;
 }
 
-// A margin's classify/ report exists and followed this protocol; a report of
-// another protocol (or an unreadable one) is redone.
-bool classified_with(const std::string& dir, int labels_per_class) {
-  try {
-    const auto j = nlohmann::json::parse(common::read_file(dir + "/classify/report.json"));
-    return j.value("labels_per_class", 0) == labels_per_class &&
-           j.value("layer", "embedding") == std::string("embedding");
-  } catch (const std::exception&) {
-    return false;
-  }
-}
-
 // Every (margin, seed) pair in order: margin by margin, seed by seed. A
 // margin directory of the other layout (one seed against several) is an
 // error, not a run to mix in.
@@ -141,6 +130,57 @@ std::string Job::name() const {
          (only_seed ? "" : " seed " + std::to_string(seed));
 }
 
+// The probe of `sweep --classify` on every run of this rank, and on rank 0
+// the two baselines under the same protocol: the untrained network of each
+// seed (DIR/baselines/untrained[/seed_<s>]) and log-mel statistics
+// (DIR/baselines/logmel_stats). A report of this protocol is kept; another
+// protocol's is redone.
+template <typename Mine>
+void classify_runs(const common::Config& base, const std::string& out_dir,
+                   const std::vector<Job>& all, Mine mine, const SweepOptions& o, int threads) {
+  ClassifyOptions co;
+  co.device = o.device;
+  co.threads = threads;
+  co.labels_per_class = o.classify_labels_per_class;
+  co.draws = o.classify_draws;
+  auto classify = [&](const std::string& what) {
+    if (classified_with(co.out, co)) return;
+    common::log_info("sweep: classifying ", what);
+    run_classify(co);
+  };
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (!mine(i)) continue;
+    co.run_dir = all[i].dir;
+    co.out = all[i].dir + "/classify";
+    co.representation = Representation::kTrained;
+    classify(all[i].name());
+  }
+  if (o.rank != 0) return;
+  // A baseline's folder is a run directory without training: the sweep's
+  // config (with the seed) and split, so that it reads the same data.
+  auto baseline_dir = [&](const std::string& dir, std::int64_t seed) {
+    common::make_dirs(dir);
+    common::Config c = base;
+    c.random_seed = int(seed);
+    c.save(dir + "/config.json");
+    if (fs::exists(out_dir + "/split.json"))
+      fs::copy_file(out_dir + "/split.json", dir + "/split.json",
+                    fs::copy_options::overwrite_existing);
+    co.run_dir = co.out = dir;
+  };
+  for (int k = 0; k < o.seeds; ++k) {
+    const std::int64_t seed = std::int64_t(base.random_seed) + k;
+    baseline_dir(out_dir + "/baselines/untrained" +
+                     (o.seeds > 1 ? "/" + seed_dir_name(seed) : std::string()),
+                 seed);
+    co.representation = Representation::kRandomWeights;
+    classify("the untrained network" + (o.seeds > 1 ? " of seed " + std::to_string(seed) : ""));
+  }
+  baseline_dir(out_dir + "/baselines/logmel_stats", base.random_seed);
+  co.representation = Representation::kLogmelStats;
+  classify("log-mel statistics");
+}
+
 }  // namespace
 
 void SweepOptions::validate() const {
@@ -153,6 +193,7 @@ void SweepOptions::validate() const {
     throw std::invalid_argument("sweep: bad RANK/WORLD_SIZE");
   if (classify_labels_per_class < 0)
     throw std::invalid_argument("sweep: labels per class must be >= 0");
+  if (classify_draws < 1) throw std::invalid_argument("sweep: --classify-draws must be >= 1");
   ops::KernelOptions::parse(kernels);  // throws, naming the unknown kernel
 }
 
@@ -262,30 +303,7 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
     for (const auto& f : failures) msg += "\n" + f;
     throw std::runtime_error(msg);
   }
-  if (o.classify) {
-    for (std::size_t i = 0; i < all.size(); ++i) {
-      if (!mine(i)) continue;
-      const Job& job = all[i];
-      if (classified_with(job.dir, o.classify_labels_per_class)) continue;
-      common::log_info("sweep: classifying ", job.name());
-      std::vector<std::string> args = {exe,         "classify",
-                                       "--run-dir", job.dir,
-                                       "--threads", std::to_string(total_threads),
-                                       "--device",  o.device,
-                                       "--out",     job.dir + "/classify"};
-      if (o.classify_labels_per_class > 0) {
-        args.push_back("--labels-per-class");
-        args.push_back(std::to_string(o.classify_labels_per_class));
-      }
-      const pid_t pid = spawn(args, job.dir + "/classify.log", o.distribute_margins);
-      int status = 0;
-      ::waitpid(pid, &status, 0);
-      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        throw std::runtime_error("sweep: classify failed for " + job.name() + " (see " + job.dir +
-                                 "/classify.log):\n" + tail(job.dir + "/classify.log", 600));
-      }
-    }
-  }
+  if (o.classify) classify_runs(base, out_dir, all, mine, o, total_threads);
   if (o.rank != 0) return {};
   if (o.distribute_margins && o.world > 1) {
     const auto deadline =

@@ -36,8 +36,14 @@ struct SweepOptions {
   std::string kernels = "all";  // train --kernels (ops/kernel_options.h)
   bool tensorboard = true;      // false: train --no-tensorboard
   bool distribute_margins = false;
-  bool classify = false;              // also run `tessera classify` on every margin
-  int classify_labels_per_class = 0;  // its protocol: K labels per class (0: every label)
+  // Also score a classifier on every run's embedding, and once per sweep
+  // the baselines (the untrained network, log-mel statistics), all with
+  // the same few-label protocol: K labels per class, D draws (K 0: every
+  // label). The full-label probe is near its ceiling even with random
+  // weights, so the default asks for few labels.
+  bool classify = false;
+  int classify_labels_per_class = 2;
+  int classify_draws = 5;
   int rank = 0, world = 1;
   double wait_timeout_s = 7 * 24 * 3600.0;  // rank 0 waiting for the others' margins
   std::vector<std::string> child_args;      // extra arguments for each `tessera train`

@@ -252,6 +252,47 @@ std::vector<MarginSummary> read_sweep(const std::string& sweep_dir) {
   return summarise(std::move(runs));
 }
 
+std::vector<BaselineSummary> read_baselines(const std::string& sweep_dir) {
+  std::vector<BaselineSummary> out;
+  for (const auto& [key, name] :
+       {std::pair<std::string, std::string>{"untrained", "untrained network"},
+        {"logmel_stats", "log-mel statistics"}}) {
+    const fs::path root = fs::path(sweep_dir) / "baselines" / key;
+    std::vector<fs::path> reports;
+    if (fs::exists(root / "report.json")) reports.push_back(root / "report.json");
+    std::error_code ec;
+    if (fs::is_directory(root, ec)) {
+      for (const auto& e : fs::directory_iterator(root))
+        if (e.is_directory() && fs::exists(e.path() / "report.json"))
+          reports.push_back(e.path() / "report.json");
+    }
+    std::sort(reports.begin(), reports.end());
+    if (reports.empty()) continue;
+    BaselineSummary b;
+    b.key = key;
+    b.name = name;
+    std::vector<double> f1, map;
+    for (const auto& path : reports) {
+      try {
+        const auto j = nlohmann::json::parse(common::read_file(path.string()));
+        b.labels_per_class = j.value("labels_per_class", 0);
+        b.draws = j.value("draws", 1);
+        const auto& e = j.at("eval");
+        f1.push_back(e.at("macro_f1").is_number() ? e["macro_f1"].get<double>() : NAN);
+        const auto& m = e.at("tile_retrieval").at("map_at_r");
+        map.push_back(m.is_number() ? m.get<double>() : NAN);
+      } catch (const std::exception& ex) {
+        throw std::runtime_error("report: cannot read '" + path.string() + "': " + ex.what());
+      }
+    }
+    b.runs = int(reports.size());
+    b.macro_f1 = mean_interval(f1);
+    b.tile_map_at_r = mean_interval(map);
+    out.push_back(b);
+  }
+  return out;
+}
+
 namespace {
 
 std::string margin_list(const std::vector<double>& margins) {
@@ -349,6 +390,14 @@ std::string csv_number(double v) {
   return std::isfinite(v) ? fmt(v, "%.6g") : "";
 }
 
+nlohmann::json interval_json(const Interval& v) {
+  return {{"mean", json_number(v.mean)},
+          {"std", json_number(v.std)},
+          {"lo", json_number(v.lo)},
+          {"hi", json_number(v.hi)},
+          {"n", v.n}};
+}
+
 nlohmann::json run_json(const MarginRun& r) {
   nlohmann::json j = {{"margin", r.margin},
                       {"seed", r.seed},
@@ -363,7 +412,8 @@ nlohmann::json run_json(const MarginRun& r) {
 }  // namespace
 
 void write_summary(const std::string& dir, const std::vector<MarginSummary>& margins,
-                   const Recommendation& rec, const RecommendationRule& rule) {
+                   const std::vector<BaselineSummary>& baselines, const Recommendation& rec,
+                   const RecommendationRule& rule) {
   std::string csv = "margin,seeds,epochs", seeds_csv = "margin,seed,epochs";
   for (const auto& m : summary_metrics()) {
     seeds_csv += std::string(",") + m.name;
@@ -383,11 +433,7 @@ void write_summary(const std::string& dir, const std::vector<MarginSummary>& mar
     for (const auto& m : summary_metrics()) {
       const Interval v = s.metric(m.value);
       for (double x : {v.mean, v.std, v.lo, v.hi}) csv += "," + csv_number(x);
-      row[m.name] = {{"mean", json_number(v.mean)},
-                     {"std", json_number(v.std)},
-                     {"lo", json_number(v.lo)},
-                     {"hi", json_number(v.hi)},
-                     {"n", v.n}};
+      row[m.name] = interval_json(v);
     }
     csv += "\n";
     nlohmann::json runs = nlohmann::json::array();
@@ -401,15 +447,19 @@ void write_summary(const std::string& dir, const std::vector<MarginSummary>& mar
     row["runs"] = runs;
     rows.push_back(row);
   }
-  auto interval_json = [](const Interval& v) {
-    return nlohmann::json{{"mean", json_number(v.mean)},
-                          {"std", json_number(v.std)},
-                          {"lo", json_number(v.lo)},
-                          {"hi", json_number(v.hi)},
-                          {"n", v.n}};
-  };
+  nlohmann::json baseline_rows = nlohmann::json::array();
+  for (const auto& b : baselines) {
+    baseline_rows.push_back({{"baseline", b.key},
+                             {"name", b.name},
+                             {"runs", b.runs},
+                             {"labels_per_class", b.labels_per_class},
+                             {"draws", b.draws},
+                             {"classify_macro_f1", interval_json(b.macro_f1)},
+                             {"tile_map_at_r", interval_json(b.tile_map_at_r)}});
+  }
   nlohmann::json j = {
       {"margins", rows},
+      {"baselines", baseline_rows},
       {"interval_method", kIntervalMethod},
       {"recommended_margin", rec.found ? nlohmann::json(rec.margin) : nlohmann::json()},
       {"tied_with", rec.tied_with},

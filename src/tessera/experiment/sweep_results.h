@@ -76,6 +76,19 @@ MarginRun read_margin_run(const std::string& dir, double margin);
 // (several), grouped by margin.
 std::vector<MarginSummary> read_sweep(const std::string& sweep_dir);
 
+// A reference scored by the same probe and label protocol as the margins
+// (sweep --classify): the untrained network (one run per seed) and log-mel
+// statistics.
+struct BaselineSummary {
+  std::string key;   // untrained, logmel_stats: its folder under DIR/baselines
+  std::string name;  // as the report says it
+  int runs = 0;
+  int labels_per_class = 0, draws = 0;
+  Interval macro_f1, tile_map_at_r;  // eval split
+};
+// The baselines of a sweep that has them; missing ones are left out.
+std::vector<BaselineSummary> read_baselines(const std::string& sweep_dir);
+
 struct RecommendationRule {
   double min_active_fraction = 0.02;    // below: nothing left to learn
   double max_satisfiable_margin = 4.0;  // d(a,n) - d(a,o) >= -4 for unit vectors
@@ -104,9 +117,11 @@ struct Recommendation {
 Recommendation recommend(const std::vector<MarginSummary>& margins, const RecommendationRule& rule);
 
 // summary.csv (one row per margin: mean, std and interval of each metric),
-// summary_seeds.csv (one row per run) and summary.json in `sweep_dir`.
+// summary_seeds.csv (one row per run) and summary.json (both, the
+// baselines and the verdict) in `sweep_dir`.
 void write_summary(const std::string& sweep_dir, const std::vector<MarginSummary>& margins,
-                   const Recommendation& rec, const RecommendationRule& rule);
+                   const std::vector<BaselineSummary>& baselines, const Recommendation& rec,
+                   const RecommendationRule& rule);
 
 // The interval method, as the summary and the report name it.
 extern const char* const kIntervalMethod;
