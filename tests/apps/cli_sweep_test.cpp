@@ -379,6 +379,55 @@ TEST_F(CliSweepSeedsTest, EveryMetricHasAnIntervalOverTheSeeds) {
   EXPECT_NE(md.find("### Every run"), std::string::npos);
 }
 
+// A metric undefined for a run (here MAP@R, set to NaN in a copy of the
+// sweep, as the trainer writes it when no eval tile has a same-label tile in
+// another recording) is left out of its margin's mean, and a margin where it
+// is undefined for every seed gets an empty cell and the reason, never 0.
+TEST_F(CliSweepSeedsTest, UndefinedMetricIsEmptyWithItsReason) {
+  ASSERT_EQ(first_.exit_code, 0) << first_.output;
+  const std::string copy = fresh_dir() + "/sweep";
+  std::filesystem::copy(dir_ + "/sweep", copy, std::filesystem::copy_options::recursive);
+  std::filesystem::remove_all(copy + "/figures");
+  auto set_nan = [&](const std::string& run) {
+    const std::string path = copy + "/" + run + "/metrics/epochs.csv";
+    std::istringstream in(read_text(path));
+    std::string line, out;
+    std::getline(in, line);
+    const auto header = csv_cells(line);
+    const auto at = std::find(header.begin(), header.end(), "map_at_r") - header.begin();
+    out = line + "\n";
+    while (std::getline(in, line)) {
+      auto cells = csv_cells(line);
+      cells[at] = "nan";
+      for (std::size_t i = 0; i < cells.size(); ++i) out += (i ? "," : "") + cells[i];
+      out += "\n";
+    }
+    write_text(path, out);
+  };
+  set_nan("margin_0.3/seed_42");
+  set_nan("margin_0.3/seed_43");
+  set_nan("margin_1/seed_43");
+  const auto r = run_tessera("report --sweep-dir " + copy);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto mean = csv_column(copy + "/summary.csv", "map_at_r_mean");
+  const auto sd = csv_column(copy + "/summary.csv", "map_at_r_std");
+  ASSERT_EQ(mean.size(), 2u);
+  EXPECT_EQ(mean[0], "") << "margin 0.3: undefined for both seeds";
+  const double seed42 = final_epoch_value(copy + "/margin_1/seed_42", "map_at_r");
+  EXPECT_NEAR(std::stod(mean[1]), seed42, 1e-5 * seed42) << "margin 1: seed 42's alone";
+  EXPECT_EQ(sd[1], "") << "one defined value has no spread";
+  const auto j = nlohmann::json::parse(common::read_file(copy + "/summary.json"));
+  EXPECT_TRUE(j["margins"][0]["map_at_r"]["mean"].is_null());
+  EXPECT_EQ(j["margins"][1]["map_at_r"]["n"].get<int>(), 1);
+  const std::string md = common::read_file(copy + "/report.md");
+  EXPECT_NE(md.find("MAP@R, margin 0.3: no evaluation tile has a tile of its label in another "
+                    "recording"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("MAP@R, margin 1 (1 of 2 seeds): "), std::string::npos) << md;
+  EXPECT_EQ(md.find("MAP@R, margin 1:"), std::string::npos);
+}
+
 // A two-seed sweep resumed after a run was lost whole (between runs) and
 // after one stopped inside its second epoch: only those runs train again,
 // the one inside resumes from its checkpoint, and it ends where the
