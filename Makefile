@@ -8,7 +8,7 @@ DEMO_OUT ?= demo_out
 # every clone and build tree; scripts/setup.sh makes it.
 TORCH_ENV ?= /opt/tessera/torch-2.11.0
 
-.PHONY: all setup build demo test bench test-asan test-asan-core test-tsan clean format
+.PHONY: all setup build demo test bench test-asan test-asan-core test-tsan clean format format-check
 
 all: build
 
@@ -24,8 +24,11 @@ build: setup $(BUILD_DIR)/CMakeCache.txt
 demo: build
 	@bash scripts/demo.sh $(BUILD_DIR)/apps/tessera/tessera $(DEMO_OUT)
 
+# Then the skipped tests by reason; a skip of a test without the `gpu` label
+# fails the target (scripts/test_skips.py).
 test: build
-	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --output-junit ctest-junit.xml
+	python3 scripts/test_skips.py $(BUILD_DIR) $(BUILD_DIR)/ctest-junit.xml
 
 # The peers' extra Python package (soundfile) comes with setup.sh's bench.
 bench: build
@@ -49,8 +52,13 @@ test-tsan: setup
 	cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && ctest --output-on-failure -j $(JOBS) -L fast
 
+SOURCES = find src apps tests bench \( -name '*.cpp' -o -name '*.h' \) -print0
+
 format:
-	find src apps tests bench -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+	$(SOURCES) | xargs -0 clang-format -i
+
+format-check:
+	$(SOURCES) | xargs -0 clang-format --dry-run -Werror
 
 clean:
 	rm -rf $(BUILD_DIR) build-asan build-asan-core build-tsan

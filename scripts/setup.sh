@@ -34,8 +34,9 @@ packages=(
   libprotobuf-dev protobuf-compiler zlib1g-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libbenchmark-dev
-  # libFuzzer targets (tests/fuzz) are built with clang.
-  clang libclang-rt-14-dev
+  # libFuzzer targets (tests/fuzz) are built with clang; .ci/run checks the
+  # formatting with clang-format.
+  clang libclang-rt-14-dev clang-format
   libplplot-dev plplot-driver-cairo
   # The Python environment LibTorch comes in.
   python3 python3-venv

@@ -59,7 +59,7 @@ TEST(CliDataTest, SynthDatasetInfoAndCacheBuild) {
   EXPECT_NE(c2.output.find("(0 computed, 17 already cached)"), std::string::npos) << c2.output;
 }
 
-TEST(CliDataTest, MusicLayoutSplitIsWrittenAndReused) {
+TEST(CliDataTest, MusicLayoutInfoListsTheGenres) {
   const std::string dir = fresh_dir();
   ASSERT_EQ(
       run_tessera("synth --output " + dir + "/music --layout music --classes 3 --clips-per-class 5")

@@ -13,11 +13,12 @@ namespace {
 // order of the calls.
 struct FakeMachine {
   std::vector<std::vector<double>> cost;
-  std::vector<int> calls;          // the way of each call, in order
-  std::vector<int> count;          // calls so far, per way
+  std::vector<int> calls;  // the way of each call, in order
+  std::vector<int> count;  // calls so far, per way
   double now = 0;
 
-  explicit FakeMachine(std::vector<std::vector<double>> c) : cost(std::move(c)), count(cost.size()) {}
+  explicit FakeMachine(std::vector<std::vector<double>> c)
+      : cost(std::move(c)), count(cost.size()) {}
   void run(int way) {
     calls.push_back(way);
     now += cost[way][count[way]++];
@@ -25,7 +26,8 @@ struct FakeMachine {
   RaceResult race_all(const std::vector<bool>& possible, int rounds) {
     RaceOptions o;
     o.rounds = rounds;
-    return race(possible, [this](int w) { run(w); }, o, [this] { return now; });
+    return race(
+        possible, [this](int w) { run(w); }, o, [this] { return now; });
   }
 };
 
@@ -87,7 +89,9 @@ TEST(FastestTest, RejectsFewerThanOneRound) {
   RaceOptions o;
   o.rounds = 0;
   EXPECT_THROW(o.validate(), std::invalid_argument);
-  EXPECT_THROW(race({true}, [](int) {}, o), std::invalid_argument);
+  EXPECT_THROW(race(
+                   {true}, [](int) {}, o),
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -36,16 +36,5 @@ TEST(NpyTest, NonNpyFileIsRejected) {
   EXPECT_THROW(read_npy(dir + "/x.npy"), std::runtime_error);
 }
 
-TEST(AtomicFileTest, FailedWriteLeavesNoTemporaryAndOldFile) {
-  const std::string dir = tessera::testing::fresh_dir();
-  write_file_atomic(dir + "/f.txt", "old");
-  // Writing into a missing directory fails before touching f.txt.
-  EXPECT_THROW(write_file_atomic(dir + "/missing/f.txt", "new"), std::runtime_error);
-  EXPECT_EQ(read_file(dir + "/f.txt"), "old");
-  int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) (void)e, ++files;
-  EXPECT_EQ(files, 1);
-}
-
 }  // namespace
 }  // namespace tessera::common

@@ -146,14 +146,22 @@ TEST(SynthTest, InterferenceVariesWithinARecording) {
   }
 }
 
-// Without interference a session is exactly what it was before the option
-// existed: the interference has a random stream of its own.
-TEST(SynthTest, ZeroInterferenceLeavesSessionsUnchanged) {
-  const auto a = synth_session(SynthLayout::kDcase, 3, 1, 5);
-  const auto b = synth_session(SynthLayout::kDcase, 3, 1, 5, 0.0);
-  const auto c = synth_session(SynthLayout::kDcase, 3, 1, 5, 0.5);
-  EXPECT_EQ(a.samples, b.samples);
-  EXPECT_NE(a.samples, c.samples);
+// The interference draws from a random stream of its own, so it changes
+// only the stretches it is added to: the activity, the room noise, the
+// microphones' delays, gains and own noise stay what they were. With half
+// the stretches busy, about half of the samples stay bit-identical; had the
+// interference drawn from the session's stream, the room noise would differ
+// everywhere and almost none would.
+TEST(SynthTest, InterferenceChangesOnlyTheStretchesItIsAddedTo) {
+  const auto quiet = synth_session(SynthLayout::kDcase, 3, 1, 5);
+  const auto busy = synth_session(SynthLayout::kDcase, 3, 1, 5, 0.5);
+  ASSERT_EQ(quiet.samples.size(), busy.samples.size());
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < quiet.samples.size(); ++i)
+    same += quiet.samples[i] == busy.samples[i];
+  const double fraction = double(same) / quiet.samples.size();
+  EXPECT_GT(fraction, 0.2);
+  EXPECT_LT(fraction, 0.8);
 }
 
 TEST(SynthTest, InterferenceOptionIsValidated) {

@@ -20,6 +20,11 @@ class BatchPipelineTest : public ::testing::Test {
       a.sample_rate_hz = 16000;
       a.channels = 1;
       a.samples = tessera::testing::sine(200 + 150 * i, 0.2, 16000, 160000);
+      // A level that grows over the clip, so that every tile of a recording
+      // differs from the others (a steady sine would make them all alike,
+      // and a tile from the wrong place would go unnoticed).
+      for (std::size_t k = 0; k < a.samples.size(); ++k)
+        a.samples[k] *= float(0.1 + 0.9 * double(k) / a.samples.size());
       const std::string path = dir_ + "/r" + std::to_string(i) + ".wav";
       audio::write_wav(path, a);
       recs_.push_back({path, "r" + std::to_string(i) + ".wav", i % 2, ""});
@@ -63,7 +68,16 @@ TEST_F(BatchPipelineTest, BatchesHoldTheRightTiles) {
   for (std::size_t k = 0; k < batches.size(); ++k) {
     EXPECT_EQ(batches[k].index, k);
     for (int i = 0; i < batches[k].size; ++i) {
+      // The epoch's triplets in order, 4 to a batch, each with its own tiles.
       const TripletSpec& s = batches[k].specs[i];
+      const TripletSpec& want = specs_[4 * k + i];
+      ASSERT_EQ(s.anchor_rec, want.anchor_rec);
+      ASSERT_EQ(s.anchor_tile, want.anchor_tile);
+      ASSERT_EQ(s.neighbour_tile, want.neighbour_tile);
+      ASSERT_EQ(s.opposite_rec, want.opposite_rec);
+      ASSERT_EQ(s.opposite_tile, want.opposite_tile);
+      store_->copy_tile(s.anchor_rec, s.anchor_tile, tile.data());
+      ASSERT_EQ(0, std::memcmp(tile.data(), batches[k].anchor.data() + i * tf, tf * 4));
       store_->copy_tile(s.opposite_rec, s.opposite_tile, tile.data());
       ASSERT_EQ(0, std::memcmp(tile.data(), batches[k].opposite.data() + i * tf, tf * 4));
       store_->copy_tile(s.anchor_rec, s.neighbour_tile, tile.data());
@@ -79,6 +93,7 @@ TEST_F(BatchPipelineTest, OrderDoesNotDependOnWorkers) {
   ASSERT_EQ(one.size(), many.size());
   for (std::size_t k = 0; k < one.size(); ++k) {
     EXPECT_EQ(one[k].anchor, many[k].anchor);
+    EXPECT_EQ(one[k].neighbour, many[k].neighbour);
     EXPECT_EQ(one[k].opposite, many[k].opposite);
   }
 }

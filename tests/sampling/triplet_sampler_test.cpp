@@ -79,13 +79,32 @@ TEST(TripletSamplerTest, RecordingsWithOneTileAreNeverUsed) {
   EXPECT_EQ(specs.size(), 15u);
 }
 
+// Every triplet of the epoch lands in exactly one rank's shard, at the
+// place round-robin promises (spec i on rank i % w, as its (i / w)-th), for
+// world sizes that divide the epoch and ones that do not.
 TEST(TripletSamplerTest, ShardsAreDisjointAndCoverTheEpoch) {
   TripletSampler s{SamplerOptions{}};
   const auto specs = s.sample(std::vector<int>(9, 5), 1);
-  const auto a = shard(specs, 0, 2), b = shard(specs, 1, 2);
-  EXPECT_EQ(a.size() + b.size(), specs.size());
-  EXPECT_TRUE(same({a[0]}, {specs[0]}));
-  EXPECT_TRUE(same({b[0]}, {specs[1]}));
+  ASSERT_EQ(specs.size(), 45u);
+  for (int world : {1, 2, 3, 4, 7}) {
+    std::vector<std::vector<TripletSpec>> shards;
+    std::size_t total = 0;
+    for (int r = 0; r < world; ++r) {
+      shards.push_back(shard(specs, r, world));
+      total += shards.back().size();
+    }
+    EXPECT_EQ(total, specs.size()) << world;
+    // Each spec exactly once: where round-robin puts it, and the shards hold
+    // nothing else (their sizes add up to the epoch).
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      const auto& mine = shards[i % world];
+      ASSERT_LT(i / world, mine.size()) << world;
+      EXPECT_TRUE(same({mine[i / world]}, {specs[i]})) << "world " << world << " spec " << i;
+    }
+    // Shard sizes differ by at most one.
+    for (const auto& sh : shards) EXPECT_LE(shards.front().size() - sh.size(), 1u) << world;
+  }
+  EXPECT_THROW(shard(specs, 2, 2), std::invalid_argument);
 }
 
 TEST(TripletSamplerTest, BadOptionsAreRejected) {
