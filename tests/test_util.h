@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -127,15 +128,52 @@ inline bool wait_for_file(const std::string& path, double seconds) {
   return false;
 }
 
-// A small synthetic DCASE dataset shared by the tests of one binary:
-// 9 classes x `clips` clips, generated once per build tree.
+// A key for a cached test fixture: FNV-1a (64-bit) over the contents of the
+// files that shape it (the binary or library that makes it, its config) and
+// over `text` (its options, its command line), as 16 hex digits. A change to
+// any of them makes a new key, so no test reuses what an older build made.
+// Not a security hash: it only tells builds apart.
+inline std::string content_key(const std::vector<std::string>& files, const std::string& text) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](const char* p, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+      h = (h ^ static_cast<unsigned char>(p[i])) * 0x100000001b3ULL;
+  };
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) throw std::runtime_error("content_key: cannot read '" + f + "'");
+    std::array<char, 1 << 16> buf{};
+    while (in.read(buf.data(), buf.size()) || in.gcount() > 0)
+      mix(buf.data(), std::size_t(in.gcount()));
+    mix("\0", 1);
+  }
+  mix(text.data(), text.size());
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+
+// A small synthetic DCASE dataset shared by the tests: 9 classes x `clips`
+// clips. Its folder is keyed by the generator's options and the data
+// library's contents (TESSERA_DATA_LIBRARY, where synth.cpp is compiled), so
+// a change to the generator reaches every test; folders of older keys are
+// removed.
 inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3,
                                         double interference = 0.0) {
-  const std::string dir =
-      std::string(TESSERA_TEST_TMP) + "/shared_synth_" + std::to_string(clips) +
+  const std::string name =
+      "shared_synth_" + std::to_string(clips) +
       (clips_per_session == 3 ? "" : "_s" + std::to_string(clips_per_session)) +
       (interference == 0 ? "" : "_i" + std::to_string(int(std::lround(interference * 100))));
+  const std::string key = content_key({TESSERA_DATA_LIBRARY}, name);
+  const std::string dir = std::string(TESSERA_TEST_TMP) + "/" + name + "." + key;
   if (!std::filesystem::exists(dir + "/evaluation_setup/fold1_test.txt")) {
+    // Older keys of the same options, and the unkeyed folders of before.
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(TESSERA_TEST_TMP, ec)) {
+      const std::string n = e.path().filename().string();
+      if (n == name || (n.rfind(name + ".", 0) == 0 && n.size() == name.size() + 17))
+        std::filesystem::remove_all(e.path(), ec);
+    }
     const std::string tmp = dir + ".tmp" + std::to_string(::getpid());
     std::filesystem::remove_all(tmp);
     data::SynthOptions o;
@@ -145,7 +183,6 @@ inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3
     o.interference = interference;
     o.threads = 2;
     data::write_synth_dataset(o);
-    std::error_code ec;
     std::filesystem::rename(tmp, dir, ec);  // another test binary may have won the race
     if (ec) std::filesystem::remove_all(tmp);
   }

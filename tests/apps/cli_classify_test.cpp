@@ -18,21 +18,32 @@ class CliClassifyTest : public ::testing::Test {
   // A tiny trained model, shared by the tests of this binary. A failure here
   // is recorded, not asserted: gtest would report the tests as skipped, and
   // ctest counts a skipped test as passed.
+  // It is reused while its key holds: the tessera binary's and the demo
+  // config's contents, and the command (which names the keyed dataset).
   static void SetUpTestSuite() {
     data_ = shared_synth_dataset(6);
     dir_ = std::string(TESSERA_TEST_TMP) + "/CliClassifyTest";
     const std::string run = dir_ + "/trained";
-    if (std::filesystem::exists(run + "/checkpoints/epoch_0004.pt")) return;
+    const std::string command = "train -c " + std::string(TESSERA_SOURCE_DIR) +
+                                "/configs/demo.json --set dcase_dataset_path=" + data_ +
+                                " --set epochs=4 --set batch_size=16 --set learning_rate=1e-3"
+                                " --set log_level=warning --threads 2 --run-dir " +
+                                run;
+    const std::string key = content_key(
+        {TESSERA_BINARY, std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json"}, command);
+    const std::string stamp = dir_ + "/trained.key";
+    if (std::filesystem::exists(run + "/checkpoints/epoch_0004.pt") &&
+        std::filesystem::exists(stamp) && read_text(stamp) == key)
+      return;
     std::filesystem::remove_all(run);
+    std::filesystem::remove(stamp);
     std::filesystem::create_directories(run);
-    const auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
-                               "/configs/demo.json --set dcase_dataset_path=" + data_ +
-                               " --set epochs=4 --set batch_size=16 --set learning_rate=1e-3"
-                               " --set log_level=warning --threads 2 --run-dir " +
-                               run);
+    const auto r = run_tessera(command);
     if (r.exit_code != 0)
       setup_error_ =
           "training the shared model exited with " + std::to_string(r.exit_code) + ":\n" + r.output;
+    else
+      write_text(stamp, key);
   }
   void SetUp() override {
     if (!setup_error_.empty()) FAIL() << setup_error_;

@@ -33,23 +33,24 @@ void expect_real_png(const std::string& path) {
 
 // ctest runs each test in its own process: the first test of a fixture runs
 // the sweep into `dir` and records its result; the others (run serially)
-// reuse it while the binary is unchanged.
+// reuse it while its key holds: the tessera binary's and the demo config's
+// contents, and the command (which names the keyed dataset).
 CommandResult cached_sweep(const std::string& dir, const std::string& command) {
   const std::string stamp = dir + ".result";
-  const std::string binary_stamp =
-      std::to_string(std::filesystem::last_write_time(TESSERA_BINARY).time_since_epoch().count());
+  const std::string key = content_key(
+      {TESSERA_BINARY, std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json"}, command);
   if (std::filesystem::exists(stamp)) {
     const std::string saved = read_text(stamp);
     const auto nl = saved.find('\n');
     const auto nl2 = saved.find('\n', nl + 1);
-    if (saved.substr(0, nl) == binary_stamp) {
+    if (saved.substr(0, nl) == key) {
       return {std::stoi(saved.substr(nl + 1, nl2 - nl - 1)), saved.substr(nl2 + 1)};
     }
   }
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const CommandResult r = run_tessera(command);
-  write_text(stamp, binary_stamp + "\n" + std::to_string(r.exit_code) + "\n" + r.output);
+  write_text(stamp, key + "\n" + std::to_string(r.exit_code) + "\n" + r.output);
   return r;
 }
 

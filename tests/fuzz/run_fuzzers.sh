@@ -22,21 +22,20 @@ features=("$src"/src/tessera/features/*.cpp)
 data=("$src"/src/tessera/data/{dataset,dcase_reader}.cpp)
 libs=(-lsndfile -lsoxr -lpthread)
 
-# Rebuilt when the target or any source it is built from is newer than it
-# (a library file edited since must reach the fuzzer too).
-stale() {  # binary sources...
-  local bin=$1; shift
-  [[ -x $bin ]] || return 0
-  local f
-  for f in "$@"; do [[ $f -nt $bin ]] && return 0; done
-  return 1
-}
-
+# Rebuilt unless the binary was built from exactly these contents: the
+# compiler and flags, the fuzz target, every source it is built from and every
+# header (a library file edited since, or one checked out older, must reach
+# the fuzzer too). The key is the SHA-256 of all of them, kept beside it.
 build() {  # name sources...
   local name=$1; shift
-  if stale "$work/$name" "$src/tests/fuzz/$name.cpp" "$@" "$src"/src/tessera/*/*.h; then
+  local key
+  key=$({ echo "$cxx ${flags[*]} ${libs[*]}"; cat "$src/tests/fuzz/$name.cpp" "$@" \
+        "$src"/src/tessera/*/*.h; } | sha256sum | cut -d' ' -f1)
+  if [[ ! -x $work/$name || $(cat "$work/$name.key" 2>/dev/null) != "$key" ]]; then
     echo "building $name"
+    rm -f "$work/$name.key"
     "$cxx" "${flags[@]}" -o "$work/$name" "$src/tests/fuzz/$name.cpp" "$@" "${libs[@]}"
+    echo "$key" > "$work/$name.key"
   fi
 }
 
