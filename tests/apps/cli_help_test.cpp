@@ -2,6 +2,10 @@
 // `tessera help <command>`, `tessera --version` and tessera's own options.
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+#include <sstream>
+
 #include "test_util.h"
 
 namespace tessera {
@@ -102,6 +106,53 @@ TEST(CliHelpTest, VersionNamesLibTorchItsCpuLibrariesAndCuda) {
   if (yes) {
     EXPECT_NE(r.output.find("cuda:0 "), std::string::npos) << r.output;
   }
+}
+
+// The long options of one command's --help ("  -c,--config TEXT ...").
+std::set<std::string> help_options(const std::string& command) {
+  const auto r = run_tessera(command + " --help");
+  EXPECT_EQ(r.exit_code, 0) << command << r.output;
+  std::set<std::string> out;
+  std::istringstream in(r.output);
+  std::string line;
+  const std::regex option(R"(^\s+((?:-\w,)?--[a-z][a-z0-9-]*)(?:[ ,]|$))");
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, option)) continue;
+    const std::string names = m[1];
+    out.insert(names.substr(names.find("--")));
+  }
+  out.erase("--help");
+  return out;
+}
+
+// README's command table lists every option each command's --help prints,
+// and nothing else: the table is where a user looks first. (`bench`'s
+// subcommands are documented with their scripts in bench/.)
+TEST(CliHelpTest, ReadmeTableListsEveryOptionOfEveryCommand) {
+  std::istringstream readme(read_text(std::string(TESSERA_SOURCE_DIR) + "/README.md"));
+  const std::regex row(R"(^\| `tessera ([a-z-]+(?: build)?)(.*?)` \|)");
+  const std::regex long_option(R"((?:^|[^\w-])(--[a-z][a-z0-9-]*))");
+  std::string line;
+  int rows = 0;
+  while (std::getline(readme, line)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, row)) continue;
+    const std::string command = m[1], usage = m[2];
+    if (command == "bench") continue;
+    ++rows;
+    std::set<std::string> documented;
+    for (std::sregex_iterator it(usage.begin(), usage.end(), long_option), end; it != end; ++it)
+      documented.insert((*it)[1]);
+    const std::set<std::string> actual = help_options(command);
+    for (const auto& o : actual)
+      EXPECT_TRUE(documented.count(o)) << "README's row of '" << command << "' lacks " << o;
+    for (const auto& o : documented)
+      EXPECT_TRUE(actual.count(o))
+          << "README's row of '" << command << "' lists " << o << ", which --help does not";
+  }
+  // Every command but help and bench has its row.
+  EXPECT_EQ(rows, 10);
 }
 
 }  // namespace

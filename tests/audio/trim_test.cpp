@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "tessera/audio/decode.h"
+#include "tessera/common/atomic_file.h"
+
 namespace tessera::audio {
 namespace {
 
@@ -44,6 +49,33 @@ TEST(TrimTest, TopDbSetsTheThreshold) {
   EXPECT_EQ(nonsilent_span(a, o).first, 15u * 512u);
   o.top_db = 80;
   EXPECT_EQ(nonsilent_span(a, o).first, 0u);
+}
+
+// librosa itself, not a derivation of it: tests/data/reference/trim.json
+// holds the spans librosa 0.11's effects.trim returned on the WAVs beside it
+// (scripts/make_reference_trim.py). Every frame there lies at least 0.05 dB
+// from the threshold, far more than float32 samples can move a frame's
+// level, so the span must be the same to the sample.
+TEST(TrimTest, SpansEqualLibrosasOnItsOwnInputs) {
+  const std::string dir = std::string(TESSERA_SOURCE_DIR) + "/tests/data/reference/";
+  const auto index = nlohmann::json::parse(common::read_file(dir + "trim.json"));
+  int checked = 0;
+  for (const auto& [name, f] : index.at("files").items()) {
+    const AudioBuffer a = decode_file(dir + "trim_" + name + ".wav");
+    ASSERT_EQ(a.sample_rate_hz, f.at("sample_rate").get<int>()) << name;
+    ASSERT_EQ(a.frames(), f.at("frames").get<std::size_t>()) << name;
+    for (const auto& [top_db, span] : f.at("spans").items()) {
+      TrimOptions o;
+      o.top_db = std::stod(top_db);
+      o.frame_length = index.at("frame_length").get<int>();
+      o.hop_length = index.at("hop_length").get<int>();
+      const auto [start, end] = nonsilent_span(a, o);
+      EXPECT_EQ(start, span.at("start").get<std::size_t>()) << name << " top_db " << top_db;
+      EXPECT_EQ(end, span.at("end").get<std::size_t>()) << name << " top_db " << top_db;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 6);
 }
 
 }  // namespace

@@ -211,6 +211,11 @@ TEST(ConfigTest, InvalidUtf8ValueIsAnOrdinaryError) {
   c.apply_override("experiment_name=bad\xff");
   const std::string dir = tessera::testing::fresh_dir();
   EXPECT_NO_THROW(c.save(dir + "/c.json"));
+  // What it wrote is valid JSON, the bad byte replaced by U+FFFD, and it
+  // loads back.
+  const Config d = Config::load(dir + "/c.json");
+  EXPECT_EQ(d.experiment_name, "bad\xef\xbf\xbd");
+  EXPECT_EQ(d.epochs, c.epochs);
 }
 
 TEST(ConfigTest, SaveLoadRoundTrip) {

@@ -6,11 +6,11 @@
 // the kernel's zeroing of those pages again: 12-30% of a ResNet18 step on
 // this machine's CPU (docs/history/performance-libtorch-1.13.md). After retain_freed_memory(),
 // large blocks come from the heap and freed memory stays there for the next
-// step; the cost is peak RSS, as freed blocks stay in a fragmented heap (+9%
-// at batch 16, +50-70% at batch 64). Python users get the same effect with
-// GLIBC_TUNABLES; `tessera --malloc glibc` keeps glibc's. On LibTorch 2.11 it
-// still makes a bf16 step at batch 64 and 256 about 1.2x faster
-// (docs/performance.md).
+// step; the cost is peak RSS, as freed blocks stay in a fragmented heap.
+// Python users get the same effect with GLIBC_TUNABLES; `tessera --malloc
+// glibc` keeps glibc's. On LibTorch 2.11 it still makes bf16 steps at the
+// larger batches faster (docs/performance.md; the RSS cost was measured on
+// LibTorch 1.13, docs/history/performance-libtorch-1.13.md).
 //
 // Call once, in main(), before a command allocates its buffers. No effect
 // off glibc.

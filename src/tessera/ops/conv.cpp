@@ -294,8 +294,8 @@ bool computes_in_bf16(const torch::Tensor& x, const torch::Tensor& w) {
 // into C*4 channels of ceil(.../2) taps; the phase planes are padded by q
 // in front and as needed behind, and the output cut to size. Every step is
 // a differentiable tensor operation, so autograd carries the gradients back.
-// For the stem oneDNN's forward then took 4.8 ms (plus 1.5 for the split)
-// against 30 for the direct NHWC 7x7 convolution (48 tiles, bf16;
+// For the stem, oneDNN's forward of the phase planes, split included, was
+// several times faster than the direct NHWC 7x7 convolution (bf16;
 // docs/history/performance-libtorch-1.13.md).
 // `conv(planes, weights)` is the stride-1, unpadded convolution.
 template <typename Conv>

@@ -68,8 +68,8 @@ torch::Tensor conv2d_space_to_depth(const torch::Tensor& x, const torch::Tensor&
                                     int padding);
 
 // What the tuner chose so far, one line per layer shape ("" if nothing yet):
-// "BFloat16 nhwc x[512,7,4] w[512,512,3,3] s1 p1: forward gemm 13.3 ms (library 17.2),
-//  weight gemm 11.7 ms (library 56.7), input gemm 11.8 ms (library 35.1, flipped 17.6)"
+// "BFloat16 nhwc x[512,7,4] w[512,512,3,3] s1 p1: forward gemm <ms> (library <ms>),
+//  weight gemm <ms> (library <ms>), input gemm <ms> (library <ms>, flipped <ms>)"
 // (per-sample input shape; times on the tuning samples).
 std::vector<std::string> conv_backward_choices();
 

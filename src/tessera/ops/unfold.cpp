@@ -19,8 +19,7 @@ std::int64_t conv_out_size(std::int64_t n, std::int64_t k, std::int64_t s, std::
 
 // Why short rows are padded: the stem's 49 (7x7, one channel) made a GEMM whose inner
 // dimension fits AMX's 32-wide bf16 tiles badly: padded to 64 with zeros,
-// its forward product took 5.2 ms against 8.3 for 48 tiles
-// (docs/history/performance-libtorch-1.13.md).
+// its forward product was faster (docs/history/performance-libtorch-1.13.md).
 std::int64_t unfolded_row_length(std::int64_t k, std::int64_t c) {
   const std::int64_t row = k * k * c;
   return row < 256 ? (row + 31) / 32 * 32 : row;
@@ -31,7 +30,7 @@ namespace {
 // Rows [Ho*Wo per image, R] of unfold_nhwc for images [begin, end) x rows,
 // with E an unsigned type of the element's size: the copies are inline
 // loops, since a memcpy call per span cost more than the copy at 7-element
-// spans (a 7x7 one-channel layer: 25 against 14 ms for 48 tiles).
+// spans (a 7x7 one-channel layer).
 template <typename E>
 void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std::int64_t ho,
                  std::int64_t h, std::int64_t w, std::int64_t c, std::int64_t wo, std::int64_t k,
@@ -79,7 +78,7 @@ void unfold_rows(const E* src, E* dst, std::int64_t begin, std::int64_t end, std
 // consecutive elements, so each output position takes k copies of one span
 // (fewer at the borders). Written as plain copies, not as one strided ATen
 // copy of a padded map: for the 7x7 one-channel stem (49-element rows) that
-// took 45 ms for 192 tiles (docs/history/performance-libtorch-1.13.md).
+// was slow (docs/history/performance-libtorch-1.13.md).
 
 torch::Tensor unfold_nhwc(const torch::Tensor& x_in, std::int64_t k, std::int64_t s,
                           std::int64_t p) {
