@@ -1,13 +1,68 @@
-// Function multi-versioning for the hot vector loops: GCC compiles the
-// function for AVX-512, AVX2 and the baseline and picks one at load time.
-// Other compilers (clang builds the fuzzers) get the baseline only, and so
-// do ThreadSanitizer builds: the loader runs the ifunc resolvers before the
-// TSan runtime is up, and the instrumented resolvers crash the process.
+// Explicit SIMD dispatch for the hot vector loops. Each such function is
+// compiled three times, for AVX-512, AVX2 and the baseline, from one body,
+// and a dispatcher calls the variant of the level in use: the best the CPU
+// has, or a lower one that a test forced (force_simd_level), so that tests
+// can run every variant the machine supports and compare their outputs.
+//
+// Only GCC on x86-64 builds the AVX variants. Other compilers (clang builds
+// the fuzzers) and ThreadSanitizer builds (TESSERA_NO_TARGET_CLONES) get the
+// baseline only, and cpu_simd_level() then says kBaseline.
+//
+// A function with the body `void name_body(params)` (always inlined, so each
+// variant compiles it for its own instruction set) becomes dispatched with
+//   TESSERA_SIMD_DISPATCH(name, (params), (args))
+// and a member function with TESSERA_SIMD_DISPATCH(Class::name, (params),
+// (args), const), its variants declared in the class.
 #pragma once
+
+namespace tessera::common {
+
+enum class SimdLevel { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
+
+const char* simd_level_name(SimdLevel level);
+// The best level this build and this CPU support.
+SimdLevel cpu_simd_level();
+// The level the dispatchers use now.
+SimdLevel simd_level();
+// Makes the dispatchers use `level` until reset; throws std::invalid_argument
+// for a level above cpu_simd_level(). For tests; not thread-safe against
+// kernels running at the same time.
+void force_simd_level(SimdLevel level);
+void reset_simd_level();
+
+}  // namespace tessera::common
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
     !defined(TESSERA_NO_TARGET_CLONES)
-#define TESSERA_TARGET_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define TESSERA_SIMD_VARIANTS 1
+#define TESSERA_SIMD_TARGET_AVX512 __attribute__((target("avx512f")))
+#define TESSERA_SIMD_TARGET_AVX2 __attribute__((target("avx2")))
 #else
-#define TESSERA_TARGET_CLONES
+#define TESSERA_SIMD_VARIANTS 0
+#define TESSERA_SIMD_TARGET_AVX512
+#define TESSERA_SIMD_TARGET_AVX2
 #endif
+
+// The body a dispatched function's variants inline.
+#define TESSERA_SIMD_BODY __attribute__((always_inline)) inline
+
+#define TESSERA_SIMD_DISPATCH(name, params, args, ...)               \
+  TESSERA_SIMD_TARGET_AVX512 void name##_avx512 params __VA_ARGS__ { \
+    name##_body args;                                                \
+  }                                                                  \
+  TESSERA_SIMD_TARGET_AVX2 void name##_avx2 params __VA_ARGS__ {     \
+    name##_body args;                                                \
+  }                                                                  \
+  void name##_baseline params __VA_ARGS__ {                          \
+    name##_body args;                                                \
+  }                                                                  \
+  void name params __VA_ARGS__ {                                     \
+    switch (::tessera::common::simd_level()) {                       \
+      case ::tessera::common::SimdLevel::kAvx512:                    \
+        return name##_avx512 args;                                   \
+      case ::tessera::common::SimdLevel::kAvx2:                      \
+        return name##_avx2 args;                                     \
+      default:                                                       \
+        return name##_baseline args;                                 \
+    }                                                                \
+  }

@@ -119,10 +119,8 @@ typedef float V8 __attribute__((vector_size(32), aligned(4)));
 static_assert(RealFft::kLanes == 8, "V8 holds one lane group");
 }  // namespace
 
-// Compiled for AVX-512, AVX2 and the baseline; the loader picks the best the
-// CPU has.
-TESSERA_TARGET_CLONES
-void RealFft::magnitude_lanes(const float* in, float* out, LaneScratch& s) const {
+TESSERA_SIMD_BODY void RealFft::magnitude_lanes_body(const float* in, float* out,
+                                                     LaneScratch& s) const {
   V8* re = reinterpret_cast<V8*>(s.re.data());
   V8* im = reinterpret_cast<V8*>(s.im.data());
   const V8* x = reinterpret_cast<const V8*>(in);
@@ -184,5 +182,11 @@ void RealFft::magnitude_lanes(const float* in, float* out, LaneScratch& s) const
   const int total = (m_ + 1) * kLanes;
   for (int i = 0; i < total; ++i) out[i] = std::sqrt(out[i]);
 }
+
+// Compiled for AVX-512, AVX2 and the baseline (common/simd_dispatch.h); the
+// same operations in the same order without contraction, so every variant
+// computes the same bits.
+TESSERA_SIMD_DISPATCH(RealFft::magnitude_lanes, (const float* in, float* out, LaneScratch& s),
+                      (in, out, s), const)
 
 }  // namespace tessera::features

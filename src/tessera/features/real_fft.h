@@ -42,6 +42,12 @@ class RealFft {
 
  private:
   void complex_fft(float* re, float* im) const;  // in place, size m_
+  // magnitude_lanes for each SIMD level (common/simd_dispatch.h), and the
+  // body they compile.
+  void magnitude_lanes_avx512(const float* in, float* out, LaneScratch& scratch) const;
+  void magnitude_lanes_avx2(const float* in, float* out, LaneScratch& scratch) const;
+  void magnitude_lanes_baseline(const float* in, float* out, LaneScratch& scratch) const;
+  inline void magnitude_lanes_body(const float* in, float* out, LaneScratch& scratch) const;
 
   int n_;
   int m_;  // n_ / 2

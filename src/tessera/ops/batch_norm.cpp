@@ -138,9 +138,8 @@ __attribute__((always_inline)) inline void each_element(std::int64_t r0, std::in
 // the sums) are in V32 order.
 
 // Forward statistics of one block: sums of d = x - shift and of d^2.
-TESSERA_TARGET_CLONES
-void forward_sums(const bf16* x, int C, std::int64_t r0, std::int64_t r1, const float* shift,
-                  float* sum1, float* sum2) {
+TESSERA_SIMD_BODY void forward_sums_body(const bf16* x, int C, std::int64_t r0, std::int64_t r1,
+                                         const float* shift, float* sum1, float* sum2) {
   channel_sums(
       r0, r1, C,
       [&](auto T, std::int64_t r, int c) {
@@ -151,9 +150,9 @@ void forward_sums(const bf16* x, int C, std::int64_t r0, std::int64_t r1, const 
 }
 
 // y = relu?(x * scale + offset [+ residual]) on rows [r0, r1).
-TESSERA_TARGET_CLONES
-void forward_apply(const bf16* x, const bf16* residual, bf16* y, int C, std::int64_t r0,
-                   std::int64_t r1, const float* scale, const float* offset, bool with_relu) {
+TESSERA_SIMD_BODY void forward_apply_body(const bf16* x, const bf16* residual, bf16* y, int C,
+                                          std::int64_t r0, std::int64_t r1, const float* scale,
+                                          const float* offset, bool with_relu) {
   each_element(r0, r1, C, [&](auto T, std::int64_t r, int c) {
     const std::int64_t i = r * C + c;
     auto v = load(x + i, T) * load(scale + c, T) + load(offset + c, T);
@@ -163,9 +162,9 @@ void forward_apply(const bf16* x, const bf16* residual, bf16* y, int C, std::int
 }
 
 // Backward sums of one block: of the masked gradient gm and of gm * (x - mean).
-TESSERA_TARGET_CLONES
-void backward_sums(const bf16* g, const bf16* y, const bf16* x, int C, std::int64_t r0,
-                   std::int64_t r1, const float* mean, bool with_relu, float* sum1, float* sum2) {
+TESSERA_SIMD_BODY void backward_sums_body(const bf16* g, const bf16* y, const bf16* x, int C,
+                                          std::int64_t r0, std::int64_t r1, const float* mean,
+                                          bool with_relu, float* sum1, float* sum2) {
   channel_sums(
       r0, r1, C,
       [&](auto T, std::int64_t r, int c) {
@@ -178,10 +177,11 @@ void backward_sums(const bf16* g, const bf16* y, const bf16* x, int C, std::int6
 }
 
 // dx = scale * gm + slope * (x - mean) + offset; d_residual = gm.
-TESSERA_TARGET_CLONES
-void backward_apply(const bf16* g, const bf16* y, const bf16* x, bf16* dx, bf16* dres, int C,
-                    std::int64_t r0, std::int64_t r1, const float* mean, const float* scale,
-                    const float* slope, const float* offset, bool with_relu) {
+TESSERA_SIMD_BODY void backward_apply_body(const bf16* g, const bf16* y, const bf16* x, bf16* dx,
+                                           bf16* dres, int C, std::int64_t r0, std::int64_t r1,
+                                           const float* mean, const float* scale,
+                                           const float* slope, const float* offset,
+                                           bool with_relu) {
   each_element(r0, r1, C, [&](auto T, std::int64_t r, int c) {
     const std::int64_t i = r * C + c;
     auto gm = load(g + i, T);
@@ -192,6 +192,26 @@ void backward_apply(const bf16* g, const bf16* y, const bf16* x, bf16* dx, bf16*
     if (dres) store(gm, dres + i);
   });
 }
+
+// Each kernel for AVX-512, AVX2 and the baseline (common/simd_dispatch.h).
+TESSERA_SIMD_DISPATCH(forward_sums,
+                      (const bf16* x, int C, std::int64_t r0, std::int64_t r1, const float* shift,
+                       float* sum1, float* sum2),
+                      (x, C, r0, r1, shift, sum1, sum2))
+TESSERA_SIMD_DISPATCH(forward_apply,
+                      (const bf16* x, const bf16* residual, bf16* y, int C, std::int64_t r0,
+                       std::int64_t r1, const float* scale, const float* offset, bool with_relu),
+                      (x, residual, y, C, r0, r1, scale, offset, with_relu))
+TESSERA_SIMD_DISPATCH(backward_sums,
+                      (const bf16* g, const bf16* y, const bf16* x, int C, std::int64_t r0,
+                       std::int64_t r1, const float* mean, bool with_relu, float* sum1,
+                       float* sum2),
+                      (g, y, x, C, r0, r1, mean, with_relu, sum1, sum2))
+TESSERA_SIMD_DISPATCH(backward_apply,
+                      (const bf16* g, const bf16* y, const bf16* x, bf16* dx, bf16* dres, int C,
+                       std::int64_t r0, std::int64_t r1, const float* mean, const float* scale,
+                       const float* slope, const float* offset, bool with_relu),
+                      (g, y, x, dx, dres, C, r0, r1, mean, scale, slope, offset, with_relu))
 
 // Per-channel totals, in channel order, of block sums in V32 order computed
 // by block(r0, r1, sum1, sum2) on blocks of kBlockRows rows, in parallel,

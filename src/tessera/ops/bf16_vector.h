@@ -8,7 +8,7 @@
 // on it directly.
 //
 // Internal: the vector types never cross a library edge. All helpers are
-// always inlined, so each TESSERA_TARGET_CLONES clone compiles them for its
+// always inlined, so each SIMD variant (common/simd_dispatch.h) compiles them for its
 // own instruction set.
 #pragma once
 

@@ -131,7 +131,7 @@ void unpool_channels(const bf16* g, const std::uint16_t* pos, bf16* out, std::in
 
 // The 32-channel vector paths, AVX-512 only; each returns the channels it
 // did. GCC 12 compiles the mask arithmetic of these loops lane by lane in
-// TESSERA_TARGET_CLONES clones (and in always-inlined helpers), many times
+// TESSERA_SIMD_DISPATCH variants (and in always-inlined helpers), many times
 // slower than LibTorch's pooling; in a function of this target it uses mask
 // registers. Other CPUs take the channel-at-a-time loops above for every
 // channel.

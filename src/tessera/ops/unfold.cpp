@@ -142,8 +142,8 @@ __attribute__((always_inline)) inline void fold_tile(const bf16* cols, const std
   for (int v = 0; v < NV; ++v) store32(acc[v], out + c0 + 32 * v);
 }
 
-TESSERA_TARGET_CLONES
-void fold_position(const bf16* cols, const std::int64_t* taps, int n, std::int64_t c, bf16* out) {
+TESSERA_SIMD_BODY void fold_position_body(const bf16* cols, const std::int64_t* taps, int n,
+                                          std::int64_t c, bf16* out) {
   std::int64_t c0 = 0;
   for (; c0 + 128 <= c; c0 += 128) fold_tile<4>(cols, taps, n, c0, out);
   for (; c0 + 32 <= c; c0 += 32) fold_tile<1>(cols, taps, n, c0, out);
@@ -153,6 +153,12 @@ void fold_position(const bf16* cols, const std::int64_t* taps, int n, std::int64
     out[c0] = bf16(acc);
   }
 }
+
+// For AVX-512, AVX2 and the baseline (common/simd_dispatch.h).
+TESSERA_SIMD_DISPATCH(fold_position,
+                      (const bf16* cols, const std::int64_t* taps, int n, std::int64_t c,
+                       bf16* out),
+                      (cols, taps, n, c, out))
 
 // float and double add in their own type.
 template <typename T>

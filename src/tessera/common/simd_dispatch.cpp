@@ -1,0 +1,59 @@
+#include "tessera/common/simd_dispatch.h"
+
+#include <atomic>
+#include <stdexcept>
+#include <string>
+
+namespace tessera::common {
+namespace {
+
+SimdLevel detect() {
+#if TESSERA_SIMD_VARIANTS
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return SimdLevel::kAvx512;
+  if (__builtin_cpu_supports("avx2")) return SimdLevel::kAvx2;
+#endif
+  return SimdLevel::kBaseline;
+}
+
+// -1: not forced.
+std::atomic<int> g_forced{-1};
+
+}  // namespace
+
+const char* simd_level_name(SimdLevel level) {
+  switch (level) {
+    case SimdLevel::kAvx512:
+      return "avx512";
+    case SimdLevel::kAvx2:
+      return "avx2";
+    case SimdLevel::kBaseline:
+      return "baseline";
+  }
+  return "?";
+}
+
+SimdLevel cpu_simd_level() {
+  static const SimdLevel level = detect();
+  return level;
+}
+
+SimdLevel simd_level() {
+  const int forced = g_forced.load(std::memory_order_relaxed);
+  return forced >= 0 ? static_cast<SimdLevel>(forced) : cpu_simd_level();
+}
+
+void force_simd_level(SimdLevel level) {
+  if (static_cast<int>(level) > static_cast<int>(cpu_simd_level())) {
+    throw std::invalid_argument(std::string("simd: this build or CPU cannot run ") +
+                                simd_level_name(level) + " (its best is " +
+                                simd_level_name(cpu_simd_level()) + ")");
+  }
+  g_forced.store(static_cast<int>(level), std::memory_order_relaxed);
+}
+
+void reset_simd_level() {
+  g_forced.store(-1, std::memory_order_relaxed);
+}
+
+}  // namespace tessera::common
