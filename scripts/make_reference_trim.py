@@ -20,19 +20,12 @@ import wave
 import librosa
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_reference_features import write_wav  # noqa: E402 (the same 16-bit PCM writer)
+
 FRAME_LENGTH, HOP_LENGTH = 2048, 512
 TOP_DBS = [60.0, 30.0]
 MARGIN_DB = 0.05
-
-
-def write_wav(path, rate, samples):
-    ints = np.clip(np.round(samples * 32768.0), -32768, 32767).astype("<i2")
-    with wave.open(path, "wb") as w:
-        w.setnchannels(samples.shape[1])
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(ints.tobytes())
-    return ints.astype(np.float64) / 32768.0
 
 
 def inputs():

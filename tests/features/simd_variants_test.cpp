@@ -19,19 +19,11 @@ namespace {
 
 using common::SimdLevel;
 
-// The levels this machine runs, lowest first; at least the baseline.
-std::vector<SimdLevel> runnable_levels() {
-  std::vector<SimdLevel> out;
-  for (SimdLevel l : {SimdLevel::kBaseline, SimdLevel::kAvx2, SimdLevel::kAvx512})
-    if (static_cast<int>(l) <= static_cast<int>(common::cpu_simd_level())) out.push_back(l);
-  return out;
-}
-
 // Runs f() under each runnable level and returns its results in that order.
 template <typename F>
 auto under_each_level(F f) {
   std::vector<decltype(f())> out;
-  for (SimdLevel l : runnable_levels()) {
+  for (SimdLevel l : common::runnable_simd_levels()) {
     common::force_simd_level(l);
     out.push_back(f());
   }
@@ -41,7 +33,7 @@ auto under_each_level(F f) {
 
 // The results of every level equal the baseline's, bit for bit.
 void expect_same_bits(const std::vector<std::vector<float>>& r, const char* what) {
-  const auto levels = runnable_levels();
+  const auto levels = common::runnable_simd_levels();
   ASSERT_EQ(r.size(), levels.size());
   for (std::size_t i = 1; i < r.size(); ++i) {
     ASSERT_EQ(r[i].size(), r[0].size()) << what;

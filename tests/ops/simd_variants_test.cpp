@@ -16,13 +16,6 @@ namespace {
 using common::SimdLevel;
 using testing::nhwc_bf16;
 
-std::vector<SimdLevel> runnable_levels() {
-  std::vector<SimdLevel> out;
-  for (SimdLevel l : {SimdLevel::kBaseline, SimdLevel::kAvx2, SimdLevel::kAvx512})
-    if (static_cast<int>(l) <= static_cast<int>(common::cpu_simd_level())) out.push_back(l);
-  return out;
-}
-
 // The fold only adds, in fp32 in a fixed order, and rounds once to bf16
 // (unfold_test.cpp: it equals the float fold rounded): every level gives the
 // same bits. Channels 200 take the 128-, 32- and 1-channel paths.
@@ -32,7 +25,7 @@ TEST(OpsSimdVariantsTest, FoldGivesTheSameBitsAtEveryLevel) {
   const std::int64_t ho = conv_out_size(h, k, s, p), wo = conv_out_size(w, k, s, p);
   const torch::Tensor cols = torch::randn({n * ho * wo, k * k * c}).to(torch::kBFloat16);
   std::vector<torch::Tensor> outs;
-  for (SimdLevel l : runnable_levels()) {
+  for (SimdLevel l : common::runnable_simd_levels()) {
     common::force_simd_level(l);
     torch::Tensor out =
         torch::empty({n, c, h, w}, torch::TensorOptions()
@@ -43,7 +36,8 @@ TEST(OpsSimdVariantsTest, FoldGivesTheSameBitsAtEveryLevel) {
   }
   common::reset_simd_level();
   for (std::size_t i = 1; i < outs.size(); ++i)
-    EXPECT_TRUE(torch::equal(outs[i], outs[0])) << common::simd_level_name(runnable_levels()[i]);
+    EXPECT_TRUE(torch::equal(outs[i], outs[0]))
+        << common::simd_level_name(common::runnable_simd_levels()[i]);
 }
 
 // The fused batch norm (forward with residual and ReLU, backward): its
@@ -55,7 +49,7 @@ TEST(OpsSimdVariantsTest, BatchNormGivesTheSameBitsAtEveryLevel) {
   const torch::Tensor r0 = nhwc_bf16(torch::randn({2, 72, 13, 11}));
   const torch::Tensor g = nhwc_bf16(torch::randn({2, 72, 13, 11}));
   std::vector<std::vector<torch::Tensor>> results;
-  for (SimdLevel l : runnable_levels()) {
+  for (SimdLevel l : common::runnable_simd_levels()) {
     common::force_simd_level(l);
     torch::nn::BatchNorm2d bn(72);
     const torch::Tensor x = x0.clone().requires_grad_(), r = r0.clone().requires_grad_();
@@ -71,7 +65,7 @@ TEST(OpsSimdVariantsTest, BatchNormGivesTheSameBitsAtEveryLevel) {
   for (std::size_t i = 1; i < results.size(); ++i)
     for (std::size_t j = 0; j < results[0].size(); ++j)
       EXPECT_TRUE(torch::equal(results[i][j], results[0][j]))
-          << names[j] << " at " << common::simd_level_name(runnable_levels()[i]);
+          << names[j] << " at " << common::simd_level_name(common::runnable_simd_levels()[i]);
 }
 
 }  // namespace

@@ -56,4 +56,11 @@ void reset_simd_level() {
   g_forced.store(-1, std::memory_order_relaxed);
 }
 
+std::vector<SimdLevel> runnable_simd_levels() {
+  std::vector<SimdLevel> out;
+  for (int l = 0; l <= static_cast<int>(cpu_simd_level()); ++l)
+    out.push_back(static_cast<SimdLevel>(l));
+  return out;
+}
+
 }  // namespace tessera::common

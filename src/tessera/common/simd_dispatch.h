@@ -15,6 +15,8 @@
 // (args), const), its variants declared in the class.
 #pragma once
 
+#include <vector>
+
 namespace tessera::common {
 
 enum class SimdLevel { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
@@ -29,6 +31,8 @@ SimdLevel simd_level();
 // kernels running at the same time.
 void force_simd_level(SimdLevel level);
 void reset_simd_level();
+// Every level up to cpu_simd_level(), lowest first: what a test can force.
+std::vector<SimdLevel> runnable_simd_levels();
 
 }  // namespace tessera::common
 
