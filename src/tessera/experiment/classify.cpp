@@ -45,10 +45,6 @@ void write_confusion(const std::string& out, const std::string& split,
                out + "/confusion_" + split);
 }
 
-nlohmann::json finite_or_null(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-}
-
 }  // namespace
 
 Representation parse_representation(const std::string& name) {
@@ -148,9 +144,9 @@ ClassifyResult run_classify(const ClassifyOptions& o) {
     s.tile_retrieval = eval::retrieval_metrics(e.tiles, e.tile_labels, e.tile_recording);
     report[name] = s.scores.to_json(labels);
     report[name]["tile_retrieval"] = {
-        {"precision_at_1", finite_or_null(s.tile_retrieval.precision_at_1)},
-        {"r_precision", finite_or_null(s.tile_retrieval.r_precision)},
-        {"map_at_r", finite_or_null(s.tile_retrieval.map_at_r)},
+        {"precision_at_1", common::finite_or_null(s.tile_retrieval.precision_at_1)},
+        {"r_precision", common::finite_or_null(s.tile_retrieval.r_precision)},
+        {"map_at_r", common::finite_or_null(s.tile_retrieval.map_at_r)},
         {"queries", s.tile_retrieval.queries},
         {"tiles", e.tile_labels.size()}};
     write_confusion(result.out_dir, name, labels, s.scores);

@@ -69,9 +69,7 @@ double student_t_quantile(double p, double dof) {
   return 0.5 * (lo + hi);
 }
 
-Interval mean_interval(const std::vector<double>& values, double confidence) {
-  if (!(confidence > 0 && confidence < 1))
-    throw std::invalid_argument("mean_interval: confidence must be in (0, 1)");
+Interval mean_and_std(const std::vector<double>& values) {
   Interval r;
   double sum = 0;
   for (double v : values)
@@ -83,6 +81,14 @@ Interval mean_interval(const std::vector<double>& values, double confidence) {
   for (double v : values)
     if (std::isfinite(v)) ss += (v - r.mean) * (v - r.mean);
   r.std = std::sqrt(ss / (r.n - 1));
+  return r;
+}
+
+Interval mean_interval(const std::vector<double>& values, double confidence) {
+  if (!(confidence > 0 && confidence < 1))
+    throw std::invalid_argument("mean_interval: confidence must be in (0, 1)");
+  Interval r = mean_and_std(values);
+  if (r.n < 2) return r;
   const double half =
       student_t_quantile(0.5 + 0.5 * confidence, r.n - 1) * r.std / std::sqrt(double(r.n));
   r.lo = r.mean - half;

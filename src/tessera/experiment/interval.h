@@ -30,6 +30,9 @@ double student_t_quantile(double p, double dof);
 // Non-finite values (a metric undefined for a seed) are left out; with no
 // finite value every field is NaN and n is 0.
 Interval mean_interval(const std::vector<double>& values, double confidence = 0.95);
+// The same without the interval (lo and hi NaN): no quantile to compute,
+// for per-step curves.
+Interval mean_and_std(const std::vector<double>& values);
 
 // "0.350 ± 0.030" (mean ± half-width), "0.350" without an interval, "" for
 // no value; `format` is printf's, for each number.

@@ -85,7 +85,7 @@ SeedCurve seed_curve(const MarginSummary& s, std::vector<double> MarginRun::*ste
   for (std::size_t k = 0; k < n; ++k) {
     std::vector<double> at;
     for (const auto& y : ys) at.push_back(y[k]);
-    const Interval v = mean_interval(at);
+    const Interval v = mean_and_std(at);
     c.mean.push_back(v.mean);
     if (v.n >= 2) c.lo.push_back(v.mean - v.std), c.hi.push_back(v.mean + v.std);
   }
@@ -126,13 +126,12 @@ std::vector<std::string> undefined_metrics(const std::vector<MarginSummary>& mar
     double MarginRun::*value;
     const char* reason;
   };
+  const char* nothing_to_retrieve =
+      "no evaluation tile has a tile of its label in another recording (a label with a single "
+      "evaluation recording has nothing to retrieve)";
   const Why whys[] = {
-      {"P@1", &MarginRun::precision_at_1,
-       "no evaluation tile has a tile of its label in another recording (a label with a single "
-       "evaluation recording has nothing to retrieve)"},
-      {"MAP@R", &MarginRun::map_at_r,
-       "no evaluation tile has a tile of its label in another recording (a label with a single "
-       "evaluation recording has nothing to retrieve)"},
+      {"P@1", &MarginRun::precision_at_1, nothing_to_retrieve},
+      {"MAP@R", &MarginRun::map_at_r, nothing_to_retrieve},
       {"NMI", &MarginRun::nmi, "fewer than two labels, or fewer tiles than labels, evaluated"},
       {"silhouette", &MarginRun::silhouette, "fewer than two labels evaluated"},
       {"centroid_cv", &MarginRun::centroid_cv, "fewer than two labels evaluated"}};

@@ -130,6 +130,21 @@ std::string Job::name() const {
          (only_seed ? "" : " seed " + std::to_string(seed));
 }
 
+// A run directory of the sweep: the sweep's config with this margin and
+// seed, saved as `config_name`, and the sweep's split, so that every run
+// reads the same files.
+void prepare_run_dir(const common::Config& base, const std::string& out_dir, const std::string& dir,
+                     double margin, std::int64_t seed, const std::string& config_name) {
+  common::make_dirs(dir);
+  common::Config c = base;
+  c.margin = margin;
+  c.random_seed = int(seed);
+  c.save(dir + "/" + config_name);
+  if (fs::exists(out_dir + "/split.json"))
+    fs::copy_file(out_dir + "/split.json", dir + "/split.json",
+                  fs::copy_options::overwrite_existing);
+}
+
 // The probe of `sweep --classify` on every run of this rank, and on rank 0
 // the two baselines under the same protocol: the untrained network of each
 // seed (DIR/baselines/untrained[/seed_<s>]) and log-mel statistics
@@ -159,13 +174,7 @@ void classify_runs(const common::Config& base, const std::string& out_dir,
   // A baseline's folder is a run directory without training: the sweep's
   // config (with the seed) and split, so that it reads the same data.
   auto baseline_dir = [&](const std::string& dir, std::int64_t seed) {
-    common::make_dirs(dir);
-    common::Config c = base;
-    c.random_seed = int(seed);
-    c.save(dir + "/config.json");
-    if (fs::exists(out_dir + "/split.json"))
-      fs::copy_file(out_dir + "/split.json", dir + "/split.json",
-                    fs::copy_options::overwrite_existing);
+    prepare_run_dir(base, out_dir, dir, base.margin, seed, "config.json");
     co.run_dir = co.out = dir;
   };
   for (int k = 0; k < o.seeds; ++k) {
@@ -267,14 +276,7 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
   while (next < todo.size() || !running.empty()) {
     while (next < todo.size() && int(running.size()) < jobs) {
       const Job& job = todo[next++];
-      common::make_dirs(job.dir);
-      common::Config c = base;
-      c.margin = job.margin;
-      c.random_seed = int(job.seed);
-      c.save(job.dir + "/sweep_margin_config.json");
-      if (fs::exists(out_dir + "/split.json"))
-        fs::copy_file(out_dir + "/split.json", job.dir + "/split.json",
-                      fs::copy_options::overwrite_existing);
+      prepare_run_dir(base, out_dir, job.dir, job.margin, job.seed, "sweep_margin_config.json");
       std::vector<std::string> args = {exe,
                                        "train",
                                        "--config",

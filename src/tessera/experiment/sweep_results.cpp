@@ -383,18 +383,15 @@ Recommendation recommend(const std::vector<MarginSummary>& margins,
 
 namespace {
 
-nlohmann::json json_number(double v) {
-  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json();
-}
 std::string csv_number(double v) {
   return std::isfinite(v) ? fmt(v, "%.6g") : "";
 }
 
 nlohmann::json interval_json(const Interval& v) {
-  return {{"mean", json_number(v.mean)},
-          {"std", json_number(v.std)},
-          {"lo", json_number(v.lo)},
-          {"hi", json_number(v.hi)},
+  return {{"mean", common::finite_or_null(v.mean)},
+          {"std", common::finite_or_null(v.std)},
+          {"lo", common::finite_or_null(v.lo)},
+          {"hi", common::finite_or_null(v.hi)},
           {"n", v.n}};
 }
 
@@ -405,7 +402,7 @@ nlohmann::json run_json(const MarginRun& r) {
                       {"complete", r.complete},
                       {"classify_labels_per_class", r.classify_labels_per_class},
                       {"run_dir", r.dir}};
-  for (const auto& m : summary_metrics()) j[m.name] = json_number(r.*m.value);
+  for (const auto& m : summary_metrics()) j[m.name] = common::finite_or_null(r.*m.value);
   return j;
 }
 
