@@ -69,7 +69,6 @@ inline std::vector<float> sine(double hz, double amplitude, int rate, std::size_
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,34 +76,21 @@ inline std::vector<float> sine(double hz, double amplitude, int rate, std::size_
 #include <sstream>
 #include <thread>
 
+#include "tessera/common/process.h"
 #include "tessera/data/synth.h"
-
-extern char** environ;
 
 namespace tessera::testing {
 
 // Starts `program <args...>` with stdout and stderr sent to log_path and
-// `env` ("NAME=value") added to this process's environment.
+// `env` ("NAME=value") set in the child's environment.
 inline pid_t spawn_program(const std::string& program, const std::vector<std::string>& args,
                            const std::string& log_path, const std::vector<std::string>& env = {}) {
-  std::vector<std::string> argv_s = {program};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_s) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::vector<std::string> env_s = env;
-  for (char** e = environ; *e; ++e) env_s.push_back(*e);
-  std::vector<char*> envp;
-  for (auto& s : env_s) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  posix_spawn(&pid, program.c_str(), &fa, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  return pid;
+  std::vector<std::string> argv = {program};
+  argv.insert(argv.end(), args.begin(), args.end());
+  common::SpawnOptions o;
+  o.output_path = log_path;
+  o.set_env = env;
+  return common::spawn_process(argv, o);
 }
 
 inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::string& log_path,
@@ -112,11 +98,9 @@ inline pid_t spawn_tessera(const std::vector<std::string>& args, const std::stri
   return spawn_program(TESSERA_BINARY, args, log_path, env);
 }
 
+// The child's exit status, or 128 + the signal that ended it.
 inline int wait_exit(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
+  return common::wait_process(pid).code;
 }
 
 inline bool wait_for_file(const std::string& path, double seconds) {

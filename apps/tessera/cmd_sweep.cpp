@@ -6,6 +6,7 @@
 #include "config_args.h"
 #include "device_option.h"
 #include "kernels_option.h"
+#include "tessera/common/process.h"
 #include "tessera/common/temporary_files.h"
 #include "tessera/experiment/sweep.h"
 
@@ -37,6 +38,30 @@ struct SweepArgs {
   experiment::SweepOptions options;
 };
 
+// Each run of the sweep is a `tessera train` of this binary.
+experiment::WorkerCommand train_command() {
+  const std::string exe = common::self_executable();
+  return [exe](const experiment::SweepRun& run, const experiment::SweepOptions& o) {
+    std::vector<std::string> args = {exe,
+                                     "train",
+                                     "--config",
+                                     run.config_path,
+                                     "--run-dir",
+                                     run.run_dir,
+                                     "--resume",
+                                     "--threads",
+                                     std::to_string(run.threads),
+                                     "--device",
+                                     o.device,
+                                     "--precision",
+                                     o.precision,
+                                     "--kernels",
+                                     o.kernels};
+    if (!o.tensorboard) args.push_back("--no-tensorboard");
+    return args;
+  };
+}
+
 void print_result(const experiment::Recommendation& rec, const std::string& dir) {
   std::printf("report: %s/report.html\n", dir.c_str());
   if (rec.found) {
@@ -55,6 +80,7 @@ int run_sweep_cmd(SweepArgs& a) {
     a.options.rank = env_int("RANK", 0);
     a.options.world = env_int("WORLD_SIZE", 1);
   }
+  a.options.worker_command = train_command();
   // Rank 0 cleans up after crashed processes; other ranks' live files stay.
   if (a.options.rank == 0) common::remove_orphaned_temporaries(a.out);
   const auto rec = experiment::run_sweep(cfg, a.out, a.options);

@@ -1,14 +1,8 @@
 #include "tessera/experiment/sweep.h"
 #include "tessera/common/threads.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -19,11 +13,11 @@
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/common/log.h"
+#include "tessera/common/process.h"
 #include "tessera/experiment/classify.h"
+#include "tessera/experiment/training_run.h"
 #include "tessera/ops/kernel_options.h"
 #include "tessera/train/run_data.h"
-
-extern char** environ;
 
 namespace tessera::experiment {
 namespace fs = std::filesystem;
@@ -56,41 +50,6 @@ struct Job {
   bool only_seed;  // the sweep has one seed per margin
   std::string name() const;
 };
-
-struct Child {
-  pid_t pid;
-  Job job;
-};
-
-// With strip_dist, the torchrun variables are removed from the child's
-// environment: a margin trained on one rank of `--distribute margins` is a
-// single-process training, not a member of a process group.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log, bool strip_dist = false) {
-  static const char* kDistVars[] = {
-      "RANK=", "WORLD_SIZE=", "LOCAL_RANK=", "MASTER_ADDR=", "MASTER_PORT="};
-  std::vector<char*> envp;
-  for (char** e = environ; *e; ++e) {
-    bool drop = false;
-    for (const char* v : kDistVars)
-      drop = drop || (strip_dist && std::strncmp(*e, v, std::strlen(v)) == 0);
-    if (!drop) envp.push_back(*e);
-  }
-  envp.push_back(nullptr);
-  std::vector<std::string> a = args;
-  std::vector<char*> argv;
-  for (auto& s : a) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  pid_t pid = -1;
-  const int err = posix_spawn(&pid, a[0].c_str(), &fa, nullptr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (err != 0)
-    throw std::runtime_error("sweep: cannot start '" + a[0] + "': " + std::strerror(err));
-  return pid;
-}
 
 // Every (margin, seed) pair in order: margin by margin, seed by seed. A
 // margin directory of the other layout (one seed against several) is an
@@ -190,6 +149,102 @@ void classify_runs(const common::Config& base, const std::string& out_dir,
   classify("log-mel statistics");
 }
 
+const char* const kRunConfigName = "sweep_margin_config.json";
+
+// Trains the runs in worker processes, `jobs` at a time; returns a message
+// per failed run.
+std::vector<std::string> train_in_workers(const std::vector<Job>& jobs_todo,
+                                          const std::vector<SweepRun>& runs, int jobs,
+                                          const SweepOptions& o) {
+  struct Worker {
+    pid_t pid;
+    std::size_t index;
+  };
+  // A run of `--distribute margins` is a single-process training, not a
+  // member of this rank's process group: the torchrun variables are
+  // removed from its environment.
+  common::SpawnOptions spawn;
+  spawn.append = true;
+  if (o.distribute_margins)
+    spawn.unset_env = {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"};
+  std::vector<Worker> running;
+  std::vector<std::string> failures;
+  std::size_t next = 0;
+  while (next < runs.size() || !running.empty()) {
+    while (next < runs.size() && int(running.size()) < jobs) {
+      const SweepRun& run = runs[next];
+      spawn.output_path = run.run_dir + "/train.log";
+      common::log_info("sweep: training ", jobs_todo[next].name(), " with ", run.threads,
+                       " thread(s); log: ", spawn.output_path);
+      running.push_back({common::spawn_process(o.worker_command(run, o), spawn), next++});
+    }
+    // Wait for the oldest worker, then collect any other that has ended.
+    bool block = true;
+    for (auto it = running.begin(); it != running.end(); block = false) {
+      const common::ProcessExit e = common::wait_process(it->pid, block);
+      if (!e.finished) {
+        ++it;
+        continue;
+      }
+      const Job& job = jobs_todo[it->index];
+      if (e.ok()) {
+        common::log_info("sweep: ", job.name(), " done");
+      } else {
+        failures.push_back(job.name() + " failed with status " + std::to_string(e.code) + " (see " +
+                           job.dir + "/train.log):\n" + tail(job.dir + "/train.log", 600));
+      }
+      it = running.erase(it);
+    }
+  }
+  return failures;
+}
+
+// Trains one run in this process; false when it was interrupted (its
+// checkpoint is written).
+bool train_here(const Job& job, const SweepRun& run, const SweepOptions& o) {
+  TrainingRunOptions t;
+  t.trainer.threads = run.threads;
+  t.trainer.device = o.device;
+  t.trainer.precision = o.precision;
+  t.trainer.kernels = o.kernels;
+  t.trainer.tensorboard = o.tensorboard;
+  t.trainer.resume = true;
+  common::log_info("sweep: training ", job.name(), " with ", run.threads, " thread(s)");
+  const train::TrainSummary s = run_training(common::Config::load(run.config_path), run.run_dir, t);
+  if (!s.interrupted) common::log_info("sweep: ", job.name(), " done");
+  return !s.interrupted;
+}
+
+// Trains the runs still to do (in workers, or here one after another);
+// returns a message per failed run.
+std::vector<std::string> train_runs(const common::Config& base, const std::string& out_dir,
+                                    const std::vector<Job>& todo, int total_threads,
+                                    const SweepOptions& o) {
+  const int jobs = std::max(1, std::min<int>(o.jobs, int(todo.size())));
+  const int threads_each = std::max(1, total_threads / jobs);
+  std::vector<SweepRun> runs;
+  for (const Job& job : todo) {
+    prepare_run_dir(base, out_dir, job.dir, job.margin, job.seed, kRunConfigName);
+    runs.push_back({job.margin, job.seed, job.dir, job.dir + "/" + kRunConfigName, threads_each});
+  }
+  if (o.worker_command) return train_in_workers(todo, runs, jobs, o);
+  std::vector<std::string> failures;
+  for (std::size_t i = 0; i < todo.size(); ++i) {
+    bool finished = false;
+    try {
+      finished = train_here(todo[i], runs[i], o);
+    } catch (const std::exception& e) {
+      failures.push_back(todo[i].name() + " failed: " + e.what());
+      continue;
+    }
+    if (!finished) {
+      throw std::runtime_error("sweep: interrupted while training " + todo[i].name() +
+                               "; its checkpoint is written, and the same sweep resumes it");
+    }
+  }
+  return failures;
+}
+
 }  // namespace
 
 void SweepOptions::validate() const {
@@ -203,14 +258,9 @@ void SweepOptions::validate() const {
   if (classify_labels_per_class < 0)
     throw std::invalid_argument("sweep: labels per class must be >= 0");
   if (classify_draws < 1) throw std::invalid_argument("sweep: --classify-draws must be >= 1");
+  if (jobs > 1 && !worker_command)
+    throw std::invalid_argument("sweep: --jobs above 1 needs worker processes (a worker command)");
   ops::KernelOptions::parse(kernels);  // throws, naming the unknown kernel
-}
-
-std::string self_executable() {
-  std::error_code ec;
-  const auto p = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) throw std::runtime_error("sweep: cannot find the tessera executable: " + ec.message());
-  return p.string();
 }
 
 Recommendation run_sweep(const common::Config& config, const std::string& out_dir_in,
@@ -248,58 +298,7 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
     }
     todo.push_back(all[i]);
   }
-  const int jobs = std::max(1, std::min<int>(o.jobs, int(todo.size())));
-  const int threads_each = std::max(1, total_threads / jobs);
-  const std::string exe = self_executable();
-  std::vector<Child> running;
-  std::vector<std::string> failures;
-  std::size_t next = 0;
-  auto reap = [&](bool block) {
-    for (auto it = running.begin(); it != running.end();) {
-      int status = 0;
-      const pid_t r = ::waitpid(it->pid, &status, block && it == running.begin() ? 0 : WNOHANG);
-      if (r == 0) {
-        ++it;
-        continue;
-      }
-      const bool ok = r == it->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      if (ok) {
-        common::log_info("sweep: ", it->job.name(), " done");
-      } else {
-        failures.push_back(it->job.name() + " failed (see " + it->job.dir + "/train.log):\n" +
-                           tail(it->job.dir + "/train.log", 600));
-      }
-      it = running.erase(it);
-      if (block) return;
-    }
-  };
-  while (next < todo.size() || !running.empty()) {
-    while (next < todo.size() && int(running.size()) < jobs) {
-      const Job& job = todo[next++];
-      prepare_run_dir(base, out_dir, job.dir, job.margin, job.seed, "sweep_margin_config.json");
-      std::vector<std::string> args = {exe,
-                                       "train",
-                                       "--config",
-                                       job.dir + "/sweep_margin_config.json",
-                                       "--run-dir",
-                                       job.dir,
-                                       "--resume",
-                                       "--threads",
-                                       std::to_string(threads_each),
-                                       "--device",
-                                       o.device,
-                                       "--precision",
-                                       o.precision,
-                                       "--kernels",
-                                       o.kernels};
-      if (!o.tensorboard) args.push_back("--no-tensorboard");
-      args.insert(args.end(), o.child_args.begin(), o.child_args.end());
-      common::log_info("sweep: training ", job.name(), " with ", threads_each,
-                       " thread(s); log: ", job.dir, "/train.log");
-      running.push_back({spawn(args, job.dir + "/train.log", o.distribute_margins), job});
-    }
-    reap(true);
-  }
+  const std::vector<std::string> failures = train_runs(base, out_dir, todo, total_threads, o);
   if (!failures.empty()) {
     std::string msg = "sweep: " + std::to_string(failures.size()) + " run(s) failed";
     for (const auto& f : failures) msg += "\n" + f;

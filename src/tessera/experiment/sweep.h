@@ -1,4 +1,4 @@
-// `tessera sweep`: `tessera train` runs per margin with otherwise identical
+// `tessera sweep`: training runs per margin with otherwise identical
 // hyperparameters, then the report.
 // - seeds == 1: one run per margin, into DIR/margin_<m>/, all with the
 //   config's seed (the same initial weights and triplet order).
@@ -10,13 +10,17 @@
 //   any run trains, and shared by all.
 // - Resumable: a finished run is skipped; a partly trained one resumes from
 //   its checkpoint.
-// - jobs > 1 trains runs concurrently as child processes, splitting the
-//   threads between them.
+// - A run trains in this process (run_training), or in a worker process
+//   whose command line `worker_command` gives (the CLI: `tessera train`).
+//   jobs > 1 trains runs concurrently in workers, splitting the threads
+//   between them.
 // - With world > 1 (torchrun variables) and distribute_margins, rank r
 //   trains the runs r, r + world, ... of the (margin, seed) list; rank 0
 //   writes the report once every run is complete.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +28,24 @@
 #include "tessera/experiment/report.h"
 
 namespace tessera::experiment {
+
+struct SweepOptions;
+
+// One training of the sweep, as a worker is asked to do it.
+struct SweepRun {
+  double margin = 0;
+  std::int64_t seed = 0;
+  std::string run_dir;      // absolute
+  std::string config_path;  // the run's config: the sweep's, with this margin and seed
+  int threads = 1;          // intra-op threads for this run
+};
+
+// The command line of a worker process that trains `run` with the sweep's
+// device, precision, kernels and TensorBoard choice, resuming from the run
+// directory's checkpoint when there is one. The worker's output goes to
+// <run_dir>/train.log.
+using WorkerCommand =
+    std::function<std::vector<std::string>(const SweepRun& run, const SweepOptions& options)>;
 
 struct SweepOptions {
   std::vector<double> margins;  // empty: the config's margins
@@ -46,12 +68,11 @@ struct SweepOptions {
   int classify_draws = 5;
   int rank = 0, world = 1;
   double wait_timeout_s = 7 * 24 * 3600.0;  // rank 0 waiting for the others' margins
-  std::vector<std::string> child_args;      // extra arguments for each `tessera train`
+  // Empty: each run trains in this process, one after another (jobs must be
+  // 1); its log goes to this process's output.
+  WorkerCommand worker_command;
   void validate() const;
 };
-
-// The path of the running tessera binary, to start children with.
-std::string self_executable();
 
 Recommendation run_sweep(const common::Config& config, const std::string& out_dir,
                          const SweepOptions& options);

@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace tessera::app {
+namespace tessera::common {
 
 class RunLock {
  public:
@@ -17,4 +17,4 @@ class RunLock {
   int fd_ = -1;
 };
 
-}  // namespace tessera::app
+}  // namespace tessera::common

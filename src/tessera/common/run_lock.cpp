@@ -1,4 +1,4 @@
-#include "run_lock.h"
+#include "tessera/common/run_lock.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-namespace tessera::app {
+namespace tessera::common {
 
 RunLock::RunLock(const std::string& dir) {
   const std::string path = dir + "/.lock";
@@ -29,4 +29,4 @@ RunLock::~RunLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-}  // namespace tessera::app
+}  // namespace tessera::common
