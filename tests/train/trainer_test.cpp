@@ -1,0 +1,193 @@
+// Trainer at unit level: the epoch loop (what reaches train_steps.csv and
+// epochs.csv, the learning-rate staircase, the evaluation hook, checkpoints)
+// and an in-process stop and resume, on the shared synthetic dataset with
+// the demo config's model (ResNet18 at width 8) at batch 16 on one thread.
+// Expected values come from the config (the staircase formula of the
+// original's tf.keras ExponentialDecay with staircase=True) and from the
+// run's own per-step rows.
+#include "tessera/train/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "tessera/train/checkpoint.h"
+#include "test_util.h"
+
+namespace tessera::train {
+namespace {
+
+using Table = std::vector<std::vector<double>>;
+
+Table read_csv(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  Table rows;
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) row.push_back(std::stod(cell));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+common::Config tiny_config() {
+  common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
+  c.dcase_dataset_path = tessera::testing::shared_synth_dataset(4);
+  c.cache_dir = std::string(TESSERA_TEST_TMP) + "/trainer_test_cache";
+  c.epochs = 2;
+  c.batch_size = 16;
+  c.lr_decay_steps = 3;
+  c.lr_decay_rate = 0.5;
+  c.log_level = "warning";
+  return c;
+}
+
+TrainerOptions one_thread() {
+  TrainerOptions o;
+  o.threads = 1;
+  o.tensorboard = false;
+  return o;
+}
+
+// An evaluation that reads the network: its numbers change with every
+// parameter update, so equal epochs.csv rows mean equal networks.
+struct RecordingEval {
+  std::vector<int> epochs;
+  std::vector<torch::Tensor> parameters;  // flattened, after each epoch
+  EpochEval operator()(model::ResNet& net, int epoch) {
+    epochs.push_back(epoch);
+    std::vector<torch::Tensor> flat;
+    for (const auto& p : net->parameters()) flat.push_back(p.detach().flatten().cpu().clone());
+    parameters.push_back(torch::cat(flat));
+    EpochEval e;
+    e.silhouette = 0.1 * epoch;
+    e.centroid_cv = parameters.back().abs().sum().item<double>();
+    e.nmi = parameters.back().pow(2).sum().item<double>();
+    return e;
+  }
+};
+
+struct RunResult {
+  TrainSummary summary;
+  Table steps, epochs;
+};
+
+RunResult train(const common::Config& cfg, const std::string& dir, const TrainerOptions& o,
+                RecordingEval& eval) {
+  RunData data = RunData::load(cfg, dir, 1);
+  Trainer trainer(cfg, dir, o, data,
+                  [&](model::ResNet& net, int epoch) { return eval(net, epoch); });
+  RunResult r;
+  r.summary = trainer.run();
+  r.steps = read_csv(dir + "/metrics/train_steps.csv");
+  r.epochs = read_csv(dir + "/metrics/epochs.csv");
+  return r;
+}
+
+TEST(TrainerTest, EachEpochIsTrainedEvaluatedLoggedAndCheckpointed) {
+  const common::Config cfg = tiny_config();
+  const std::string dir = tessera::testing::fresh_dir();
+  RecordingEval eval;
+  const RunResult r = train(cfg, dir, one_thread(), eval);
+  EXPECT_FALSE(r.summary.interrupted);
+  EXPECT_EQ(r.summary.epochs_run, 2);
+  EXPECT_EQ(eval.epochs, (std::vector<int>{1, 2}));
+  ASSERT_EQ(r.steps.size(), std::size_t(r.summary.steps));
+  ASSERT_GE(r.steps.size(), 8u);  // enough steps to pass two staircase edges
+  // Columns: step, epoch, loss, triplet_loss, reg_loss, dist_neighbour,
+  // dist_opposite, active_fraction, lr, seconds.
+  std::vector<double> loss_sum(3, 0.0), triplet_sum(3, 0.0);
+  std::vector<int> count(3, 0);
+  for (std::size_t k = 0; k < r.steps.size(); ++k) {
+    const auto& row = r.steps[k];
+    EXPECT_EQ(row[0], double(k + 1));
+    EXPECT_NEAR(row[8], 1e-3 * std::pow(0.5, double(k / 3)), 1e-12) << "step " << k + 1;
+    const int epoch = int(row[1]);
+    ASSERT_TRUE(epoch == 1 || epoch == 2);
+    loss_sum[epoch] += row[2];
+    triplet_sum[epoch] += row[3];
+    ++count[epoch];
+  }
+  EXPECT_EQ(count[1], count[2]);  // the same number of triplets every epoch
+  // epochs.csv: epoch, train_loss, train_triplet_loss, eval_triplet_loss, ...,
+  // silhouette (7), centroid_cv (8), ..., nmi (12).
+  ASSERT_EQ(r.epochs.size(), 2u);
+  for (int e = 1; e <= 2; ++e) {
+    const auto& row = r.epochs[std::size_t(e - 1)];
+    EXPECT_EQ(row[0], e);
+    EXPECT_NEAR(row[1], loss_sum[std::size_t(e)] / count[std::size_t(e)], 1e-5);
+    EXPECT_NEAR(row[2], triplet_sum[std::size_t(e)] / count[std::size_t(e)], 1e-5);
+    EXPECT_NEAR(row[7], 0.1 * e, 1e-12);
+    EXPECT_NEAR(row[8], eval.parameters[std::size_t(e - 1)].abs().sum().item<double>(),
+                1e-6 * row[8]);
+  }
+  // The network changed between the two evaluations.
+  EXPECT_FALSE(torch::equal(eval.parameters[0], eval.parameters[1]));
+  const auto checkpoints = list_checkpoints(dir + "/checkpoints");
+  ASSERT_EQ(checkpoints.size(), 2u);
+  EXPECT_EQ(std::filesystem::path(checkpoints.back()).filename(), "epoch_0002.pt");
+  const nlohmann::json timing =
+      nlohmann::json::parse(tessera::testing::read_text(dir + "/metrics/timing.json"));
+  EXPECT_EQ(timing["steps"].get<std::int64_t>(), r.summary.steps);
+  EXPECT_EQ(timing["epochs_run"].get<int>(), 2);
+  EXPECT_FALSE(timing["interrupted"].get<bool>());
+}
+
+// A stop requested after the third backward pass of epoch 1 checkpoints
+// mid-epoch; a resumed Trainer then ends where an uninterrupted one does:
+// the same per-step rows (but their times), the same epoch rows (the epoch
+// means cover the batches before the stop), the same final parameters.
+TEST(TrainerTest, AStopMidEpochResumesToTheUninterruptedRun) {
+  const common::Config cfg = tiny_config();
+  RecordingEval whole_eval;
+  const RunResult whole =
+      train(cfg, tessera::testing::fresh_dir("whole"), one_thread(), whole_eval);
+
+  const std::string dir = tessera::testing::fresh_dir("stopped");
+  TrainerOptions stopping = one_thread();
+  int backward_passes = 0;
+  stopping.sync_gradients = [&](model::ResNet&) {
+    if (++backward_passes == 3) Trainer::stop_requested() = true;
+  };
+  RecordingEval first_eval;
+  const RunResult first = train(cfg, dir, stopping, first_eval);
+  Trainer::stop_requested() = false;
+  EXPECT_TRUE(first.summary.interrupted);
+  EXPECT_EQ(first.summary.epochs_run, 0);
+  EXPECT_EQ(first.summary.steps, 3);
+  EXPECT_TRUE(first_eval.epochs.empty());
+  ASSERT_EQ(list_checkpoints(dir + "/checkpoints").size(), 1u);
+
+  TrainerOptions resuming = one_thread();
+  resuming.resume = true;
+  RecordingEval rest_eval;
+  const RunResult rest = train(cfg, dir, resuming, rest_eval);
+  EXPECT_FALSE(rest.summary.interrupted);
+  EXPECT_EQ(rest.summary.steps, whole.summary.steps);
+  EXPECT_EQ(rest_eval.epochs, (std::vector<int>{1, 2}));
+  ASSERT_EQ(rest.steps.size(), whole.steps.size());
+  for (std::size_t k = 0; k < whole.steps.size(); ++k) {
+    for (std::size_t c = 0; c + 1 < whole.steps[k].size(); ++c)
+      EXPECT_EQ(rest.steps[k][c], whole.steps[k][c]) << "step " << k + 1 << " column " << c;
+  }
+  EXPECT_EQ(rest.epochs, whole.epochs);
+  EXPECT_TRUE(torch::equal(rest_eval.parameters.back(), whole_eval.parameters.back()));
+
+  // The run holds checkpoints now: starting it afresh is refused.
+  RecordingEval again;
+  try {
+    train(cfg, dir, one_thread(), again);
+    FAIL() << "a fresh start over checkpoints was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tessera::train
