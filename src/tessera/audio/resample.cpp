@@ -10,6 +10,9 @@ namespace tessera::audio {
 
 AudioBuffer resample(const AudioBuffer& in, int target_rate_hz) {
   if (target_rate_hz <= 0) throw std::invalid_argument("resample: target rate must be > 0");
+  if (in.sample_rate_hz <= 0)
+    throw std::invalid_argument("resample: the input's rate (" + std::to_string(in.sample_rate_hz) +
+                                " Hz) must be > 0");
   if (in.sample_rate_hz == target_rate_hz) return in;
   const std::size_t in_frames = in.frames();
   const std::size_t out_frames = static_cast<std::size_t>(
