@@ -71,18 +71,72 @@ void render(const std::string& base, int width, int height, Draw draw) {
   }
 }
 
-std::pair<double, double> padded_range(double lo, double hi, bool log) {
+std::pair<double, double> padded_range(double lo, double hi) {
   if (!(hi > lo)) {
     lo -= 0.5;
     hi += 0.5;
   }
   const double pad = 0.05 * (hi - lo);
-  return log ? std::make_pair(lo - pad, hi + pad) : std::make_pair(lo - pad, hi + pad);
+  return {lo - pad, hi + pad};
+}
+
+std::invalid_argument malformed(const std::string& title, const std::string& problem) {
+  return std::invalid_argument("figure '" + title + "': " + problem);
+}
+
+void check_pair(const std::string& title, const std::string& what, std::size_t a, std::size_t b) {
+  if (a != b)
+    throw malformed(title, what + " differ in length (" + std::to_string(a) + " against " +
+                               std::to_string(b) + ")");
 }
 
 }  // namespace
 
+void Series::validate() const {
+  check_pair(name, "x and y", x.size(), y.size());
+  check_pair(name, "marker_x and marker_y", marker_x.size(), marker_y.size());
+  if (!band_lo.empty() || !band_hi.empty()) {
+    check_pair(name, "x and band_lo", x.size(), band_lo.size());
+    check_pair(name, "x and band_hi", x.size(), band_hi.size());
+  }
+}
+
+void LinePlot::validate() const {
+  for (const auto& s : series) {
+    try {
+      s.validate();
+    } catch (const std::invalid_argument& e) {
+      throw malformed(title, std::string("series ") + e.what());
+    }
+  }
+}
+
+void Heatmap::validate() const {
+  check_pair(title, "rows and labels", values.size(), labels.size());
+  for (const auto& row : values)
+    check_pair(title, "a row and the labels", row.size(), labels.size());
+}
+
+void ScatterPlot::validate() const {
+  check_pair(title, "x and y", x.size(), y.size());
+  check_pair(title, "x and cls", x.size(), cls.size());
+  for (int c : cls) {
+    if (c < 0 || std::size_t(c) >= class_names.size())
+      throw malformed(title, "class " + std::to_string(c) + " has no name (" +
+                                 std::to_string(class_names.size()) + " names)");
+  }
+}
+
+void IntervalPlot::validate() const {
+  check_pair(title, "categories and values", categories.size(), value.size());
+  check_pair(title, "categories and lower bounds", categories.size(), lo.size());
+  check_pair(title, "categories and upper bounds", categories.size(), hi.size());
+}
+
 std::vector<double> smooth(const std::vector<double>& y, double weight) {
+  if (!(weight >= 0 && weight < 1))
+    throw std::invalid_argument("smooth: the weight must lie in [0, 1), not " +
+                                std::to_string(weight));
   std::vector<double> out(y.size());
   double last = y.empty() ? 0 : y[0];
   for (std::size_t i = 0; i < y.size(); ++i) out[i] = last = weight * last + (1 - weight) * y[i];
@@ -90,6 +144,7 @@ std::vector<double> smooth(const std::vector<double>& y, double weight) {
 }
 
 void draw_lines(const LinePlot& p, const std::string& base) {
+  p.validate();
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   auto tr = [&](double v) { return p.log_y ? std::log10(std::max(v, 1e-6)) : v; };
   for (const auto& s : p.series) {
@@ -100,7 +155,7 @@ void draw_lines(const LinePlot& p, const std::string& base) {
     for (double v : s.band_hi) y1 = std::max(y1, tr(v));
   }
   if (!std::isfinite(x0)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
-  const auto [ya, yb] = padded_range(y0, y1, p.log_y);
+  const auto [ya, yb] = padded_range(y0, y1);
   render(base, 1000, 650, [&] {
     pladv(0);
     plvpor(0.11, 0.74, 0.11, 0.92);
@@ -150,6 +205,7 @@ void draw_lines(const LinePlot& p, const std::string& base) {
 }
 
 void draw_intervals(const IntervalPlot& p, const std::string& base) {
+  p.validate();
   const int n = int(p.categories.size());
   double y0 = std::numeric_limits<double>::infinity(), y1 = -y0;
   for (int i = 0; i < n; ++i) {
@@ -157,7 +213,7 @@ void draw_intervals(const IntervalPlot& p, const std::string& base) {
       if (std::isfinite(v)) y0 = std::min(y0, v), y1 = std::max(y1, v);
   }
   if (!std::isfinite(y0)) y0 = 0, y1 = 1;
-  const auto [ya, yb] = padded_range(y0, y1, false);
+  const auto [ya, yb] = padded_range(y0, y1);
   render(base, 900, 600, [&] {
     pladv(0);
     plvpor(0.12, 0.95, 0.13, 0.9);
@@ -181,6 +237,7 @@ void draw_intervals(const IntervalPlot& p, const std::string& base) {
 }
 
 void draw_heatmap(const Heatmap& m, const std::string& base) {
+  m.validate();
   const int k = int(m.labels.size());
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (int i = 0; i < k; ++i)
@@ -228,14 +285,15 @@ void draw_heatmap(const Heatmap& m, const std::string& base) {
 }
 
 void draw_scatter(const ScatterPlot& p, const std::string& base) {
+  p.validate();
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = x0, y1 = -x0;
   for (std::size_t i = 0; i < p.x.size(); ++i) {
     x0 = std::min(x0, p.x[i]), x1 = std::max(x1, p.x[i]);
     y0 = std::min(y0, p.y[i]), y1 = std::max(y1, p.y[i]);
   }
   if (!std::isfinite(x0)) x0 = y0 = 0, x1 = y1 = 1;
-  const auto [xa, xb] = padded_range(x0, x1, false);
-  const auto [ya, yb] = padded_range(y0, y1, false);
+  const auto [xa, xb] = padded_range(x0, x1);
+  const auto [ya, yb] = padded_range(y0, y1);
   render(base, 1000, 750, [&] {
     pladv(0);
     plvpor(0.11, 0.70, 0.1, 0.92);
