@@ -1,0 +1,29 @@
+// The eval tests' shared set-up: the demo config's model (ResNet18 at width
+// 8, 32-d embeddings) with fixed random weights, and the shared synthetic
+// dataset's features loaded as a run would load them.
+#pragma once
+
+#include <string>
+
+#include "tessera/common/config.h"
+#include "tessera/model/resnet.h"
+#include "tessera/train/run_data.h"
+#include "test_util.h"
+
+namespace tessera::eval::testing {
+
+inline common::Config demo_config() {
+  common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
+  c.dcase_dataset_path = tessera::testing::shared_synth_dataset(4);
+  c.cache_dir = std::string(TESSERA_TEST_TMP) + "/eval_test_cache";
+  c.batch_size = 16;
+  return c;
+}
+
+// A network with weights drawn from `seed`, as the trainer draws them.
+inline model::ResNet demo_network(const common::Config& c, std::uint64_t seed) {
+  torch::manual_seed(seed);
+  return model::ResNet(model::ResNetOptions::from_config(c));
+}
+
+}  // namespace tessera::eval::testing
