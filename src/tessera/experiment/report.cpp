@@ -150,6 +150,233 @@ std::vector<std::string> undefined_metrics(const std::vector<MarginSummary>& mar
   return out;
 }
 
+// What the report says about the sweep as a whole: its margins and the
+// seeds of its best-covered margin.
+struct SweepShape {
+  std::string margin_list, seed_list;
+  int most_seeds = 0;
+};
+
+SweepShape sweep_shape(const std::vector<MarginSummary>& margins) {
+  SweepShape sh;
+  for (const auto& s : margins) {
+    sh.margin_list += (sh.margin_list.empty() ? "" : ", ") + fmt(s.margin, "%g");
+    if (s.seeds() > sh.most_seeds) {
+      sh.most_seeds = s.seeds();
+      sh.seed_list.clear();
+      for (const auto& r : s.runs)
+        sh.seed_list += (sh.seed_list.empty() ? "" : ", ") + std::to_string(r.seed);
+    }
+  }
+  return sh;
+}
+
+// The first run's config.json (every run shares it but for margin and
+// seed); an empty object when it cannot be read.
+nlohmann::json run_config(const std::vector<MarginSummary>& margins) {
+  nlohmann::json cfg;
+  try {
+    cfg =
+        nlohmann::json::parse(common::read_file(margins.front().runs.front().dir + "/config.json"));
+  } catch (const std::exception&) {
+  }
+  return cfg;
+}
+
+std::string config_value(const nlohmann::json& cfg, const char* k) {
+  return cfg.contains(k)
+             ? (cfg[k].is_string() ? cfg[k].get<std::string>() : common::dump_json(cfg[k]))
+             : std::string("?");
+}
+
+void recommendation_section(ReportDocument& doc, const Recommendation& rec,
+                            const RecommendationRule& rule) {
+  doc.heading(2, "Recommendation");
+  doc.open_box();
+  doc.paragraph(rec.found ? "Recommended margin: " + fmt(rec.margin, "%g") + "."
+                          : std::string("No margin recommended."),
+                rec.reason);
+  if (!rec.excluded.empty()) doc.list("Excluded:", rec.excluded);
+  doc.paragraph("", "Rule: exclude margins above " + fmt(rule.max_satisfiable_margin, "%g") +
+                        " (never satisfiable with unit-norm embeddings) and margins whose mean "
+                        "final training active fraction is below " +
+                        fmt(rule.min_active_fraction, "%g") +
+                        "; among the rest take the lowest mean centroid_cv (std/mean of the "
+                        "label-centroid distances). With several seeds per margin, every margin "
+                        "whose interval (" +
+                        kIntervalMethod +
+                        ") overlaps the winner's is within noise of it; with one seed, silhouette "
+                        "breaks ties within " +
+                        fmt(rule.cv_tie_tolerance, "%g") + " and no uncertainty is measured.");
+  doc.close_box();
+}
+
+void hyperparameter_section(ReportDocument& doc, const nlohmann::json& cfg, const SweepShape& sh) {
+  auto value = [&](const char* k) { return config_value(cfg, k); };
+  const std::vector<std::pair<std::string, std::string>> hyper = {
+      {"Dataset", value("dataset")},
+      {"Model", value("model") + " (width " + value("model_width") + ")"},
+      {"Epochs", value("epochs")},
+      {"Batch size", value("batch_size")},
+      {"Learning rate", value("learning_rate")},
+      {"Margin", "[" + sh.margin_list + "]"},
+      {"Embedding dimension", value("embedding_size")},
+      {"Prefetch batches", value("prefetch_batches")},
+      {"Random selection buffer", value("random_selection_buffer_size")},
+      {"Shuffle dataset", value("shuffle_dataset")},
+      {"Number of generators", value("gen_count")},
+      {"Number of parallel calls", value("num_parallel_calls")},
+      {"Sample rate", value("sample_rate")},
+      {"Sample size", value("sample_size")},
+      {"Sample tile size", value("sample_tile_size")},
+      {"Sample tile range", value("sample_tile_neighbourhood")},
+      {"Convert to mono", value("to_mono")},
+      {"Feature extractor", value("feature_extractor")},
+      {"Frame length", value("frame_length")},
+      {"Frame step", value("frame_step")},
+      {"FFT size", value("fft_size")},
+      {"Number of Mel bins", value("n_mel_bin")},
+      {"Number of MFCC bins", value("n_mfcc_bin")},
+      {"Random seed" + std::string(sh.most_seeds > 1 ? "s" : ""), sh.seed_list}};
+
+  doc.heading(2, "Hyperparameters");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [k, v] : hyper) rows.push_back({k, v});
+  doc.table({"Hyperparameter", "value"}, rows);
+}
+
+// The baselines of `sweep --classify`, under the margins' protocol.
+void baseline_table(ReportDocument& doc, const std::vector<BaselineSummary>& baselines) {
+  if (baselines.empty()) return;
+  doc.heading(3, "Baselines");
+  const BaselineSummary& b0 = baselines.front();
+  doc.paragraph("", "The same probe and protocol (" +
+                        (b0.labels_per_class > 0 ? std::to_string(b0.labels_per_class) +
+                                                       " labelled recordings per "
+                                                       "class, " +
+                                                       std::to_string(b0.draws) + " draws"
+                                                 : std::string("every train label")) +
+                        ") on representations that learned nothing: a margin's macro-F1 means "
+                        "something only above them.");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& b : baselines)
+    rows.push_back({b.name, std::to_string(b.runs), format_interval(b.macro_f1),
+                    format_interval(b.tile_map_at_r)});
+  doc.table({"baseline", "runs", "macro-F1", "tile MAP@R"}, rows);
+}
+
+// One row per run, when a margin has several seeds.
+void run_table(ReportDocument& doc, const std::vector<MarginSummary>& margins) {
+  doc.heading(3, "Every run");
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& s : margins) {
+    for (const auto& r : s.runs) {
+      rows.push_back({fmt(r.margin, "%g"), std::to_string(r.seed), std::to_string(r.epochs_done),
+                      fmt(r.train_triplet_loss), fmt(r.active_fraction, "%.3f"),
+                      fmt(r.silhouette, "%.3f"), fmt(r.centroid_cv, "%.3f"),
+                      fmt(r.map_at_r, "%.3f"),
+                      std::isfinite(r.classify_macro_f1) ? fmt(r.classify_macro_f1, "%.3f") : "-"});
+    }
+  }
+  doc.table({"margin", "seed", "epochs", "train loss", "active", "silhouette", "centroid_cv",
+             "MAP@R", "macro-F1"},
+            rows);
+}
+
+void summary_section(ReportDocument& doc, const std::vector<MarginSummary>& margins,
+                     const std::vector<BaselineSummary>& baselines, const SweepShape& sh) {
+  std::vector<std::vector<std::string>> rows;
+  doc.heading(2, "Summary");
+  doc.paragraph("", sh.most_seeds > 1 ? "Each cell: the mean over seeds ± the half-width of its " +
+                                            std::string(kIntervalMethod) +
+                                            ". An empty cell: undefined for every seed."
+                                      : "One seed per margin: each cell is a single run's value; "
+                                        "no uncertainty was measured.");
+  for (const auto& s : margins) {
+    auto cell = [&](double MarginRun::*m, const char* f) {
+      return format_interval(s.metric(m), f);
+    };
+    std::string f1 = cell(&MarginRun::classify_macro_f1, "%.3f");
+    const int k = s.runs.front().classify_labels_per_class;
+    if (!f1.empty() && k > 0) f1 += " (" + std::to_string(k) + " labels/class)";
+    rows.push_back(
+        {fmt(s.margin, "%g"), std::to_string(s.seeds()),
+         std::to_string(s.epochs_done()) + (s.complete() ? "" : " (incomplete)"),
+         cell(&MarginRun::train_triplet_loss, "%.4g"), cell(&MarginRun::eval_triplet_loss, "%.4g"),
+         cell(&MarginRun::active_fraction, "%.3f"), cell(&MarginRun::eval_active_fraction, "%.3f"),
+         cell(&MarginRun::dist_neighbour, "%.4g"), cell(&MarginRun::dist_opposite, "%.4g"),
+         cell(&MarginRun::silhouette, "%.3f"), cell(&MarginRun::centroid_cv, "%.3f"),
+         cell(&MarginRun::mean_centroid_distance, "%.4g"), cell(&MarginRun::precision_at_1, "%.3f"),
+         cell(&MarginRun::map_at_r, "%.3f"), cell(&MarginRun::nmi, "%.3f"), f1.empty() ? "-" : f1});
+  }
+  doc.table({"margin", "seeds", "epochs", "train loss", "eval loss", "active", "eval active",
+             "d(a,n)", "d(a,o)", "silhouette", "centroid_cv", "mean centroid dist.", "P@1", "MAP@R",
+             "NMI", "macro-F1"},
+            rows);
+  baseline_table(doc, baselines);
+  const std::vector<std::string> undefined = undefined_metrics(margins);
+  if (!undefined.empty()) doc.list("Empty cells are undefined metrics, not zeros:", undefined);
+  if (sh.most_seeds > 1) run_table(doc, margins);
+}
+
+void figures_section(ReportDocument& doc, const std::string& dir,
+                     const std::vector<MarginSummary>& margins, const SweepShape& sh) {
+  doc.heading(2, "Figures");
+  const std::string seeds_caption = sh.most_seeds > 1 ? " (mean over seeds, band: ± 1 std)" : "";
+  std::vector<std::pair<std::string, std::string>> figs = {
+      {"loss_all_margins", "Figure 1: training triplet loss of every margin" + seeds_caption},
+      {"loss_selected", "Figure 2: training triplet loss of the close margins" + seeds_caption},
+      {"centroid_cv",
+       "centroid_cv per margin" + std::string(sh.most_seeds > 1
+                                                  ? " with its " + std::string(kIntervalMethod)
+                                                  : " (one seed: no interval)")},
+      {"active_fraction", "Fraction of active triplets (loss > 0) per step" + seeds_caption}};
+  for (const auto& s : margins) {
+    const std::string m = fmt(s.margin, "%g");
+    figs.push_back(
+        {"centroid_distances_margin_" + m, "Figure 3: label-centroid distance matrix, margin " + m +
+                                               (s.seeds() > 1 ? " (mean over seeds)" : "")});
+  }
+  for (const auto& s : margins) {
+    const std::string m = fmt(s.margin, "%g");
+    figs.push_back(
+        {"embedding_margin_" + m, "Eval embeddings on their two principal axes, margin " + m});
+  }
+  for (const auto& [name, caption] : figs) {
+    const std::string png = dir + "/figures/" + name + ".png";
+    if (fs::exists(png)) doc.figure("figures/" + name + ".png", common::read_file(png), caption);
+  }
+}
+
+void centroid_section(ReportDocument& doc, const std::vector<MarginSummary>& margins) {
+  doc.heading(2, "Centroid distance matrices");
+  for (const auto& s : margins) {
+    doc.heading(3, "margin " + fmt(s.margin, "%g") +
+                       (s.seeds() > 1 ? " (mean of " + std::to_string(s.seeds()) + " seeds)" : ""));
+    std::vector<std::vector<std::string>> rows;
+    for (std::size_t i = 0; i < s.mean_centroids.size() && i < s.labels.size(); ++i) {
+      rows.push_back({s.labels[i]});
+      for (double v : s.mean_centroids[i]) rows.back().push_back(fmt(v, "%.3f"));
+    }
+    std::vector<std::string> header = {""};
+    header.insert(header.end(), s.labels.begin(), s.labels.end());
+    doc.table(header, rows);
+  }
+}
+
+void timing_section(ReportDocument& doc, const std::vector<MarginSummary>& margins) {
+  std::vector<std::vector<std::string>> rows;
+  doc.heading(2, "Timings");
+  double total = 0;
+  for (const auto& s : margins) {
+    total += s.total_seconds();
+    rows.push_back({fmt(s.margin, "%g"), std::to_string(s.seeds()), fmt(s.total_seconds(), "%.1f"),
+                    fmt(s.metric(&MarginRun::triplets_per_second).mean, "%.1f")});
+  }
+  doc.table({"margin", "seeds", "seconds (all seeds)", "triplets/s (mean)"}, rows);
+  doc.paragraph("", "Total training time: " + fmt(total, "%.1f") + " s.");
+}
+
 }  // namespace
 
 void make_figures(const std::string& dir, const std::vector<MarginSummary>& margins,
@@ -208,192 +435,15 @@ Recommendation build_report(const std::string& dir, const ReportOptions& o) {
   const std::vector<BaselineSummary> baselines = read_baselines(dir);
   write_summary(dir, margins, baselines, rec, o.rule);
 
-  nlohmann::json cfg;
-  try {
-    cfg =
-        nlohmann::json::parse(common::read_file(margins.front().runs.front().dir + "/config.json"));
-  } catch (const std::exception&) {
-  }
-  auto value = [&](const char* k) {
-    return cfg.contains(k)
-               ? (cfg[k].is_string() ? cfg[k].get<std::string>() : common::dump_json(cfg[k]))
-               : std::string("?");
-  };
-  std::string margin_list, seed_list;
-  int most_seeds = 0;
-  for (const auto& s : margins) {
-    margin_list += (margin_list.empty() ? "" : ", ") + fmt(s.margin, "%g");
-    if (s.seeds() > most_seeds) {
-      most_seeds = s.seeds();
-      seed_list.clear();
-      for (const auto& r : s.runs)
-        seed_list += (seed_list.empty() ? "" : ", ") + std::to_string(r.seed);
-    }
-  }
-  const std::vector<std::pair<std::string, std::string>> hyper = {
-      {"Dataset", value("dataset")},
-      {"Model", value("model") + " (width " + value("model_width") + ")"},
-      {"Epochs", value("epochs")},
-      {"Batch size", value("batch_size")},
-      {"Learning rate", value("learning_rate")},
-      {"Margin", "[" + margin_list + "]"},
-      {"Embedding dimension", value("embedding_size")},
-      {"Prefetch batches", value("prefetch_batches")},
-      {"Random selection buffer", value("random_selection_buffer_size")},
-      {"Shuffle dataset", value("shuffle_dataset")},
-      {"Number of generators", value("gen_count")},
-      {"Number of parallel calls", value("num_parallel_calls")},
-      {"Sample rate", value("sample_rate")},
-      {"Sample size", value("sample_size")},
-      {"Sample tile size", value("sample_tile_size")},
-      {"Sample tile range", value("sample_tile_neighbourhood")},
-      {"Convert to mono", value("to_mono")},
-      {"Feature extractor", value("feature_extractor")},
-      {"Frame length", value("frame_length")},
-      {"Frame step", value("frame_step")},
-      {"FFT size", value("fft_size")},
-      {"Number of Mel bins", value("n_mel_bin")},
-      {"Number of MFCC bins", value("n_mfcc_bin")},
-      {"Random seed" + std::string(most_seeds > 1 ? "s" : ""), seed_list}};
-
-  ReportDocument doc("Margin experiment: " + value("experiment_name"));
-  doc.heading(2, "Recommendation");
-  doc.open_box();
-  doc.paragraph(rec.found ? "Recommended margin: " + fmt(rec.margin, "%g") + "."
-                          : std::string("No margin recommended."),
-                rec.reason);
-  if (!rec.excluded.empty()) doc.list("Excluded:", rec.excluded);
-  doc.paragraph("", "Rule: exclude margins above " + fmt(o.rule.max_satisfiable_margin, "%g") +
-                        " (never satisfiable with unit-norm embeddings) and margins whose mean "
-                        "final training active fraction is below " +
-                        fmt(o.rule.min_active_fraction, "%g") +
-                        "; among the rest take the lowest mean centroid_cv (std/mean of the "
-                        "label-centroid distances). With several seeds per margin, every margin "
-                        "whose interval (" +
-                        kIntervalMethod +
-                        ") overlaps the winner's is within noise of it; with one seed, silhouette "
-                        "breaks ties within " +
-                        fmt(o.rule.cv_tie_tolerance, "%g") + " and no uncertainty is measured.");
-  doc.close_box();
-
-  doc.heading(2, "Hyperparameters");
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& [k, v] : hyper) rows.push_back({k, v});
-  doc.table({"Hyperparameter", "value"}, rows);
-
-  doc.heading(2, "Summary");
-  doc.paragraph("", most_seeds > 1 ? "Each cell: the mean over seeds ± the half-width of its " +
-                                         std::string(kIntervalMethod) +
-                                         ". An empty cell: undefined for every seed."
-                                   : "One seed per margin: each cell is a single run's value; "
-                                     "no uncertainty was measured.");
-  rows.clear();
-  for (const auto& s : margins) {
-    auto cell = [&](double MarginRun::*m, const char* f) {
-      return format_interval(s.metric(m), f);
-    };
-    std::string f1 = cell(&MarginRun::classify_macro_f1, "%.3f");
-    const int k = s.runs.front().classify_labels_per_class;
-    if (!f1.empty() && k > 0) f1 += " (" + std::to_string(k) + " labels/class)";
-    rows.push_back(
-        {fmt(s.margin, "%g"), std::to_string(s.seeds()),
-         std::to_string(s.epochs_done()) + (s.complete() ? "" : " (incomplete)"),
-         cell(&MarginRun::train_triplet_loss, "%.4g"), cell(&MarginRun::eval_triplet_loss, "%.4g"),
-         cell(&MarginRun::active_fraction, "%.3f"), cell(&MarginRun::eval_active_fraction, "%.3f"),
-         cell(&MarginRun::dist_neighbour, "%.4g"), cell(&MarginRun::dist_opposite, "%.4g"),
-         cell(&MarginRun::silhouette, "%.3f"), cell(&MarginRun::centroid_cv, "%.3f"),
-         cell(&MarginRun::mean_centroid_distance, "%.4g"), cell(&MarginRun::precision_at_1, "%.3f"),
-         cell(&MarginRun::map_at_r, "%.3f"), cell(&MarginRun::nmi, "%.3f"), f1.empty() ? "-" : f1});
-  }
-  doc.table({"margin", "seeds", "epochs", "train loss", "eval loss", "active", "eval active",
-             "d(a,n)", "d(a,o)", "silhouette", "centroid_cv", "mean centroid dist.", "P@1", "MAP@R",
-             "NMI", "macro-F1"},
-            rows);
-  if (!baselines.empty()) {
-    doc.heading(3, "Baselines");
-    const BaselineSummary& b0 = baselines.front();
-    doc.paragraph("", "The same probe and protocol (" +
-                          (b0.labels_per_class > 0 ? std::to_string(b0.labels_per_class) +
-                                                         " labelled recordings per "
-                                                         "class, " +
-                                                         std::to_string(b0.draws) + " draws"
-                                                   : std::string("every train label")) +
-                          ") on representations that learned nothing: a margin's macro-F1 means "
-                          "something only above them.");
-    rows.clear();
-    for (const auto& b : baselines)
-      rows.push_back({b.name, std::to_string(b.runs), format_interval(b.macro_f1),
-                      format_interval(b.tile_map_at_r)});
-    doc.table({"baseline", "runs", "macro-F1", "tile MAP@R"}, rows);
-  }
-  const std::vector<std::string> undefined = undefined_metrics(margins);
-  if (!undefined.empty()) doc.list("Empty cells are undefined metrics, not zeros:", undefined);
-  if (most_seeds > 1) {
-    doc.heading(3, "Every run");
-    rows.clear();
-    for (const auto& s : margins) {
-      for (const auto& r : s.runs) {
-        rows.push_back(
-            {fmt(r.margin, "%g"), std::to_string(r.seed), std::to_string(r.epochs_done),
-             fmt(r.train_triplet_loss), fmt(r.active_fraction, "%.3f"), fmt(r.silhouette, "%.3f"),
-             fmt(r.centroid_cv, "%.3f"), fmt(r.map_at_r, "%.3f"),
-             std::isfinite(r.classify_macro_f1) ? fmt(r.classify_macro_f1, "%.3f") : "-"});
-      }
-    }
-    doc.table({"margin", "seed", "epochs", "train loss", "active", "silhouette", "centroid_cv",
-               "MAP@R", "macro-F1"},
-              rows);
-  }
-
-  doc.heading(2, "Figures");
-  const std::string seeds_caption = most_seeds > 1 ? " (mean over seeds, band: ± 1 std)" : "";
-  std::vector<std::pair<std::string, std::string>> figs = {
-      {"loss_all_margins", "Figure 1: training triplet loss of every margin" + seeds_caption},
-      {"loss_selected", "Figure 2: training triplet loss of the close margins" + seeds_caption},
-      {"centroid_cv", "centroid_cv per margin" +
-                          std::string(most_seeds > 1 ? " with its " + std::string(kIntervalMethod)
-                                                     : " (one seed: no interval)")},
-      {"active_fraction", "Fraction of active triplets (loss > 0) per step" + seeds_caption}};
-  for (const auto& s : margins) {
-    const std::string m = fmt(s.margin, "%g");
-    figs.push_back(
-        {"centroid_distances_margin_" + m, "Figure 3: label-centroid distance matrix, margin " + m +
-                                               (s.seeds() > 1 ? " (mean over seeds)" : "")});
-  }
-  for (const auto& s : margins) {
-    const std::string m = fmt(s.margin, "%g");
-    figs.push_back(
-        {"embedding_margin_" + m, "Eval embeddings on their two principal axes, margin " + m});
-  }
-  for (const auto& [name, caption] : figs) {
-    const std::string png = dir + "/figures/" + name + ".png";
-    if (fs::exists(png)) doc.figure("figures/" + name + ".png", common::read_file(png), caption);
-  }
-
-  doc.heading(2, "Centroid distance matrices");
-  for (const auto& s : margins) {
-    doc.heading(3, "margin " + fmt(s.margin, "%g") +
-                       (s.seeds() > 1 ? " (mean of " + std::to_string(s.seeds()) + " seeds)" : ""));
-    rows.clear();
-    for (std::size_t i = 0; i < s.mean_centroids.size() && i < s.labels.size(); ++i) {
-      rows.push_back({s.labels[i]});
-      for (double v : s.mean_centroids[i]) rows.back().push_back(fmt(v, "%.3f"));
-    }
-    std::vector<std::string> header = {""};
-    header.insert(header.end(), s.labels.begin(), s.labels.end());
-    doc.table(header, rows);
-  }
-
-  doc.heading(2, "Timings");
-  rows.clear();
-  double total = 0;
-  for (const auto& s : margins) {
-    total += s.total_seconds();
-    rows.push_back({fmt(s.margin, "%g"), std::to_string(s.seeds()), fmt(s.total_seconds(), "%.1f"),
-                    fmt(s.metric(&MarginRun::triplets_per_second).mean, "%.1f")});
-  }
-  doc.table({"margin", "seeds", "seconds (all seeds)", "triplets/s (mean)"}, rows);
-  doc.paragraph("", "Total training time: " + fmt(total, "%.1f") + " s.");
+  const nlohmann::json cfg = run_config(margins);
+  const SweepShape shape = sweep_shape(margins);
+  ReportDocument doc("Margin experiment: " + config_value(cfg, "experiment_name"));
+  recommendation_section(doc, rec, o.rule);
+  hyperparameter_section(doc, cfg, shape);
+  summary_section(doc, margins, baselines, shape);
+  figures_section(doc, dir, margins, shape);
+  centroid_section(doc, margins);
+  timing_section(doc, margins);
   common::write_file_atomic(dir + "/report.md", doc.markdown());
   common::write_file_atomic(dir + "/report.html", doc.html());
   return rec;
