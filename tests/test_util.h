@@ -76,6 +76,7 @@ inline std::vector<float> sine(double hz, double amplitude, int rate, std::size_
 #include <sstream>
 #include <thread>
 
+#include "tessera/common/config.h"
 #include "tessera/common/process.h"
 #include "tessera/data/synth.h"
 
@@ -171,6 +172,18 @@ inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3
     if (ec) std::filesystem::remove_all(tmp);
   }
   return dir;
+}
+
+// The demo config (ResNet18 at width 8, 32-d embeddings) on the shared
+// synthetic dataset at batch 16, warnings only: the library-level tests'
+// training runs.
+inline common::Config demo_config_on_shared_data(int epochs) {
+  common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
+  c.dcase_dataset_path = shared_synth_dataset(4);
+  c.epochs = epochs;
+  c.batch_size = 16;
+  c.log_level = "warning";
+  return c;
 }
 
 // `tessera train` of the demo config (ResNet18 at width 8, 32-d embeddings)

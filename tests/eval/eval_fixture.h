@@ -13,10 +13,8 @@
 namespace tessera::eval::testing {
 
 inline common::Config demo_config() {
-  common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
-  c.dcase_dataset_path = tessera::testing::shared_synth_dataset(4);
+  common::Config c = tessera::testing::demo_config_on_shared_data(1);
   c.cache_dir = std::string(TESSERA_TEST_TMP) + "/eval_test_cache";
-  c.batch_size = 16;
   return c;
 }
 

@@ -62,10 +62,7 @@ class ReportTest : public ::testing::Test {
     // No test is running yet, so fresh_dir cannot name the folder.
     dir_ = std::string(TESSERA_TEST_TMP) + "/ReportTest.sweep";
     fs::remove_all(dir_);
-    common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
-    c.dcase_dataset_path = tessera::testing::shared_synth_dataset(4);
-    c.epochs = 1;
-    c.batch_size = 16;
+    const common::Config c = tessera::testing::demo_config_on_shared_data(1);
     SweepOptions o;
     o.margins = {0.5, 1.0};
     o.focus = {0.5};

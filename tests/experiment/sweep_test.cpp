@@ -16,12 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 common::Config tiny_config() {
-  common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
-  c.dcase_dataset_path = tessera::testing::shared_synth_dataset(4);
-  c.epochs = 1;
-  c.batch_size = 16;
-  c.log_level = "warning";
-  return c;
+  return tessera::testing::demo_config_on_shared_data(1);
 }
 
 SweepOptions two_margins() {

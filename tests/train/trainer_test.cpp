@@ -37,14 +37,10 @@ Table read_csv(const std::string& path) {
 }
 
 common::Config tiny_config() {
-  common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
-  c.dcase_dataset_path = tessera::testing::shared_synth_dataset(4);
+  common::Config c = tessera::testing::demo_config_on_shared_data(2);
   c.cache_dir = std::string(TESSERA_TEST_TMP) + "/trainer_test_cache";
-  c.epochs = 2;
-  c.batch_size = 16;
   c.lr_decay_steps = 3;
   c.lr_decay_rate = 0.5;
-  c.log_level = "warning";
   return c;
 }
 
