@@ -1,5 +1,5 @@
 # The two commands: `make demo` and `make test`. Both install what is missing,
-# build in Release and then run; `make bench` prints the benchmark tables.
+# build in Release and then run; `make bench` reruns the benchmarks and writes their tables into docs/performance.md.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=

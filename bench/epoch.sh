@@ -53,7 +53,7 @@ dataset() {
   echo "$work/data_$n"
 }
 
-echo "## End-to-end epoch vs the step alone (warm cache, ResNet18 width $width, batch $batch, $threads threads, $precision)"
+echo "### End-to-end epoch vs the step alone (warm cache, ResNet18 width $width, batch $batch, $threads threads, $precision)"
 echo
 echo "| clips | triplets | loop s | step s | loop triplets/s | step triplets/s | pipeline overhead | data wait s |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -63,7 +63,7 @@ t="$work/run_e2e/metrics/timing.json"
 echo "| $((clips * 9)) | $(json "$t" triplets) | $(fmt "$(json "$t" loop_seconds)") | $(fmt "$(json "$t" step_seconds)") | $(fmt "$(json "$t" loop_triplets_per_second)") | $(fmt "$(json "$t" step_triplets_per_second)") | $(fmt "$(awk -v f="$(json "$t" pipeline_overhead_fraction)" 'BEGIN { print 100 * f }')")% | $(fmt "$(json "$t" data_wait_seconds)" 3) |"
 
 echo
-echo "## Epoch time vs dataset size (warm cache, width $size_width, batch $batch, $threads threads, $precision)"
+echo "### Epoch time vs dataset size (warm cache, width $size_width, batch $batch, $threads threads, $precision)"
 echo
 echo "| clips | triplets | loop s | s per 1000 triplets |"
 echo "|---|---|---|---|"
@@ -77,7 +77,7 @@ for n in $sizes; do
 done
 
 echo
-echo "## Step time vs batch size (ResNet18 width $width, $threads threads, $precision)"
+echo "### Step time vs batch size (ResNet18 width $width, $threads threads, $precision)"
 echo
 echo "| batch | s/step | s per triplet | triplets/s |"
 echo "|---|---|---|---|"

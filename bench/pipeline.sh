@@ -4,7 +4,7 @@
 # features of every tile. Compare with the step's consumption (bench/step.sh).
 set -euo pipefail
 build=${1:-build}
-echo "## Data pipeline (synthetic DCASE, 9 classes x ${CLIPS:-12} clips)"
+echo "### Data pipeline (synthetic DCASE, 9 classes x ${CLIPS:-12} clips)"
 echo
 echo "| cache | threads | triplets/s |"
 echo "|---|---|---|"

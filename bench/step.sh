@@ -19,7 +19,7 @@ steps=${STEPS:-5}
 warmup=${WARMUP:-2}
 batches=${BATCHES:-"16 64"}
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
-echo "## Matmul peak (2048^2, LibTorch)"
+echo "### Matmul peak (2048^2, LibTorch)"
 echo
 echo "| dtype | threads | GFLOP/s |"
 echo "|---|---|---|"
@@ -29,7 +29,7 @@ for t in 1 2; do
   done
 done
 echo
-echo "## Training step, ResNet18 width 64, embedding 512, 198x128 tiles"
+echo "### Training step, ResNet18 width 64, embedding 512, 198x128 tiles"
 echo
 # Tessera passes -1 to mallopt (no trimming); the tunable takes a size: 1 TiB.
 tuned="glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=1099511627776"
