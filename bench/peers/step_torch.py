@@ -8,9 +8,11 @@ opposites in one forward pass), same loss (zero-filtered triplet loss with
 squared Euclidean distances, margin 1) and Adam at 1e-3. The last line matches
 Tessera's format.
 
---precision bf16 is PyTorch's own CPU recipe: the model and the input in
+--precision bf16 is PyTorch's own recipe: the model and the input in
 channels-last, the forward pass under autocast to bfloat16, fp32 weights and
-optimiser.
+optimiser. --device cuda runs it on the GPU (timed after a synchronize), and
+--compile wraps the model in torch.compile (its compilation falls in the
+warm-up steps).
 """
 import argparse
 import statistics
@@ -69,23 +71,27 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--compile", action="store_true")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     blocks = [2, 2, 2, 2] if args.model == "resnet18" else [3, 4, 6, 3]
-    net = ResNet(blocks, args.width, args.embedding)
+    net = ResNet(blocks, args.width, args.embedding).to(args.device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    tiles = torch.randn(3 * args.batch, 1, 198, 128)
+    tiles = torch.randn(3 * args.batch, 1, 198, 128, device=args.device)
     bf16 = args.precision == "bf16"
     if bf16:
         net = net.to(memory_format=torch.channels_last)
         tiles = tiles.contiguous(memory_format=torch.channels_last)
+    model = torch.compile(net) if args.compile else net
+    cuda = args.device == "cuda"
     times = []
     for i in range(args.warmup + args.steps):
         t0 = time.perf_counter()
         net.train()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            e = net(tiles)
+        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=bf16):
+            e = model(tiles)
         e = e.float()
         a, n, o = e.split(args.batch)
         per = F.relu((a - n).pow(2).sum(1) - (a - o).pow(2).sum(1) + 1.0)
@@ -93,11 +99,14 @@ def main():
         opt.zero_grad()
         loss.backward()
         opt.step()
+        if cuda:
+            torch.cuda.synchronize()
         if i >= args.warmup:
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
     print(f"step: model={args.model} width={args.width} batch={args.batch} threads={args.threads} "
-          f"precision={args.precision} median_step_s={med:.4f} triplets_per_s={args.batch / med:.2f}")
+          f"precision={args.precision} device={args.device} compile={int(args.compile)} "
+          f"median_step_s={med:.4f} triplets_per_s={args.batch / med:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The GPU check (issue #21), run on a lent GPU machine from the repository
+# root, with .gpu/ carried (scripts/gpu_pack.sh BUILD_DIR, here, first):
+#   1. the tests labelled gpu (tests/train/cuda_test.cpp,
+#      tests/apps/cli_cuda_train_test.cpp);
+#   2. `tessera bench step --device cuda` at Table 1's shape (ResNet18,
+#      width 64, 512-d, batch 256), bf16 and fp32, interleaved with the
+#      PyTorch 2.11 peer on the same GPU (bench/peers/step_torch.py: eager
+#      with channels-last and bf16 autocast, and with torch.compile);
+#   3. one bf16 epoch of `tessera train --device cuda` on a synthetic
+#      DCASE-layout set with a warm feature cache, and the DCASE epoch time
+#      projected from its triplets/s.
+# Everything goes to OUT_DIR: check.log, the tests' XML, steps.md, epoch.json,
+# summary.md. A failing part is recorded and the next one still runs.
+# Usage: scripts/gpu_check.sh [OUT_DIR]   Env: CLIPS (200 per class), STEPS (20),
+#   WARMUP (5), DCASE_TRIPLETS (365000, Table 1's epoch).
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$(realpath -m "${1:-${OUT:-gpu_out}}")
+mkdir -p "$out"
+exec > >(tee -a "$out/check.log") 2>&1
+clips=${CLIPS:-200}
+steps=${STEPS:-20}
+warmup=${WARMUP:-5}
+dcase_triplets=${DCASE_TRIPLETS:-365000}
+status=0
+note() { echo "$*" | tee -a "$out/summary.md"; }
+field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
+
+[[ -f $root/.gpu/paths ]] || { echo "gpu_check: no .gpu/ (run scripts/gpu_pack.sh here and carry .gpu)"; exit 2; }
+# The machine's LibTorch, the carried libraries, and the build's paths.
+torch_lib=$(python3 -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')
+export LD_LIBRARY_PATH="$torch_lib:$root/.gpu/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+build=$(sed -n 's/^build=//p' "$root/.gpu/paths")
+source_dir=$(sed -n 's/^source=//p' "$root/.gpu/paths")
+# Only what is missing: on the machine that packed .gpu/ these are the build.
+mkdir -p "$build/apps/tessera" "$build/src" "$build/tests/tmp"
+[[ -e $build/apps/tessera/tessera ]] || ln -s "$root/.gpu/bin/tessera" "$build/apps/tessera/tessera"
+[[ -e $build/apps/tessera/libtessera_cuda.so ]] ||
+  ln -s "$root/.gpu/bin/libtessera_cuda.so" "$build/apps/tessera/libtessera_cuda.so"
+[[ -e $build/src/libtessera_data.a ]] || cp "$root/.gpu/libtessera_data.a" "$build/src/"
+if [[ ! -e $source_dir ]]; then
+  mkdir -p "$(dirname "$source_dir")"
+  ln -s "$root" "$source_dir"
+fi
+tessera=$build/apps/tessera/tessera
+echo "# GPU check" >"$out/summary.md"
+note "- device: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -1)"
+note "- torch: $(python3 -c 'import torch; print(torch.__version__, torch.cuda.is_available())')"
+note "- tessera: $("$tessera" --version 2>&1 | head -1)"
+
+echo "== 1. tests labelled gpu"
+for t in train_cuda_test apps_cli_cuda_train_test; do
+  if "$root/.gpu/bin/$t" --gtest_output="xml:$out/$t.xml"; then
+    note "- $t: passed ($(grep -c '<testcase' "$out/$t.xml") tests, $(grep -c '<skipped' "$out/$t.xml") skipped)"
+  else
+    note "- $t: FAILED"
+    status=1
+  fi
+done
+
+echo "== 2. training step, Table 1's shape, batch 256"
+{
+  echo "| precision | Tessera s/step | PyTorch eager s/step | PyTorch compile s/step | Tessera / eager | Tessera / compile |"
+  echo "|---|---|---|---|---|---|"
+} >"$out/steps.md"
+peer=$root/bench/peers/step_torch.py
+common=(--batch 256 --width 64 --embedding 512 --steps "$steps" --warmup "$warmup")
+for precision in bf16 fp32; do
+  ours=$("$tessera" bench step --device cuda --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
+  eager=$(python3 "$peer" --device cuda --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
+  compiled=$(python3 "$peer" --device cuda --compile --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
+  ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
+  echo "| $precision | ${ours:--} | ${eager:--} | ${compiled:--} | $(ratio "$ours" "$eager") | $(ratio "$ours" "$compiled") |" >>"$out/steps.md"
+  [[ -n $ours ]] || status=1
+done
+cat "$out/steps.md" | tee -a "$out/summary.md"
+
+echo "== 3. one epoch on synthetic data, warm cache"
+work=$(mktemp -d)
+config=$root/configs/margin_experiment_dcase.json
+if "$tessera" synth -o "$work/data" --clips-per-class "$clips" --threads "$(nproc)" >/dev/null &&
+  "$tessera" cache build -c "$config" --set dcase_dataset_path="$work/data" \
+    --cache-dir "$work/cache" >/dev/null &&
+  "$tessera" train -c "$config" --set dcase_dataset_path="$work/data" --set cache_dir="$work/cache" \
+    --set epochs=1 --device cuda --precision bf16 --no-tensorboard --run-dir "$work/run"; then
+  cp "$work/run/metrics/timing.json" "$out/epoch.json"
+  loop=$(python3 -c "import json; print(json.load(open('$out/epoch.json'))['loop_triplets_per_second'])")
+  note "- epoch: $(python3 -c "import json; t = json.load(open('$out/epoch.json')); print(t['triplets'], 'triplets,', round(t['loop_seconds'], 1), 's in the loop,', round(t['step_seconds'], 1), 's in steps')")"
+  note "- projected Table 1 DCASE epoch ($dcase_triplets triplets): $(awk -v n="$dcase_triplets" -v r="$loop" 'BEGIN { printf "%.0f s", n / r }')"
+else
+  note "- epoch: FAILED"
+  status=1
+fi
+rm -rf "$work"
+note "- status: $([[ $status == 0 ]] && echo ok || echo 'see check.log')"
+exit $status

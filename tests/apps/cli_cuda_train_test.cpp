@@ -1,0 +1,63 @@
+// `tessera train --device cuda` end to end (ctest label `gpu`; skipped with
+// the reason where no CUDA device is present): the run directory's contract
+// as on the CPU, and a run trained on the GPU resumed on the CPU.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/common/cuda_support.h"
+#include "tessera/train/csv_log.h"
+#include "test_util.h"
+
+namespace tessera {
+namespace {
+
+using namespace tessera::testing;
+namespace fs = std::filesystem;
+
+class CliCudaTrainTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    try {
+      common::load_cuda_support();
+    } catch (const std::exception& e) {
+      GTEST_SKIP() << "the CUDA module cannot load: " << e.what();
+    }
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+std::string device_of(const std::string& run) {
+  return nlohmann::json::parse(read_text(run + "/metrics/timing.json"))["device"];
+}
+
+TEST_F(CliCudaTrainTest, ARunOnTheGpuWritesTheContractAndResumesOnTheCpu) {
+  const std::string dir = fresh_dir(), run = dir + "/run";
+  std::vector<std::string> args = short_train_args(shared_synth_dataset(4), run, 2);
+  args.insert(args.end(), {"--device", "cuda"});
+  ASSERT_EQ(wait_exit(spawn_tessera(args, dir + "/gpu.log")), 0) << read_text(dir + "/gpu.log");
+  for (const char* f : {"config.json", "metrics/train_steps.csv", "metrics/epochs.csv",
+                        "metrics/timing.json", "checkpoints/epoch_0002.pt",
+                        "eval/epoch_2/embeddings.tsv", "eval/epoch_2/centroid_distances.csv"})
+    EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
+  EXPECT_EQ(device_of(run), "cuda");
+  const auto gpu_epochs = train::CsvLog::read(run + "/metrics/epochs.csv");
+  ASSERT_EQ(gpu_epochs.size(), 2u);
+  for (const auto& row : gpu_epochs)
+    for (double v : row) EXPECT_TRUE(std::isfinite(v));
+
+  std::vector<std::string> more = short_train_args(shared_synth_dataset(4), run, 3);
+  more.insert(more.end(), {"--resume", "--device", "cpu"});
+  ASSERT_EQ(wait_exit(spawn_tessera(more, dir + "/cpu.log")), 0) << read_text(dir + "/cpu.log");
+  EXPECT_EQ(device_of(run), "cpu");
+  const auto all_epochs = train::CsvLog::read(run + "/metrics/epochs.csv");
+  ASSERT_EQ(all_epochs.size(), 3u);
+  EXPECT_EQ(all_epochs[0], gpu_epochs[0]);  // the GPU's epochs are kept as written
+  EXPECT_EQ(all_epochs[1], gpu_epochs[1]);
+  EXPECT_TRUE(fs::exists(run + "/checkpoints/epoch_0003.pt"));
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,122 @@
+// The network, the training step and checkpoints on a CUDA device against
+// the CPU (ctest label `gpu`). Where the CUDA module cannot load or no
+// device is present, every test is skipped with that reason, and
+// `make test` counts the skips under their label.
+//
+// Tolerances. TF32 is switched off for these comparisons, so fp32 on both
+// sides rounds to 24 bits and differs only in summation order: embeddings
+// (unit vectors) to 1e-4, gradients to 1e-3 of their largest component.
+// bf16 keeps 8 bits: its loss is compared with fp32's to 3e-2, relative.
+// Parameters copied between devices are compared bit for bit.
+#include <gtest/gtest.h>
+
+#include "tessera/common/cuda_support.h"
+#include "tessera/train/checkpoint.h"
+#include "tessera/train/train_step.h"
+#include "test_util.h"
+
+namespace tessera::train {
+namespace {
+
+model::ResNetOptions small_net() {
+  model::ResNetOptions o;
+  o.width = 8;
+  o.embedding_size = 32;
+  return o;
+}
+
+class CudaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    try {
+      common::load_cuda_support();
+    } catch (const std::exception& e) {
+      GTEST_SKIP() << "the CUDA module cannot load: " << e.what();
+    }
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
+    torch::manual_seed(5);
+    // Three groups of 4 tiles (anchors, neighbours, opposites), 1 x 64 x 32.
+    tiles_ = torch::randn({12, 1, 64, 32});
+  }
+  model::ResNet net_on(torch::Device device) {
+    torch::manual_seed(3);
+    model::ResNet net(small_net());
+    net->to(device);
+    return net;
+  }
+  torch::Tensor tiles_;
+};
+
+TEST_F(CudaTest, ForwardMatchesTheCpu) {
+  model::ResNet cpu = net_on(torch::kCPU), gpu = net_on(torch::kCUDA);
+  cpu->eval();
+  gpu->eval();
+  torch::NoGradGuard no_grad;
+  const torch::Tensor a = cpu->forward(tiles_);
+  const torch::Tensor b = gpu->forward(tiles_.to(torch::kCUDA)).cpu();
+  EXPECT_LT((a - b).abs().max().item<double>(), 1e-4);
+}
+
+TEST_F(CudaTest, OneFp32StepMatchesTheCpu) {
+  model::ResNet cpu = net_on(torch::kCPU), gpu = net_on(torch::kCUDA);
+  torch::optim::Adam cpu_adam(cpu->parameters(), 1e-3), gpu_adam(gpu->parameters(), 1e-3);
+  StepRunner cpu_step(cpu, cpu_adam, loss::TripletLoss({}), 1e-4, torch::kCPU);
+  StepRunner gpu_step(gpu, gpu_adam, loss::TripletLoss({}), 1e-4, torch::kCUDA);
+  const StepResult a = cpu_step.step(tiles_);
+  const StepResult b = gpu_step.step(tiles_.to(torch::kCUDA));
+  EXPECT_NEAR(b.loss, a.loss, 1e-4 * std::abs(a.loss));
+  EXPECT_EQ(b.active, a.active);
+  const auto p = cpu->named_parameters(), q = gpu->named_parameters();
+  for (const auto& kv : p) {
+    const torch::Tensor g = kv.value().grad(), h = q[kv.key()].grad().cpu();
+    ASSERT_TRUE(g.defined() && h.defined()) << kv.key();
+    const double scale = std::max(g.abs().max().item<double>(), 1e-12);
+    EXPECT_LT((g - h).abs().max().item<double>(), 1e-3 * scale) << kv.key();
+  }
+}
+
+TEST_F(CudaTest, ABf16StepKeepsFp32MasterWeightsAndTheLoss) {
+  model::ResNet cpu = net_on(torch::kCPU), gpu = net_on(torch::kCUDA);
+  torch::optim::Adam cpu_adam(cpu->parameters(), 1e-3), gpu_adam(gpu->parameters(), 1e-3);
+  StepRunner cpu_step(cpu, cpu_adam, loss::TripletLoss({}), 1e-4, torch::kCPU);
+  StepRunner gpu_step(gpu, gpu_adam, loss::TripletLoss({}), 1e-4, torch::kCUDA, Precision::kBf16);
+  const StepResult a = cpu_step.step(tiles_);
+  const StepResult b = gpu_step.step(tiles_.to(torch::kCUDA));
+  EXPECT_NEAR(b.loss, a.loss, 3e-2 * std::abs(a.loss));
+  for (const auto& p : gpu->parameters()) {
+    EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+  }
+}
+
+// Saved on one device, loaded on the other, both ways: the same values.
+TEST_F(CudaTest, CheckpointsMoveBetweenDevicesBothWays) {
+  const std::string dir = tessera::testing::fresh_dir();
+  for (const bool from_gpu : {true, false}) {
+    model::ResNet src = net_on(from_gpu ? torch::kCUDA : torch::kCPU);
+    torch::optim::Adam adam(src->parameters(), 1e-3);
+    StepRunner step(src, adam, loss::TripletLoss({}), 1e-4, from_gpu ? torch::kCUDA : torch::kCPU);
+    step.step(from_gpu ? tiles_.to(torch::kCUDA) : tiles_);
+    CheckpointState st;
+    st.epoch = 1;
+    st.step = 1;
+    st.meta = {{"model", "ResNet18"}};
+    const std::string path =
+        save_checkpoint(dir + (from_gpu ? "/from_gpu" : "/from_cpu"), st, *src, adam);
+    torch::manual_seed(77);
+    model::ResNet dst(small_net());
+    dst->to(from_gpu ? torch::kCPU : torch::kCUDA);
+    torch::optim::Adam dst_adam(dst->parameters(), 1e-3);
+    load_checkpoint(path, dst.get(), &dst_adam, {{"model", "ResNet18"}});
+    const auto p = src->named_parameters(), q = dst->named_parameters();
+    for (const auto& kv : p) {
+      EXPECT_EQ(q[kv.key()].device().type(), from_gpu ? torch::kCPU : torch::kCUDA) << kv.key();
+      EXPECT_TRUE(torch::equal(kv.value().cpu(), q[kv.key()].cpu())) << kv.key();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tessera::train
