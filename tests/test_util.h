@@ -2,9 +2,10 @@
 // tree, running the CLI, and writing small WAV files.
 #pragma once
 
-#include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +15,8 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "tessera/common/process.h"
 
 namespace tessera::testing {
 
@@ -33,16 +36,21 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs a shell command line, capturing both streams.
+// Runs a shell command line, capturing both streams, through the same
+// process helper as the sweep's workers (common/process.h). The exit code
+// is 128 + the signal for a command that a signal ended.
 inline CommandResult run_command(const std::string& command_line) {
-  const std::string cmd = "{ " + command_line + "; } 2>&1";
+  static std::atomic<int> calls{0};
+  std::filesystem::create_directories(TESSERA_TEST_TMP);
+  common::SpawnOptions o;
+  o.output_path = std::string(TESSERA_TEST_TMP) + "/run_command." + std::to_string(::getpid()) +
+                  "." + std::to_string(calls++) + ".log";
   CommandResult r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), p)) r.output += buf.data();
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  r.exit_code =
+      common::wait_process(common::spawn_process({"/bin/sh", "-c", command_line}, o)).code;
+  std::ifstream in(o.output_path, std::ios::binary);
+  r.output.assign(std::istreambuf_iterator<char>(in), {});
+  std::filesystem::remove(o.output_path);
   return r;
 }
 
@@ -77,7 +85,6 @@ inline std::vector<float> sine(double hz, double amplitude, int rate, std::size_
 #include <thread>
 
 #include "tessera/common/config.h"
-#include "tessera/common/process.h"
 #include "tessera/data/synth.h"
 
 namespace tessera::testing {

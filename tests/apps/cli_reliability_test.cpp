@@ -17,7 +17,9 @@ std::string train_cmd(const std::string& data, const std::string& run, int epoch
          " --set batch_size=16 --set log_level=warning --threads 2 --run-dir " + run;
 }
 
-// Runs a shell command under `ulimit -f kb` (1024-byte blocks).
+// Runs a shell command under `ulimit -f kb` (1024-byte blocks). Its output
+// goes through a pipe, not run_command's log file, which the limit would
+// cover too.
 CommandResult run_limited(const std::string& cmd, int kb) {
   CommandResult r;
   const std::string full =
