@@ -86,7 +86,7 @@ if "$tessera" synth -o "$work/data" --clips-per-class "$clips" --threads "$(npro
     --set epochs=1 --device cuda --precision bf16 --no-tensorboard --run-dir "$work/run"; then
   cp "$work/run/metrics/timing.json" "$out/epoch.json"
   loop=$(python3 -c "import json; print(json.load(open('$out/epoch.json'))['loop_triplets_per_second'])")
-  note "- epoch: $(python3 -c "import json; t = json.load(open('$out/epoch.json')); print(t['triplets'], 'triplets,', round(t['loop_seconds'], 1), 's in the loop,', round(t['step_seconds'], 1), 's in steps')")"
+  note "- epoch: $(python3 -c "import json; t = json.load(open('$out/epoch.json')); print(t['triplets'], 'triplets,', round(t['loop_seconds'], 1), 's in the loop,', round(t['step_seconds'], 1), 's in steps, waiting for data', round(100 * t['data_wait_fraction'], 1), '% of the wall time')")"
   note "- projected Table 1 DCASE epoch ($dcase_triplets triplets): $(awk -v n="$dcase_triplets" -v r="$loop" 'BEGIN { printf "%.0f s", n / r }')"
 else
   note "- epoch: FAILED"

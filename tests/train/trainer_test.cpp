@@ -133,6 +133,10 @@ TEST(TrainerTest, EachEpochIsTrainedEvaluatedLoggedAndCheckpointed) {
   EXPECT_EQ(timing["steps"].get<std::int64_t>(), r.summary.steps);
   EXPECT_EQ(timing["epochs_run"].get<int>(), 2);
   EXPECT_FALSE(timing["interrupted"].get<bool>());
+  const double wait = timing["data_wait_seconds"], wall = timing["seconds"];
+  EXPECT_NEAR(timing["data_wait_fraction"].get<double>(), wait / wall, 1e-12);
+  EXPECT_GE(wait, 0.0);
+  EXPECT_LE(wait, wall);
 }
 
 // A stop requested after the third backward pass of epoch 1 checkpoints

@@ -411,6 +411,9 @@ void TrainingSession::write_timing() const {
       {"pipeline_overhead_fraction",
        s.loop_seconds > 0 ? 1.0 - s.step_seconds / s.loop_seconds : 0.0},
       {"data_wait_seconds", s.data_wait_seconds},
+      // The share of wall time the step loop sat waiting for batches: on a
+      // GPU, the device's idle time that the data pipeline causes.
+      {"data_wait_fraction", s.data_wait_seconds / std::max(s.seconds, 1e-9)},
       {"threads", threads_},
       {"device", options_.device},
       {"precision", options_.precision},

@@ -7,7 +7,8 @@
 //                                eval_dist_neighbour,eval_dist_opposite,
 //                                eval_active_fraction,silhouette,centroid_cv,
 //                                precision_at_1,r_precision,map_at_r,nmi
-//   metrics/timing.json          wall time, steps, triplets per second
+//   metrics/timing.json          wall time, steps, triplets per second, and
+//                                the share of wall time spent waiting for data
 //   eval/epoch_<k>/...           written by the epoch evaluator
 //   tensorboard/                 event files and projector_config.pbtxt
 //                                (train/tensorboard_log.h), unless switched off
