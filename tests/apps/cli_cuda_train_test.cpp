@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tessera/common/cuda_support.h"
+#include "cuda_test_util.h"
 #include "tessera/train/csv_log.h"
 #include "test_util.h"
 
@@ -20,12 +20,8 @@ namespace fs = std::filesystem;
 class CliCudaTrainTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    try {
-      common::load_cuda_support();
-    } catch (const std::exception& e) {
-      GTEST_SKIP() << "the CUDA module cannot load: " << e.what();
-    }
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    if (const std::string why = tessera::testing::cuda_unavailable(); !why.empty())
+      GTEST_SKIP() << why;
   }
 };
 

@@ -10,7 +10,7 @@
 // Parameters copied between devices are compared bit for bit.
 #include <gtest/gtest.h>
 
-#include "tessera/common/cuda_support.h"
+#include "cuda_test_util.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/train_step.h"
 #include "test_util.h"
@@ -28,12 +28,8 @@ model::ResNetOptions small_net() {
 class CudaTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    try {
-      common::load_cuda_support();
-    } catch (const std::exception& e) {
-      GTEST_SKIP() << "the CUDA module cannot load: " << e.what();
-    }
-    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    if (const std::string why = tessera::testing::cuda_unavailable(); !why.empty())
+      GTEST_SKIP() << why;
     at::globalContext().setAllowTF32CuDNN(false);
     at::globalContext().setAllowTF32CuBLAS(false);
     torch::manual_seed(5);
