@@ -80,24 +80,30 @@ std::pair<double, double> padded_range(double lo, double hi) {
   return {lo - pad, hi + pad};
 }
 
-std::invalid_argument malformed(const std::string& title, const std::string& problem) {
-  return std::invalid_argument("figure '" + title + "': " + problem);
+// `owner` names what is malformed: "figure 'loss'", "series 'margin 1'".
+std::invalid_argument malformed(const std::string& owner, const std::string& problem) {
+  return std::invalid_argument(owner + ": " + problem);
 }
 
-void check_pair(const std::string& title, const std::string& what, std::size_t a, std::size_t b) {
+std::string figure(const std::string& title) {
+  return "figure '" + title + "'";
+}
+
+void check_pair(const std::string& owner, const std::string& what, std::size_t a, std::size_t b) {
   if (a != b)
-    throw malformed(title, what + " differ in length (" + std::to_string(a) + " against " +
+    throw malformed(owner, what + " differ in length (" + std::to_string(a) + " against " +
                                std::to_string(b) + ")");
 }
 
 }  // namespace
 
 void Series::validate() const {
-  check_pair(name, "x and y", x.size(), y.size());
-  check_pair(name, "marker_x and marker_y", marker_x.size(), marker_y.size());
+  const std::string owner = "series '" + name + "'";
+  check_pair(owner, "x and y", x.size(), y.size());
+  check_pair(owner, "marker_x and marker_y", marker_x.size(), marker_y.size());
   if (!band_lo.empty() || !band_hi.empty()) {
-    check_pair(name, "x and band_lo", x.size(), band_lo.size());
-    check_pair(name, "x and band_hi", x.size(), band_hi.size());
+    check_pair(owner, "x and band_lo", x.size(), band_lo.size());
+    check_pair(owner, "x and band_hi", x.size(), band_hi.size());
   }
 }
 
@@ -106,31 +112,31 @@ void LinePlot::validate() const {
     try {
       s.validate();
     } catch (const std::invalid_argument& e) {
-      throw malformed(title, std::string("series ") + e.what());
+      throw malformed(figure(title), e.what());
     }
   }
 }
 
 void Heatmap::validate() const {
-  check_pair(title, "rows and labels", values.size(), labels.size());
+  check_pair(figure(title), "rows and labels", values.size(), labels.size());
   for (const auto& row : values)
-    check_pair(title, "a row and the labels", row.size(), labels.size());
+    check_pair(figure(title), "a row and the labels", row.size(), labels.size());
 }
 
 void ScatterPlot::validate() const {
-  check_pair(title, "x and y", x.size(), y.size());
-  check_pair(title, "x and cls", x.size(), cls.size());
+  check_pair(figure(title), "x and y", x.size(), y.size());
+  check_pair(figure(title), "x and cls", x.size(), cls.size());
   for (int c : cls) {
     if (c < 0 || std::size_t(c) >= class_names.size())
-      throw malformed(title, "class " + std::to_string(c) + " has no name (" +
-                                 std::to_string(class_names.size()) + " names)");
+      throw malformed(figure(title), "class " + std::to_string(c) + " has no name (" +
+                                         std::to_string(class_names.size()) + " names)");
   }
 }
 
 void IntervalPlot::validate() const {
-  check_pair(title, "categories and values", categories.size(), value.size());
-  check_pair(title, "categories and lower bounds", categories.size(), lo.size());
-  check_pair(title, "categories and upper bounds", categories.size(), hi.size());
+  check_pair(figure(title), "categories and values", categories.size(), value.size());
+  check_pair(figure(title), "categories and lower bounds", categories.size(), lo.size());
+  check_pair(figure(title), "categories and upper bounds", categories.size(), hi.size());
 }
 
 std::vector<double> smooth(const std::vector<double>& y, double weight) {
