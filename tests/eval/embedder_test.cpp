@@ -14,12 +14,10 @@
 namespace tessera::eval {
 namespace {
 
-class EmbedderTest : public ::testing::Test {
+class EmbedderTest : public testing::EvalDataTest {
  protected:
   void SetUp() override {
-    config_ = testing::demo_config();
-    dir_ = tessera::testing::fresh_dir();
-    data_ = std::make_unique<train::RunData>(train::RunData::load(config_, dir_, 2));
+    EvalDataTest::SetUp();
     model_ = TrainedModel{config_, testing::demo_network(config_, 11), "", torch::kCPU};
   }
   // Every tile of recording `rec`, stacked.
@@ -30,9 +28,6 @@ class EmbedderTest : public ::testing::Test {
       data_->eval->copy_tile(rec, i, t.data_ptr<float>() + std::size_t(i) * g.tile_floats());
     return t;
   }
-  common::Config config_;
-  std::string dir_;
-  std::unique_ptr<train::RunData> data_;
   TrainedModel model_;
 };
 

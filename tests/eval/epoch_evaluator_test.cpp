@@ -27,17 +27,12 @@ std::vector<std::string> lines(const std::string& path) {
   return out;
 }
 
-class EpochEvaluatorTest : public ::testing::Test {
+class EpochEvaluatorTest : public testing::EvalDataTest {
  protected:
   void SetUp() override {
-    config_ = testing::demo_config();
-    dir_ = tessera::testing::fresh_dir();
-    data_ = std::make_unique<train::RunData>(train::RunData::load(config_, dir_, 2));
+    EvalDataTest::SetUp();
     net_ = testing::demo_network(config_, 7);
   }
-  common::Config config_;
-  std::string dir_;
-  std::unique_ptr<train::RunData> data_;
   model::ResNet net_{nullptr};
 };
 

@@ -3,6 +3,7 @@
 // dataset's features loaded as a run would load them.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "tessera/common/config.h"
@@ -23,5 +24,19 @@ inline model::ResNet demo_network(const common::Config& c, std::uint64_t seed) {
   torch::manual_seed(seed);
   return model::ResNet(model::ResNetOptions::from_config(c));
 }
+
+// A fresh directory for the test, and the dataset loaded into it as a run
+// would load it.
+class EvalDataTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = demo_config();
+    dir_ = tessera::testing::fresh_dir();
+    data_ = std::make_unique<train::RunData>(train::RunData::load(config_, dir_, 2));
+  }
+  common::Config config_;
+  std::string dir_;
+  std::unique_ptr<train::RunData> data_;
+};
 
 }  // namespace tessera::eval::testing
