@@ -26,6 +26,7 @@ dcase_triplets=${DCASE_TRIPLETS:-365000}
 status=0
 note() { echo "$*" | tee -a "$out/summary.md"; }
 field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" | tail -1; }
+ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
 
 [[ -f $root/.gpu/paths ]] || { echo "gpu_check: no .gpu/ (run scripts/gpu_pack.sh here and carry .gpu)"; exit 2; }
 # The machine's LibTorch, the carried libraries, and the build's paths.
@@ -70,7 +71,6 @@ for precision in bf16 fp32; do
   ours=$("$tessera" bench step --device cuda --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
   eager=$(python3 "$peer" --device cuda --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
   compiled=$(python3 "$peer" --device cuda --compile --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
-  ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
   echo "| $precision | ${ours:--} | ${eager:--} | ${compiled:--} | $(ratio "$ours" "$eager") | $(ratio "$ours" "$compiled") |" >>"$out/steps.md"
   [[ -n $ours ]] || status=1
 done
