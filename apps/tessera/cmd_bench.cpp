@@ -155,7 +155,10 @@ int run_step_bench(const StepBenchArgs& a) {
   loss::TripletLossOptions lo;
   train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device,
                            train::parse_precision(a.precision), train::parse_layout(a.layout));
-  const torch::Tensor tiles = torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins});
+  // On the device already, as the peer's are: the step alone is timed (in
+  // training, train/device_feeder.h overlaps the copy with the step before).
+  const torch::Tensor tiles =
+      torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins}).to(device);
   std::vector<double> times;
   for (int i = 0; i < a.warmup + a.steps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
@@ -180,7 +183,7 @@ int run_step_bench(const StepBenchArgs& a) {
       "kernels=%s median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
       "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
-      runner.bf16_channels_last() || runner.fp32_channels_last() ? "nhwc" : "nchw",
+      runner.bf16_channels_last() || runner.channels_last_weights() ? "nhwc" : "nchw",
       net->options().kernels.describe().c_str(), med, *std::min_element(times.begin(), times.end()),
       a.batch / med, gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
@@ -228,12 +231,19 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
   c.gen_count = a.threads;
   c.num_parallel_calls = a.threads;
   c.cache_dir = dir + "/cache";
+  // One pool of batch blocks for both epochs, as the trainer keeps one for
+  // its session: the warm epoch reuses the cold one's blocks.
+  std::shared_ptr<sampling::BufferPool> blocks;
   auto epoch = [&](const char* name) {
     const auto t0 = std::chrono::steady_clock::now();
     train::RunData d = train::RunData::load(c, dir, a.threads);
     const auto specs = sampling::TripletSampler(sampling::SamplerOptions::from_config(c))
                            .sample(d.train->tile_counts(), 1);
-    sampling::BatchPipeline p(*d.train, specs, sampling::PipelineOptions::from_config(c));
+    if (!blocks) {
+      blocks = sampling::BufferPool::create(3 * std::size_t(c.batch_size) *
+                                            d.train->geometry().tile_floats());
+    }
+    sampling::BatchPipeline p(*d.train, specs, sampling::PipelineOptions::from_config(c), blocks);
     sampling::TripletBatch b;
     std::size_t n = 0;
     while (p.next(b)) n += b.size;

@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "tessera/train/csv_log.h"
 #include "test_util.h"
 
@@ -58,6 +60,14 @@ TEST(CliDistributedTest, TwoProcessesTrackOneProcess) {
   EXPECT_LT(epochs.back()[1], epochs.front()[1]) << "the 2-process run learns";
   // Only rank 0 writes: one metrics file, one set of checkpoints.
   EXPECT_TRUE(std::filesystem::exists(dir + "/two42/checkpoints/epoch_0003.pt"));
+  // Averaged gradients and broadcast batch-norm statistics: after the last
+  // epoch both ranks hold the same network, bit for bit.
+  const auto ranks = nlohmann::json::parse(read_text(dir + "/two42/metrics/ranks.json"));
+  EXPECT_EQ(ranks["epoch"].get<int>(), 3);
+  ASSERT_EQ(ranks["digests"].size(), 2u);
+  EXPECT_EQ(ranks["digests"][0], ranks["digests"][1]);
+  EXPECT_EQ(ranks["digests"][0].get<std::string>().size(), 16u);
+  EXPECT_TRUE(ranks["identical"].get<bool>());
 }
 
 TEST(CliDistributedTest, KilledPeerEndsTheOtherRank) {

@@ -12,6 +12,10 @@ torch::Tensor rows(std::vector<std::vector<float>> v) {
   return t;
 }
 
+double v(const torch::Tensor& t) {
+  return t.item<double>();
+}
+
 TripletLoss make(double margin, Reduction r = Reduction::kZeroFiltered) {
   TripletLossOptions o;
   o.margin = margin;
@@ -23,12 +27,13 @@ TripletLoss make(double margin, Reduction r = Reduction::kZeroFiltered) {
 TEST(TripletLossTest, ZeroWhenOppositeIsFarEnough) {
   const auto a = rows({{1, 0}}), n = rows({{1, 0}}), o = rows({{-1, 0}});
   const auto r = make(1.0).compute(a, n, o);
-  EXPECT_DOUBLE_EQ(r.value, 0.0);
-  EXPECT_DOUBLE_EQ(r.active_fraction, 0.0);
-  EXPECT_DOUBLE_EQ(r.dist_neighbour, 0.0);
-  EXPECT_DOUBLE_EQ(r.dist_opposite, 4.0);
+  EXPECT_DOUBLE_EQ(v(r.loss), 0.0);
+  EXPECT_EQ(r.active.item<std::int64_t>(), 0);
+  EXPECT_EQ(r.count, 1);
+  EXPECT_DOUBLE_EQ(v(r.dist_neighbour), 0.0);
+  EXPECT_DOUBLE_EQ(v(r.dist_opposite), 4.0);
   // d(a,n) - d(a,o) >= -4 for unit vectors: margin 10 leaves at least 6.
-  EXPECT_NEAR(make(10.0).compute(a, n, o).value, 6.0, 1e-6);
+  EXPECT_NEAR(v(make(10.0).compute(a, n, o).loss), 6.0, 1e-6);
 }
 
 // Triplet 1: d(a,n) = 0, d(a,o) = 2 (orthogonal) -> max(0, 0 - 2 + 1) = 0.
@@ -38,11 +43,12 @@ TEST(TripletLossTest, ReductionsDifferAsTheyShould) {
   const auto a = rows({{1, 0}, {1, 0}}), n = rows({{1, 0}, {0, 1}}), o = rows({{0, 1}, {0, -1}});
   const auto zf = make(1.0).compute(a, n, o);
   const auto mean = make(1.0, Reduction::kMean).compute(a, n, o);
-  EXPECT_NEAR(zf.value, 1.0, 1e-6);
-  EXPECT_NEAR(mean.value, 0.5, 1e-6);
-  EXPECT_DOUBLE_EQ(zf.active_fraction, 0.5);
-  EXPECT_NEAR(zf.dist_neighbour, 1.0, 1e-6);
-  EXPECT_NEAR(zf.dist_opposite, 2.0, 1e-6);
+  EXPECT_NEAR(v(zf.loss), 1.0, 1e-6);
+  EXPECT_NEAR(v(mean.loss), 0.5, 1e-6);
+  EXPECT_EQ(zf.active.item<std::int64_t>(), 1);
+  EXPECT_EQ(zf.count, 2);
+  EXPECT_NEAR(v(zf.dist_neighbour), 1.0, 1e-6);
+  EXPECT_NEAR(v(zf.dist_opposite), 2.0, 1e-6);
 }
 
 TEST(TripletLossTest, GradientMatchesFiniteDifference) {
@@ -60,7 +66,7 @@ TEST(TripletLossTest, GradientMatchesFiniteDifference) {
       torch::Tensor ap = a.clone(), am = a.clone();
       ap[i][j] += h;
       am[i][j] -= h;
-      const double fd = (loss.compute(ap, n, o).value - loss.compute(am, n, o).value) / (2 * h);
+      const double fd = (v(loss.compute(ap, n, o).loss) - v(loss.compute(am, n, o).loss)) / (2 * h);
       EXPECT_NEAR(grad[i][j].item<double>(), fd, 1e-5) << i << "," << j;
     }
   }

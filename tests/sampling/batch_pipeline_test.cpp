@@ -77,11 +77,11 @@ TEST_F(BatchPipelineTest, BatchesHoldTheRightTiles) {
       ASSERT_EQ(s.opposite_rec, want.opposite_rec);
       ASSERT_EQ(s.opposite_tile, want.opposite_tile);
       store_->copy_tile(s.anchor_rec, s.anchor_tile, tile.data());
-      ASSERT_EQ(0, std::memcmp(tile.data(), batches[k].anchor.data() + i * tf, tf * 4));
+      ASSERT_EQ(0, std::memcmp(tile.data(), batches[k].anchor() + i * tf, tf * 4));
       store_->copy_tile(s.opposite_rec, s.opposite_tile, tile.data());
-      ASSERT_EQ(0, std::memcmp(tile.data(), batches[k].opposite.data() + i * tf, tf * 4));
+      ASSERT_EQ(0, std::memcmp(tile.data(), batches[k].opposite() + i * tf, tf * 4));
       store_->copy_tile(s.anchor_rec, s.neighbour_tile, tile.data());
-      ASSERT_EQ(0, std::memcmp(tile.data(), batches[k].neighbour.data() + i * tf, tf * 4));
+      ASSERT_EQ(0, std::memcmp(tile.data(), batches[k].neighbour() + i * tf, tf * 4));
     }
   }
 }
@@ -92,10 +92,39 @@ TEST_F(BatchPipelineTest, OrderDoesNotDependOnWorkers) {
   const auto many = drain(4, 3, 8);
   ASSERT_EQ(one.size(), many.size());
   for (std::size_t k = 0; k < one.size(); ++k) {
-    EXPECT_EQ(one[k].anchor, many[k].anchor);
-    EXPECT_EQ(one[k].neighbour, many[k].neighbour);
-    EXPECT_EQ(one[k].opposite, many[k].opposite);
+    ASSERT_EQ(one[k].floats(), many[k].floats());
+    EXPECT_EQ(0, std::memcmp(one[k].tiles.get(), many[k].tiles.get(), one[k].floats() * 4));
   }
+}
+
+// A consumer that lets go of each batch before taking the next gets its
+// blocks back: an epoch of 8 batches with 3 in flight makes at most 4 (the
+// 3 prefetched and the one being used). A second epoch on the same pool
+// makes none, and its batches are the first epoch's, tile for tile.
+TEST_F(BatchPipelineTest, BlocksComeBackToThePool) {
+  PipelineOptions o;
+  o.batch_size = 4;
+  o.workers = 2;
+  o.prefetch_batches = 3;
+  const std::size_t batch_floats = 3 * 4 * store_->geometry().tile_floats();
+  auto pool = BufferPool::create(batch_floats);
+  const auto reference = drain(2, 4, 3);
+  for (int epoch = 0; epoch < 2; ++epoch) {
+    BatchPipeline p(*store_, specs_, o, pool);
+    TripletBatch b;
+    std::size_t k = 0;
+    while (p.next(b)) {
+      ASSERT_EQ(b.floats(), reference[k].floats());
+      ASSERT_EQ(0, std::memcmp(b.tiles.get(), reference[k].tiles.get(), b.floats() * 4)) << k;
+      ++k;
+    }
+    EXPECT_EQ(k, 8u);
+  }
+  EXPECT_GE(pool->blocks_made(), 1u);
+  EXPECT_LE(pool->blocks_made(), 4u);
+  // A pool whose blocks cannot hold a batch is refused.
+  EXPECT_THROW(BatchPipeline(*store_, specs_, o, BufferPool::create(batch_floats - 1)),
+               std::invalid_argument);
 }
 
 TEST_F(BatchPipelineTest, StoppingEarlyJoinsWorkers) {

@@ -10,8 +10,15 @@
 // Parameters copied between devices are compared bit for bit.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cmath>
+#include <thread>
+
 #include "cuda_test_util.h"
+#include "tessera/cuda/sync_check.h"
 #include "tessera/train/checkpoint.h"
+#include "tessera/train/device_feeder.h"
+#include "tessera/train/device_idle.h"
 #include "tessera/train/train_step.h"
 #include "test_util.h"
 
@@ -112,6 +119,99 @@ TEST_F(CudaTest, CheckpointsMoveBetweenDevicesBothWays) {
       EXPECT_TRUE(torch::equal(kv.value().cpu(), q[kv.key()].cpu())) << kv.key();
     }
   }
+}
+
+// Queuing a step makes the host wait for nothing: with CUDA's sync check
+// set to throw, StepRunner::run on tiles already on the device goes through
+// in fp32 and bf16. Reading its metrics back is a wait, and the check
+// throws there, which shows that it was on.
+TEST_F(CudaTest, AQueuedStepDoesNotWaitForTheDevice) {
+  const auto set_check = reinterpret_cast<TesseraCudaSetSyncCheck>(
+      common::cuda_support_symbol("tessera_cuda_set_sync_check"));
+  for (const Precision precision : {Precision::kFp32, Precision::kBf16}) {
+    model::ResNet gpu = net_on(torch::kCUDA);
+    torch::optim::Adam adam(gpu->parameters(), 1e-3);
+    StepRunner runner(gpu, adam, loss::TripletLoss({}), 1e-4, torch::kCUDA, precision);
+    const torch::Tensor tiles = tiles_.to(torch::kCUDA);
+    runner.step(tiles);  // the first step's one-off set-up may wait
+    set_check(2);
+    std::vector<StepMetrics> queued;
+    try {
+      for (int i = 0; i < 3; ++i) queued.push_back(runner.run(tiles));
+    } catch (const std::exception& e) {
+      set_check(0);
+      FAIL() << "a queued step waited for the device: " << e.what();
+    }
+    EXPECT_THROW(read_metrics(queued), c10::Error);
+    set_check(0);
+    for (const StepResult& r : read_metrics(queued)) EXPECT_TRUE(std::isfinite(r.loss));
+  }
+}
+
+// Five batches through the feeder's two slots, host blocks reused from a
+// page-locked pool, the last batch short: each arrives on the GPU whole.
+TEST_F(CudaTest, TheFeederDeliversEveryBatchWhole) {
+  const torch::Device gpu(torch::kCUDA);
+  const std::int64_t tile = 64 * 32;
+  auto pool = sampling::BufferPool::create(3 * 4 * tile, DeviceFeeder::host_allocator(gpu));
+  DeviceFeeder feeder(gpu, {1, 64, 32});
+  std::vector<torch::Tensor> sent, arrived;
+  auto next = [&](int k) {
+    sampling::TripletBatch b;
+    b.size = k == 4 ? 2 : 4;
+    b.tile_floats = std::size_t(tile);
+    b.tiles = pool->take();
+    const torch::Tensor host = torch::from_blob(b.tiles.get(), {3 * b.size, 1, 64, 32});
+    EXPECT_TRUE(host.is_pinned());
+    host.copy_(torch::randn({3 * b.size, 1, 64, 32}));
+    sent.push_back(host.clone());
+    feeder.push(std::move(b));
+  };
+  next(0);
+  for (int k = 0; k < 5; ++k) {
+    const torch::Tensor t = feeder.pop();
+    EXPECT_TRUE(t.is_cuda());
+    arrived.push_back(t.clone());
+    feeder.release();
+    if (k + 1 < 5) next(k + 1);
+  }
+  EXPECT_LE(pool->blocks_made(), 3u);
+  for (int k = 0; k < 5; ++k) {
+    EXPECT_TRUE(torch::equal(arrived[std::size_t(k)].cpu(), sent[std::size_t(k)])) << "batch " << k;
+  }
+}
+
+// Two steps of device work with the host asleep for 200 ms between them:
+// the meter finds a gap of about that long (the device's clock), and busy
+// time for the work itself.
+TEST_F(CudaTest, TheIdleMeterSeesTheGapBetweenSteps) {
+  DeviceIdleMeter idle(torch::kCUDA);
+  ASSERT_TRUE(idle.active());
+  const torch::Tensor m = torch::randn({2048, 2048}, torch::kCUDA);
+  torch::Tensor r;
+  idle.begin_loop();
+  for (int step = 0; step < 2; ++step) {
+    if (step == 1) {
+      torch::cuda::synchronize();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    idle.step_begins();
+    for (int i = 0; i < 20; ++i) r = torch::matmul(m, m);
+    idle.step_ends();
+  }
+  idle.collect();
+  EXPECT_GT(idle.idle_seconds(), 0.15);
+  EXPECT_LT(idle.idle_seconds(), 1.0);
+  EXPECT_GT(idle.busy_seconds(), 0.0);
+  // A new loop does not count the gap before its first step.
+  const double before = idle.idle_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  idle.begin_loop();
+  idle.step_begins();
+  r = torch::matmul(m, m);
+  idle.step_ends();
+  idle.collect();
+  EXPECT_EQ(idle.idle_seconds(), before);
 }
 
 }  // namespace

@@ -205,5 +205,25 @@ TEST(DistributedTest, EnvironmentIsValidated) {
   EXPECT_FALSE(DistEnv::from_environment().enabled());
 }
 
+// One process per GPU: "cuda" means this rank's LOCAL_RANK; an indexed GPU
+// or the CPU is kept; a LOCAL_RANK beyond the visible GPUs is refused.
+TEST(DistributedTest, EachRankTakesTheGpuOfItsLocalRank) {
+  DistEnv one;
+  EXPECT_EQ(device_for_rank("cuda", one, 1), "cuda");
+  DistEnv e;
+  e.world = 4;
+  e.rank = 3;
+  e.local_rank = 1;
+  EXPECT_EQ(device_for_rank("cuda", e, 2), "cuda:1");
+  EXPECT_EQ(device_for_rank("cuda:0", e, 2), "cuda:0");
+  EXPECT_EQ(device_for_rank("cpu", e, 0), "cpu");
+  try {
+    device_for_rank("cuda", e, 1);
+    FAIL() << "LOCAL_RANK 1 was given a GPU that is not there";
+  } catch (const std::invalid_argument& x) {
+    EXPECT_NE(std::string(x.what()).find("LOCAL_RANK 1"), std::string::npos) << x.what();
+  }
+}
+
 }  // namespace
 }  // namespace tessera::train

@@ -33,7 +33,7 @@ Trained train(Precision precision, int steps, Layout layout = Layout::kAuto) {
   StepRunner runner(net, adam, loss::TripletLoss(loss::TripletLossOptions{}), 0.0, torch::kCPU,
                     precision, layout);
   EXPECT_EQ(runner.bf16_channels_last(), precision == Precision::kBf16 && layout != Layout::kNchw);
-  EXPECT_FALSE(runner.fp32_channels_last());
+  EXPECT_FALSE(runner.channels_last_weights());
   torch::manual_seed(1);
   const torch::Tensor tiles = torch::randn({12, 1, 198, 128});
   Trained r;

@@ -137,6 +137,8 @@ TEST(TrainerTest, EachEpochIsTrainedEvaluatedLoggedAndCheckpointed) {
   EXPECT_NEAR(timing["data_wait_fraction"].get<double>(), wait / wall, 1e-12);
   EXPECT_GE(wait, 0.0);
   EXPECT_LE(wait, wall);
+  // The device's idle time is measured on a GPU only (tests/train/cuda_test.cpp).
+  EXPECT_TRUE(timing["device_idle_fraction"].is_null());
 }
 
 // A stop requested after the third backward pass of epoch 1 checkpoints
@@ -187,6 +189,69 @@ TEST(TrainerTest, AStopMidEpochResumesToTheUninterruptedRun) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
   }
+}
+
+// The step metrics read back every 4 steps instead of every step (as on a
+// GPU, where each read-back waits for the device) change no row: the same
+// per-step rows (but their times), epoch rows and parameters. A stop after
+// the fifth backward pass, mid-window, still reads the queued step back
+// before its checkpoint, so the resumed run ends as the uninterrupted one.
+TEST(TrainerTest, MetricsReadBackInWindowsChangeNothing) {
+  const common::Config cfg = tiny_config();
+  RecordingEval each_eval;
+  const RunResult each = train(cfg, tessera::testing::fresh_dir("each"), one_thread(), each_eval);
+  ASSERT_GE(each.steps.size(), 8u);
+
+  const std::string dir = tessera::testing::fresh_dir("windows");
+  TrainerOptions windows = one_thread();
+  windows.metrics_every = 4;
+  TrainerOptions stopping = windows;
+  int backward_passes = 0;
+  stopping.sync_gradients = [&](model::ResNet&) {
+    if (++backward_passes == 5) Trainer::stop_requested() = true;
+  };
+  RecordingEval first_eval;
+  const RunResult first = train(cfg, dir, stopping, first_eval);
+  Trainer::stop_requested() = false;
+  EXPECT_TRUE(first.summary.interrupted);
+  EXPECT_EQ(first.summary.steps, 5);
+  EXPECT_EQ(first.steps.size(), 5u);
+  windows.resume = true;
+  RecordingEval rest_eval;
+  const RunResult rest = train(cfg, dir, windows, rest_eval);
+  ASSERT_EQ(rest.steps.size(), each.steps.size());
+  for (std::size_t k = 0; k < each.steps.size(); ++k) {
+    for (std::size_t c = 0; c + 1 < each.steps[k].size(); ++c)
+      EXPECT_EQ(rest.steps[k][c], each.steps[k][c]) << "step " << k + 1 << " column " << c;
+  }
+  EXPECT_EQ(rest.epochs, each.epochs);
+  EXPECT_TRUE(torch::equal(rest_eval.parameters.back(), each_eval.parameters.back()));
+  // The triplets of the two parts add up to the uninterrupted run's.
+  EXPECT_EQ(first.summary.triplets + rest.summary.triplets, each.summary.triplets);
+}
+
+// A learning rate of 1e30 sends the weights to about 1e30 in the first
+// step; their L2 penalty (w^2 ~ 1e60) then overflows float32 in the second,
+// so its loss is infinite. With
+// the metrics read every 4 steps the run still stops there: the read-back
+// names step 2, and only step 1's row was written.
+TEST(TrainerTest, ANonFiniteLossInAWindowStopsAtItsStep) {
+  common::Config cfg = tiny_config();
+  cfg.learning_rate = 1e30;
+  cfg.l2_amount = 1e-4;
+  const std::string dir = tessera::testing::fresh_dir();
+  TrainerOptions o = one_thread();
+  o.metrics_every = 4;
+  RecordingEval eval;
+  try {
+    train(cfg, dir, o, eval);
+    FAIL() << "a non-finite loss went unnoticed";
+  } catch (const NonFiniteLoss& e) {
+    EXPECT_NE(std::string(e.what()).find("at step 2 (epoch 1)"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_csv(dir + "/metrics/train_steps.csv").size(), 1u);
+  EXPECT_TRUE(list_checkpoints(dir + "/checkpoints").empty());
+  EXPECT_TRUE(eval.epochs.empty());
 }
 
 }  // namespace

@@ -53,7 +53,11 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
       loss::parse_reduction(config_.loss_reduction) == loss::Reduction::kZeroFiltered;
   sampling::PipelineOptions po = sampling::PipelineOptions::from_config(config_);
   po.workers = std::min(po.workers, 4);
-  sampling::BatchPipeline pipeline(store_, specs_, po);
+  if (!blocks_) {
+    blocks_ = sampling::BufferPool::create(3 * std::size_t(po.batch_size) *
+                                           store_.geometry().tile_floats());
+  }
+  sampling::BatchPipeline pipeline(store_, specs_, po, blocks_);
   const auto& g = store_.geometry();
   std::vector<torch::Tensor> anchors;
   double sum_loss = 0, sum_an = 0, sum_ao = 0;
@@ -62,20 +66,17 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   last_ = EmbeddedSet{};
   while (pipeline.next(b)) {
     const std::int64_t n = b.size;
-    const auto shape = std::vector<std::int64_t>{n, g.channels, g.tile_frames, g.bins};
-    torch::Tensor tiles = torch::cat({torch::from_blob(b.anchor.data(), shape),
-                                      torch::from_blob(b.neighbour.data(), shape),
-                                      torch::from_blob(b.opposite.data(), shape)})
-                              .to(device_);
+    const torch::Tensor tiles =
+        torch::from_blob(b.tiles.get(), {3 * n, g.channels, g.tile_frames, g.bins}).to(device_);
     const torch::Tensor e = net->forward(tiles).to(torch::kCPU, torch::kFloat32);
     const auto parts = e.split(n, 0);
     // With the mean reduction, value * n is the batch's sum of per-triplet
     // losses; either reduction of the whole set follows from the sums.
     const auto r = loss.compute(parts[0], parts[1], parts[2]);
-    sum_loss += r.value * n;
-    sum_an += r.dist_neighbour * n;
-    sum_ao += r.dist_opposite * n;
-    active += r.active;
+    sum_loss += r.loss.item<double>() * n;
+    sum_an += r.dist_neighbour.item<double>() * n;
+    sum_ao += r.dist_opposite.item<double>() * n;
+    active += r.active.item<std::int64_t>();
     count += n;
     anchors.push_back(parts[0].clone());
     for (const auto& s : b.specs) {

@@ -8,10 +8,12 @@
 //   metadata.tsv             label, file and tile start with a header (projector format)
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tessera/common/config.h"
+#include "tessera/sampling/buffer_pool.h"
 #include "tessera/sampling/tile_store.h"
 #include "tessera/sampling/triplet_sampler.h"
 #include "tessera/train/trainer.h"
@@ -44,6 +46,10 @@ class EpochEvaluator {
   std::string run_dir_;
   torch::Device device_;
   std::vector<sampling::TripletSpec> specs_;
+  // Batch blocks kept from one evaluation to the next: a block of a full
+  // Table 1 batch (74 MiB) is larger than glibc's thread arenas, so each new
+  // one would be a fresh mapping, faulted in page by page.
+  std::shared_ptr<sampling::BufferPool> blocks_;
   EmbeddedSet last_;
 };
 

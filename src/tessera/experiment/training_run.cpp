@@ -4,6 +4,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include <c10/core/impl/VirtualGuardImpl.h>
+
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/common/log.h"
@@ -49,6 +51,13 @@ train::TrainSummary run_training(const common::Config& cfg, const std::string& r
     common::log_info("train: torchrun restart ", env.restart_count, ", resuming");
     o.resume = true;
   }
+  if (o.device.rfind("cuda", 0) == 0 && torch::cuda::is_available()) {
+    o.device = train::device_for_rank(o.device, env, int(torch::cuda::device_count()));
+    // The process's current GPU: streams, NCCL and the caching allocator
+    // follow it.
+    const torch::Device device(o.device);
+    if (device.has_index()) c10::impl::VirtualGuardImpl(device.type()).setDevice(device);
+  }
   std::unique_ptr<train::DistributedContext> ctx;
   if (env.enabled()) {
     ctx = std::make_unique<train::DistributedContext>(env, options.dist, torch::Device(o.device));
@@ -63,7 +72,8 @@ train::TrainSummary run_training(const common::Config& cfg, const std::string& r
     if (!cfg.cache_dir.empty()) common::remove_orphaned_temporaries(cfg.cache_dir);
   }
   const int threads = common::resolve_threads(o.threads);
-  const int feature_threads = std::min(threads * 2, cfg.num_parallel_calls);
+  const int feature_threads =
+      std::min(threads * 2, common::resolve_threads(cfg.num_parallel_calls));
   // Rank 0 fills the feature cache; the others then map it.
   if (ctx && env.rank != 0) ctx->barrier();
   train::RunData data = train::RunData::load(cfg, run_dir, feature_threads);

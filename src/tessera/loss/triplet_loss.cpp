@@ -24,20 +24,17 @@ TripletLossResult TripletLoss::compute(const torch::Tensor& a, const torch::Tens
   const torch::Tensor d_an = (a - n).pow(2).sum(1);
   const torch::Tensor d_ao = (a - o).pow(2).sum(1);
   const torch::Tensor per = torch::relu(d_an - d_ao + options_.margin);
-  const torch::Tensor active = per > 0;
   TripletLossResult r;
   r.count = per.size(0);
-  r.active = active.sum().item<std::int64_t>();
+  r.active = (per > 0).sum();
   if (options_.reduction == Reduction::kMean) {
     r.loss = per.mean();
   } else {
     // Mean over active triplets; the clamp keeps the graph when none is.
-    r.loss = per.sum() / std::max<std::int64_t>(r.active, 1);
+    r.loss = per.sum() / r.active.clamp_min(1);
   }
-  r.value = r.loss.item<double>();
-  r.dist_neighbour = d_an.mean().item<double>();
-  r.dist_opposite = d_ao.mean().item<double>();
-  r.active_fraction = r.count ? double(r.active) / r.count : 0.0;
+  r.dist_neighbour = d_an.detach().mean();
+  r.dist_opposite = d_ao.detach().mean();
   return r;
 }
 

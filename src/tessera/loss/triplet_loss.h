@@ -6,7 +6,9 @@
 //                 (0 when none is active);
 //   mean:         mean over all triplets.
 // Alongside the loss it reports what the study reasons with: mean d(a,n),
-// mean d(a,o) and the fraction of active triplets (l_i > 0).
+// mean d(a,o) and the number of active triplets (l_i > 0). All stay on the
+// embeddings' device: nothing here waits for it, so a GPU step can be queued
+// behind the previous one (train_step.h reads them back in bulk).
 #pragma once
 
 #include <string>
@@ -26,8 +28,9 @@ struct TripletLossOptions {
 
 struct TripletLossResult {
   torch::Tensor loss;  // scalar, differentiable
-  double value = 0, dist_neighbour = 0, dist_opposite = 0, active_fraction = 0;
-  std::int64_t count = 0, active = 0;
+  // Scalars without gradient: mean d(a,n), mean d(a,o), active triplets (int64).
+  torch::Tensor dist_neighbour, dist_opposite, active;
+  std::int64_t count = 0;  // triplets
 };
 
 class TripletLoss {

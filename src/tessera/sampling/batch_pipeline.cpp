@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 
 #include "tessera/common/config.h"
 #include "tessera/common/log.h"
+#include "tessera/common/threads.h"
 
 namespace tessera::sampling {
 
@@ -20,7 +22,7 @@ void PipelineOptions::validate() const {
 PipelineOptions PipelineOptions::from_config(const common::Config& c) {
   PipelineOptions o;
   o.batch_size = c.batch_size;
-  o.workers = c.gen_count;
+  o.workers = common::resolve_threads(c.gen_count);
   o.prefetch_batches = c.prefetch_batches;
   o.memory_budget_mb = c.prefetch_memory_mb;
   return o;
@@ -33,10 +35,17 @@ int PipelineOptions::effective_prefetch(std::size_t tile_floats) const {
 }
 
 BatchPipeline::BatchPipeline(const TileStore& store, std::vector<TripletSpec> specs,
-                             const PipelineOptions& options)
-    : store_(store), specs_(std::move(specs)), options_(options) {
+                             const PipelineOptions& options, std::shared_ptr<BufferPool> pool)
+    : store_(store), specs_(std::move(specs)), options_(options), pool_(std::move(pool)) {
   options_.validate();
   const std::size_t b = std::size_t(options_.batch_size);
+  const std::size_t batch_floats = 3 * b * store_.geometry().tile_floats();
+  if (!pool_) pool_ = BufferPool::create(batch_floats);
+  if (pool_->block_floats() < batch_floats) {
+    throw std::invalid_argument("pipeline: the buffer pool's blocks hold " +
+                                std::to_string(pool_->block_floats()) + " floats, a batch needs " +
+                                std::to_string(batch_floats));
+  }
   n_batches_ = options_.drop_last ? specs_.size() / b : (specs_.size() + b - 1) / b;
   prefetch_ = options_.effective_prefetch(store_.geometry().tile_floats());
   if (prefetch_ < options_.prefetch_batches) {
@@ -64,21 +73,21 @@ BatchPipeline::~BatchPipeline() {
   for (auto& t : threads_) t.join();
 }
 
-void BatchPipeline::build(std::size_t index, TripletBatch& b) const {
+void BatchPipeline::build(std::size_t index, TripletBatch& b) {
   const std::size_t begin = index * std::size_t(options_.batch_size);
   const std::size_t end = std::min(specs_.size(), begin + std::size_t(options_.batch_size));
   const std::size_t tf = store_.geometry().tile_floats();
   b.index = index;
   b.size = int(end - begin);
+  b.tile_floats = tf;
   b.specs.assign(specs_.begin() + begin, specs_.begin() + end);
-  b.anchor.resize(b.size * tf);
-  b.neighbour.resize(b.size * tf);
-  b.opposite.resize(b.size * tf);
+  b.tiles = pool_->take();
+  float *anchor = b.anchor(), *neighbour = b.neighbour(), *opposite = b.opposite();
   for (int i = 0; i < b.size; ++i) {
     const TripletSpec& s = b.specs[i];
-    store_.copy_tile(s.anchor_rec, s.anchor_tile, b.anchor.data() + i * tf);
-    store_.copy_tile(s.anchor_rec, s.neighbour_tile, b.neighbour.data() + i * tf);
-    store_.copy_tile(s.opposite_rec, s.opposite_tile, b.opposite.data() + i * tf);
+    store_.copy_tile(s.anchor_rec, s.anchor_tile, anchor + i * tf);
+    store_.copy_tile(s.anchor_rec, s.neighbour_tile, neighbour + i * tf);
+    store_.copy_tile(s.opposite_rec, s.opposite_tile, opposite + i * tf);
   }
 }
 

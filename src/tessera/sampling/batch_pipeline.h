@@ -1,5 +1,6 @@
 // Parallel batch assembly with bounded prefetch. Workers build batches of
-// [anchor, neighbour, opposite] tiles from the TileStore; the consumer
+// [anchor, neighbour, opposite] tiles from the TileStore, each in one block
+// of a BufferPool (buffer_pool.h); the consumer
 // receives them strictly in batch order, so the stream is deterministic
 // whatever the thread count. At most `prefetch` batches are ready or in
 // progress beyond the one being consumed.
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "tessera/sampling/buffer_pool.h"
 #include "tessera/sampling/tile_store.h"
 #include "tessera/sampling/triplet_sampler.h"
 
@@ -28,8 +30,16 @@ namespace tessera::sampling {
 struct TripletBatch {
   std::size_t index = 0;
   int size = 0;
-  std::vector<float> anchor, neighbour, opposite;  // [size][channels][frames][bins]
+  std::size_t tile_floats = 0;
+  // [3][size][channels][frames][bins]: the anchors, then the neighbours,
+  // then the opposites; one contiguous [3 * size, C, T, F] array. The block
+  // returns to its pool when the last copy of this pointer goes.
+  std::shared_ptr<float> tiles;
   std::vector<TripletSpec> specs;
+  float* anchor() const { return tiles.get(); }
+  float* neighbour() const { return tiles.get() + std::size_t(size) * tile_floats; }
+  float* opposite() const { return tiles.get() + 2 * std::size_t(size) * tile_floats; }
+  std::size_t floats() const { return 3 * std::size_t(size) * tile_floats; }
 };
 
 struct PipelineOptions {
@@ -47,8 +57,10 @@ struct PipelineOptions {
 
 class BatchPipeline {
  public:
+  // Batches are built in blocks of `pool` (empty: a heap pool of its own).
+  // A pool's blocks must hold a full batch: 3 x batch_size x tile floats.
   BatchPipeline(const TileStore& store, std::vector<TripletSpec> specs,
-                const PipelineOptions& options);
+                const PipelineOptions& options, std::shared_ptr<BufferPool> pool = nullptr);
   ~BatchPipeline();
   BatchPipeline(const BatchPipeline&) = delete;
   BatchPipeline& operator=(const BatchPipeline&) = delete;
@@ -62,11 +74,12 @@ class BatchPipeline {
 
  private:
   void work();
-  void build(std::size_t index, TripletBatch& b) const;
+  void build(std::size_t index, TripletBatch& b);
 
   const TileStore& store_;
   std::vector<TripletSpec> specs_;
   PipelineOptions options_;
+  std::shared_ptr<BufferPool> pool_;
   std::size_t n_batches_ = 0;
   int prefetch_ = 1;
   std::mutex mutex_;

@@ -1,5 +1,6 @@
 #include "tessera/train/distributed.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -55,6 +56,16 @@ DistEnv DistEnv::from_environment() {
   return e;
 }
 
+std::string device_for_rank(const std::string& device, const DistEnv& env, int visible_gpus) {
+  if (device != "cuda" || !env.enabled()) return device;
+  if (env.local_rank >= visible_gpus) {
+    throw std::invalid_argument("distributed: LOCAL_RANK " + std::to_string(env.local_rank) +
+                                " has no GPU of its own (" + std::to_string(visible_gpus) +
+                                " visible); give --device cuda:N to put ranks on one GPU");
+  }
+  return "cuda:" + std::to_string(env.local_rank);
+}
+
 struct DistributedContext::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   // Since LibTorch 2.0 Gloo and NCCL are c10d::Backends; one device type
@@ -106,7 +117,19 @@ DistributedContext::DistributedContext(const DistEnv& env, const DistOptions& op
   }
 }
 
-DistributedContext::~DistributedContext() = default;
+DistributedContext::~DistributedContext() {
+  // NCCL's communicators are torn down here rather than by the group's
+  // destructor, which warns that it was never shut down; Gloo has nothing
+  // to do.
+  if (impl_ && impl_->pg) {
+    try {
+      impl_->pg->shutdown();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "distributed: rank %d: shutting the %s group down failed: %s\n",
+                   env_.rank, backend_.c_str(), e.what());
+    }
+  }
+}
 
 void DistributedContext::run(const char* what, const std::function<void()>& f) {
   try {

@@ -38,6 +38,12 @@ struct DistEnv {
   static DistEnv from_environment();
 };
 
+// The device a rank trains on. Under torchrun each process has its own
+// GPU: "cuda" without an index means cuda:LOCAL_RANK, and a LOCAL_RANK with
+// no such GPU among `visible_gpus` is an error naming both. Any other
+// device, an indexed GPU included (ranks sharing one, with Gloo), is kept.
+std::string device_for_rank(const std::string& device, const DistEnv& env, int visible_gpus);
+
 struct DistOptions {
   std::string backend = "auto";  // gloo | nccl | auto (nccl for CUDA, else gloo)
   double timeout_s = 300;

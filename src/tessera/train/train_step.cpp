@@ -1,7 +1,5 @@
 #include "tessera/train/train_step.h"
 
-#include <cmath>
-#include <cstring>
 #include <stdexcept>
 
 #include <ATen/autocast_mode.h>
@@ -52,13 +50,14 @@ StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer,
       l2_amount_(l2_amount),
       device_(device),
       precision_(precision),
-      fp32_nhwc_(precision == Precision::kFp32 && layout == Layout::kNhwc) {
+      nhwc_(device.is_cpu() ? precision == Precision::kFp32 && layout == Layout::kNhwc
+                            : layout != Layout::kNchw) {
   if (layout != Layout::kAuto) {
     ops::KernelOptions k = net_->options().kernels;
     k.bf16_channels_last = layout == Layout::kNhwc;
     net_->set_kernels(k);
   }
-  if (fp32_nhwc_) to_channels_last(*net_);
+  if (nhwc_) to_channels_last(*net_);
 }
 
 void to_channels_last(torch::nn::Module& module) {
@@ -73,29 +72,18 @@ bool StepRunner::bf16_channels_last() const {
          net_->options().kernels.bf16_channels_last;
 }
 
-StepResult StepRunner::step(const float* a, const float* n, const float* o, int batch, int channels,
-                            int frames, int bins) {
-  const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
-  const std::int64_t per = std::int64_t(batch) * channels * frames * bins;
-  torch::Tensor tiles = torch::empty({3 * std::int64_t(batch), channels, frames, bins}, opts);
-  float* dst = tiles.data_ptr<float>();
-  std::memcpy(dst, a, per * sizeof(float));
-  std::memcpy(dst + per, n, per * sizeof(float));
-  std::memcpy(dst + 2 * per, o, per * sizeof(float));
-  return step(tiles);
-}
-
-StepResult StepRunner::step(const torch::Tensor& tiles_in) {
+StepMetrics StepRunner::run(const torch::Tensor& tiles_in) {
   net_->train();
   torch::Tensor tiles = tiles_in.to(device_);
-  if (fp32_nhwc_) tiles = tiles.contiguous(at::MemoryFormat::ChannelsLast);
+  if (nhwc_) tiles = tiles.contiguous(at::MemoryFormat::ChannelsLast);
   const std::int64_t b = tiles.size(0) / 3;
   torch::Tensor emb;
   if (precision_ == Precision::kBf16) {
     // Mixed precision: convolutions and matmuls in bf16 under autocast, the
     // weights, the loss and the optimiser in fp32.
-    // With bf16 channels-last (the net's kernel options) the fp32 master
-    // weights keep their layout; the convolutions reorder their bf16 copies.
+    // With bf16 channels-last on the CPU (the net's kernel options) the fp32
+    // master weights keep their layout; the convolutions reorder their bf16
+    // copies. On a GPU the master weights are NHWC and so are their copies.
     AutocastBf16 autocast(device_.type());
     emb = net_->forward(tiles).to(torch::kFloat32);
   } else {
@@ -105,16 +93,11 @@ StepResult StepRunner::step(const torch::Tensor& tiles_in) {
   loss::TripletLossResult t = loss_.compute(parts[0], parts[1], parts[2]);
   const torch::Tensor reg = loss::l2_penalty(*net_, l2_amount_);
   const torch::Tensor total = t.loss + reg;
-  StepResult r;
-  r.loss = total.item<double>();
-  r.triplet_loss = t.value;
-  r.reg_loss = reg.item<double>();
-  r.dist_neighbour = t.dist_neighbour;
-  r.dist_opposite = t.dist_opposite;
-  r.active_fraction = t.active_fraction;
-  r.active = t.active;
-  r.count = t.count;
-  if (!std::isfinite(r.loss)) return r;  // the caller stops; no update from a NaN
+  const auto f64 = [](const torch::Tensor& x) { return x.detach().to(torch::kFloat64); };
+  StepMetrics m;
+  m.values = torch::stack(
+      {f64(total), f64(t.loss), f64(reg), f64(t.dist_neighbour), f64(t.dist_opposite),
+       f64(t.active), torch::full({}, double(t.count), total.options().dtype(torch::kFloat64))});
   // Drop the gradients rather than zero them (PyTorch 2's default): backward
   // then writes each one once instead of adding it to a tensor of zeros.
   // Adam skips a parameter without a gradient; every one here has one.
@@ -124,7 +107,38 @@ StepResult StepRunner::step(const torch::Tensor& tiles_in) {
   total.backward();
   if (after_backward) after_backward();
   optimizer_.step();
+  return m;
+}
+
+StepResult step_result(const double* v) {
+  StepResult r;
+  r.loss = v[0];
+  r.triplet_loss = v[1];
+  r.reg_loss = v[2];
+  r.dist_neighbour = v[3];
+  r.dist_opposite = v[4];
+  r.active = std::int64_t(v[5]);
+  r.count = std::int64_t(v[6]);
+  r.active_fraction = r.count ? v[5] / v[6] : 0.0;
   return r;
+}
+
+StepResult StepMetrics::read() const {
+  const torch::Tensor host = values.to(torch::kCPU).contiguous();
+  return step_result(host.data_ptr<double>());
+}
+
+std::vector<StepResult> read_metrics(const std::vector<StepMetrics>& metrics) {
+  std::vector<StepResult> out;
+  if (metrics.empty()) return out;
+  std::vector<torch::Tensor> all;
+  for (const auto& m : metrics) all.push_back(m.values);
+  const torch::Tensor host = torch::stack(all).to(torch::kCPU).contiguous();
+  const double* v = host.data_ptr<double>();
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    out.push_back(step_result(v + i * StepMetrics::kValues));
+  }
+  return out;
 }
 
 }  // namespace tessera::train

@@ -14,11 +14,12 @@ namespace tessera::train {
 enum class Precision { kFp32, kBf16 };
 Precision parse_precision(const std::string& name);
 
-// The layout of the activations. kAuto: as the net's kernel options say
-// (ops/kernel_options.h: by default channels-last (NHWC) for bf16 on the
-// CPU, where oneDNN's bf16 kernels are faster on it), NCHW otherwise.
-// kNhwc: NHWC in bf16, and in fp32 too, through LibTorch's channels-last
-// convolutions with the weights converted. kNchw: NCHW everywhere.
+// The layout of the activations. kAuto: on the CPU as the net's kernel
+// options say (ops/kernel_options.h: by default channels-last (NHWC) for
+// bf16, where oneDNN's bf16 kernels are faster on it, NCHW otherwise); on a
+// GPU NHWC in both precisions, the layout cuDNN's tensor-core convolutions
+// take. kNhwc: NHWC everywhere; fp32 on the CPU and every GPU run convert the
+// weights to channels-last. kNchw: NCHW everywhere.
 enum class Layout { kAuto, kNchw, kNhwc };
 Layout parse_layout(const std::string& name);
 
@@ -28,21 +29,38 @@ struct StepResult {
   std::int64_t active = 0, count = 0;
 };
 
+// A queued step's metrics, still on its device: float64 [kValues] holding
+// loss, triplet_loss, reg_loss, dist_neighbour, dist_opposite, active
+// triplets and triplets. Reading them waits for the device to finish the
+// step, so the trainer keeps several and reads them in one go.
+struct StepMetrics {
+  static constexpr int kValues = 7;
+  torch::Tensor values;
+  StepResult read() const;
+};
+// All of them with one copy to the host (one wait for the device).
+std::vector<StepResult> read_metrics(const std::vector<StepMetrics>& metrics);
+// A step's results from its kValues numbers (as laid out in StepMetrics).
+StepResult step_result(const double* values);
+
 class StepRunner {
  public:
   StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss,
              double l2_amount, torch::Device device, Precision precision = Precision::kFp32,
              Layout layout = Layout::kAuto);
-  // Whether this step's bf16 convolutions run on NHWC activations, and
-  // whether the fp32 weights were converted to NHWC. kNchw and kNhwc set the
-  // net's bf16_channels_last kernel option accordingly.
+  // Whether this step's bf16 convolutions on the CPU run on NHWC
+  // activations (Tessera's kernels; kNchw and kNhwc set the net's
+  // bf16_channels_last kernel option accordingly), and whether the weights
+  // and the input were converted to NHWC for LibTorch's convolutions.
   bool bf16_channels_last() const;
-  bool fp32_channels_last() const { return fp32_nhwc_; }
-  // Tiles as [batch, channels, frames, bins] float buffers.
-  StepResult step(const float* anchor, const float* neighbour, const float* opposite, int batch,
-                  int channels, int frames, int bins);
-  // The same on tensors already shaped [3B, C, T, F] (anchors first).
-  StepResult step(const torch::Tensor& tiles);
+  bool channels_last_weights() const { return nhwc_; }
+  // Queues one step on tiles shaped [3B, C, T, F] (anchors, neighbours,
+  // opposites), moving them to the device first if they are not there. It
+  // reads nothing back from the device: the update is applied whatever the
+  // loss, and the caller checks the loss when it reads the metrics.
+  StepMetrics run(const torch::Tensor& tiles);
+  // run() and read(): one step, waited for.
+  StepResult step(const torch::Tensor& tiles) { return run(tiles).read(); }
   // Hooked between backward() and the optimiser step: the distributed
   // gradient all-reduce goes here.
   std::function<void()> after_backward;
@@ -54,7 +72,7 @@ class StepRunner {
   double l2_amount_;
   torch::Device device_;
   Precision precision_;
-  bool fp32_nhwc_ = false;
+  bool nhwc_ = false;
 };
 
 // Converts the 4-D weights of a network to the channels-last (NHWC) layout

@@ -15,6 +15,9 @@
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/train/checkpoint.h"
 #include "tessera/train/csv_log.h"
+#include "tessera/train/device_feeder.h"
+#include "tessera/train/device_idle.h"
+#include "tessera/train/module_digest.h"
 #include "tessera/train/tensorboard_log.h"
 
 namespace tessera::train {
@@ -117,9 +120,13 @@ class TrainingSession {
   std::vector<sampling::TripletSpec> epoch_triplets(int epoch, std::size_t skip_batches) const;
   // Trains one epoch; false when a stop was requested (the checkpoint is written).
   bool train_epoch(int epoch);
-  StepResult train_batch(const sampling::TripletBatch& batch, int epoch, double lr);
-  void reduce_over_ranks(StepResult& r) const;
+  // Reads the queued steps' metrics back in one go and logs them.
+  void read_back(int epoch, EpochProgress& p, common::Progress& bar, std::size_t skipped);
+  void reduce_over_ranks(std::vector<StepResult>& rs) const;
   void end_epoch(int epoch, const EpochProgress& p, double epoch_seconds);
+  // With several ranks: every rank's network digest after the epoch, which
+  // must agree; rank 0 records them in metrics/ranks.json.
+  void check_ranks_agree(int epoch);
   void checkpoint(int epochs_done, const EpochProgress& p);
   void write_timing() const;
 
@@ -138,6 +145,18 @@ class TrainingSession {
   std::unique_ptr<StepRunner> runner_;
   sampling::TripletSampler sampler_;
   sampling::PipelineOptions pipeline_;
+  std::shared_ptr<sampling::BufferPool> host_blocks_;
+  std::size_t metrics_every_ = 1;
+  // Steps queued and not yet read back, with their learning rates, and the
+  // host's time in them so far.
+  struct QueuedStep {
+    StepMetrics metrics;
+    double lr = 0;
+    int size = 0;
+  };
+  std::vector<QueuedStep> queued_;
+  double queued_seconds_ = 0;
+  std::unique_ptr<DeviceIdleMeter> idle_;
   CsvLog steps_csv_, epochs_csv_;
   std::unique_ptr<TensorBoardLog> board_;
   bool resumed_ = false;
@@ -201,6 +220,16 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
                                          device_, parse_precision(options_.precision),
                                          parse_layout(options_.layout));
   if (options_.sync_gradients) runner_->after_backward = [this] { options_.sync_gradients(net_); };
+  if (options_.metrics_every < 0) {
+    throw std::invalid_argument("train: metrics_every must be >= 0");
+  }
+  metrics_every_ = std::size_t(options_.metrics_every > 0 ? options_.metrics_every
+                               : device_.is_cpu()         ? 1
+                                                          : std::max(1, config_.log_every));
+  idle_ = std::make_unique<DeviceIdleMeter>(device_);
+  host_blocks_ = sampling::BufferPool::create(
+      3 * std::size_t(pipeline_.batch_size) * data_.train->geometry().tile_floats(),
+      DeviceFeeder::host_allocator(device_));
 }
 
 void TrainingSession::start_or_resume() {
@@ -263,74 +292,106 @@ std::vector<sampling::TripletSpec> TrainingSession::epoch_triplets(int epoch,
   return specs;
 }
 
-// Sums over ranks, then means of the global batch.
-void TrainingSession::reduce_over_ranks(StepResult& r) const {
-  std::vector<double> v = {r.loss * r.count,           r.triplet_loss * r.count,
-                           r.dist_neighbour * r.count, r.dist_opposite * r.count,
-                           double(r.active),           double(r.count)};
+// Sums over ranks, then means of the global batch: one all-reduce for all
+// the steps read back together.
+void TrainingSession::reduce_over_ranks(std::vector<StepResult>& rs) const {
+  constexpr std::size_t kSums = 6;
+  std::vector<double> v;
+  for (const StepResult& r : rs) {
+    v.insert(v.end(), {r.loss * r.count, r.triplet_loss * r.count, r.dist_neighbour * r.count,
+                       r.dist_opposite * r.count, double(r.active), double(r.count)});
+  }
   options_.all_reduce_sum(v);
-  r.loss = v[0] / v[5];
-  r.triplet_loss = v[1] / v[5];
-  r.dist_neighbour = v[2] / v[5];
-  r.dist_opposite = v[3] / v[5];
-  r.active_fraction = v[4] / v[5];
-  r.count = std::int64_t(v[5]);
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const double* s = v.data() + i * kSums;
+    StepResult& r = rs[i];
+    r.loss = s[0] / s[5];
+    r.triplet_loss = s[1] / s[5];
+    r.dist_neighbour = s[2] / s[5];
+    r.dist_opposite = s[3] / s[5];
+    r.active_fraction = s[4] / s[5];
+    r.count = std::int64_t(s[5]);
+  }
 }
 
-StepResult TrainingSession::train_batch(const sampling::TripletBatch& batch, int epoch, double lr) {
-  set_lr(*adam_, lr);
-  const auto& g = data_.geometry;
-  StepResult r = runner_->step(batch.anchor.data(), batch.neighbour.data(), batch.opposite.data(),
-                               batch.size, g.channels, g.tile_frames, g.bins);
-  if (options_.all_reduce_sum) reduce_over_ranks(r);
-  if (!std::isfinite(r.loss)) {
-    const auto cks = list_checkpoints(ckpt_dir_);
-    throw NonFiniteLoss("train: the loss became " + std::to_string(r.loss) + " at step " +
-                        std::to_string(step_ + 1) + " (epoch " + std::to_string(epoch) + "); " +
-                        (cks.empty() ? "no checkpoint was written yet"
-                                     : "the last good checkpoint is '" + cks.back() + "'"));
+void TrainingSession::read_back(int epoch, EpochProgress& p, common::Progress& bar,
+                                std::size_t skipped) {
+  if (queued_.empty()) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<StepMetrics> metrics;
+  for (const QueuedStep& q : queued_) metrics.push_back(q.metrics);
+  std::vector<StepResult> rs = read_metrics(metrics);
+  const double window = queued_seconds_ + seconds_since(t0);
+  idle_->collect();
+  if (options_.all_reduce_sum) reduce_over_ranks(rs);
+  summary_.step_seconds += window;
+  const double secs = window / double(rs.size());
+  const std::int64_t first_step = step_ - std::int64_t(rs.size()) + 1;
+  const bool progress_bar = writer_ && common::Progress::enabled();
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const StepResult& r = rs[i];
+    const std::int64_t step = first_step + std::int64_t(i);
+    const double lr = queued_[i].lr;
+    if (!std::isfinite(r.loss)) {
+      const auto cks = list_checkpoints(ckpt_dir_);
+      throw NonFiniteLoss("train: the loss became " + std::to_string(r.loss) + " at step " +
+                          std::to_string(step) + " (epoch " + std::to_string(epoch) + "); " +
+                          (cks.empty() ? "no checkpoint was written yet"
+                                       : "the last good checkpoint is '" + cks.back() + "'"));
+    }
+    ++p.counted;
+    summary_.triplets += r.count ? r.count : queued_[i].size;
+    p.loss_sum += r.loss;
+    p.triplet_sum += r.triplet_loss;
+    if (!writer_) continue;
+    steps_csv_.row({double(step), double(epoch), r.loss, r.triplet_loss, r.reg_loss,
+                    r.dist_neighbour, r.dist_opposite, r.active_fraction, lr, secs});
+    if (board_) board_->step(step, r, lr);
+    char extra[160];
+    std::snprintf(extra, sizeof extra, "loss %.4f active %.2f %.1f triplets/s", r.loss,
+                  r.active_fraction, r.count / std::max(secs, 1e-9));
+    if (progress_bar && i + 1 == rs.size())
+      bar.update(p.batches - skipped, extra);
+    else if (!progress_bar && step % config_.log_every == 0)
+      common::log_info("epoch ", epoch, " step ", step, " ", extra);
   }
-  return r;
+  queued_.clear();
+  queued_seconds_ = 0;
 }
 
 bool TrainingSession::train_epoch(int epoch) {
   EpochProgress p = epoch == start_epoch_ ? resumed_progress_ : EpochProgress{};
   const std::size_t skipped = p.batches;
-  sampling::BatchPipeline pipeline(*data_.train, epoch_triplets(epoch, skipped), pipeline_);
+  sampling::BatchPipeline pipeline(*data_.train, epoch_triplets(epoch, skipped), pipeline_,
+                                   host_blocks_);
+  const auto& g = data_.geometry;
+  DeviceFeeder feeder(device_, {g.channels, g.tile_frames, g.bins});
   common::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs),
                        pipeline.batches());
-  const bool progress_bar = writer_ && common::Progress::enabled();
   const auto epoch_start = std::chrono::steady_clock::now();
   sampling::TripletBatch batch;
   bool stopped = false;
-  while (pipeline.next(batch)) {
+  idle_->begin_loop();
+  if (pipeline.next(batch)) feeder.push(std::move(batch));
+  while (feeder.pending() > 0) {
     const double lr = staircase_lr(config_, step_);
     const auto t0 = std::chrono::steady_clock::now();
-    const StepResult r = train_batch(batch, epoch, lr);
-    const double secs = seconds_since(t0);
-    summary_.step_seconds += secs;
+    set_lr(*adam_, lr);
+    const torch::Tensor tiles = feeder.pop();
+    idle_->step_begins();
+    queued_.push_back({runner_->run(tiles), lr, int(tiles.size(0) / 3)});
+    idle_->step_ends();
+    feeder.release();
+    queued_seconds_ += seconds_since(t0);
     ++step_;
     ++p.batches;
-    ++p.counted;
-    summary_.triplets += r.count ? r.count : batch.size;
-    p.loss_sum += r.loss;
-    p.triplet_sum += r.triplet_loss;
-    if (writer_) {
-      steps_csv_.row({double(step_), double(epoch), r.loss, r.triplet_loss, r.reg_loss,
-                      r.dist_neighbour, r.dist_opposite, r.active_fraction, lr, secs});
-      if (board_) board_->step(step_, r, lr);
+    // The next batch's copy overlaps the step just queued.
+    if (pipeline.next(batch)) feeder.push(std::move(batch));
+    stopped = Trainer::stop_requested();
+    if (queued_.size() >= metrics_every_ || feeder.pending() == 0 || stopped) {
+      read_back(epoch, p, bar, skipped);
     }
-    char extra[160];
-    std::snprintf(extra, sizeof extra, "loss %.4f active %.2f %.1f triplets/s", r.loss,
-                  r.active_fraction, r.count / std::max(secs, 1e-9));
-    if (progress_bar)
-      bar.update(p.batches - skipped, extra);
-    else if (writer_ && step_ % config_.log_every == 0)
-      common::log_info("epoch ", epoch, " step ", step_, " ", extra);
-    if (Trainer::stop_requested()) {
-      stopped = true;
-      break;
-    }
+    if (stopped) break;
   }
   bar.finish();
   summary_.loop_seconds += seconds_since(epoch_start);
@@ -345,8 +406,31 @@ bool TrainingSession::train_epoch(int epoch) {
 }
 
 // The evaluation, the epoch's row of epochs.csv and TensorBoard's scalars.
+void TrainingSession::check_ranks_agree(int epoch) {
+  if (options_.world < 2 || !options_.all_reduce_sum) return;
+  const std::vector<std::uint64_t> digests =
+      gather_digests(module_digest(*net_), options_.rank, options_.world, options_.all_reduce_sum);
+  nlohmann::json hex = nlohmann::json::array();
+  bool identical = true;
+  for (const std::uint64_t d : digests) {
+    hex.push_back(digest_hex(d));
+    identical = identical && d == digests[0];
+  }
+  if (writer_) {
+    const nlohmann::json record = {
+        {"epoch", epoch}, {"world", options_.world}, {"digests", hex}, {"identical", identical}};
+    common::write_file_atomic(metrics_dir_ + "/ranks.json", common::dump_json(record, 2) + "\n");
+  }
+  if (!identical) {
+    throw std::runtime_error("train: after epoch " + std::to_string(epoch) +
+                             " the ranks hold different networks (digests " + hex.dump() +
+                             "); the data-parallel updates diverged");
+  }
+}
+
 void TrainingSession::end_epoch(int epoch, const EpochProgress& p, double epoch_seconds) {
   if (options_.sync_buffers) options_.sync_buffers(net_);
+  check_ranks_agree(epoch);
   const auto eval_start = std::chrono::steady_clock::now();
   const EpochEval ev = eval_ ? eval_(net_, epoch) : EpochEval{};
   summary_.eval_seconds += seconds_since(eval_start);
@@ -414,6 +498,16 @@ void TrainingSession::write_timing() const {
       // The share of wall time the step loop sat waiting for batches: on a
       // GPU, the device's idle time that the data pipeline causes.
       {"data_wait_fraction", s.data_wait_seconds / std::max(s.seconds, 1e-9)},
+      // On a GPU, from the device's own clock: the gaps between the steps
+      // it ran (nothing queued: the host or a batch's copy was late) and
+      // their share of the steps' span. null on the CPU.
+      {"device_busy_seconds", idle_->active() ? nlohmann::json(idle_->busy_seconds()) : nullptr},
+      {"device_idle_seconds", idle_->active() ? nlohmann::json(idle_->idle_seconds()) : nullptr},
+      {"device_idle_fraction",
+       idle_->active()
+           ? nlohmann::json(idle_->idle_seconds() /
+                            std::max(idle_->idle_seconds() + idle_->busy_seconds(), 1e-9))
+           : nullptr},
       {"threads", threads_},
       {"device", options_.device},
       {"precision", options_.precision},

@@ -3,12 +3,18 @@
 //   config.json                  the effective config
 //   metrics/train_steps.csv      step,epoch,loss,triplet_loss,reg_loss,
 //                                dist_neighbour,dist_opposite,active_fraction,lr,seconds
+//                                (seconds: the step's share of the steps
+//                                between two metric read-backs)
 //   metrics/epochs.csv           epoch,train_loss,train_triplet_loss,eval_triplet_loss,
 //                                eval_dist_neighbour,eval_dist_opposite,
 //                                eval_active_fraction,silhouette,centroid_cv,
 //                                precision_at_1,r_precision,map_at_r,nmi
-//   metrics/timing.json          wall time, steps, triplets per second, and
-//                                the share of wall time spent waiting for data
+//   metrics/timing.json          wall time, steps, triplets per second, the
+//                                share of wall time spent waiting for data,
+//                                and on a GPU its idle share between steps
+//   metrics/ranks.json           with several ranks: each rank's network
+//                                digest after the last epoch (they must agree;
+//                                train/module_digest.h)
 //   eval/epoch_<k>/...           written by the epoch evaluator
 //   tensorboard/                 event files and projector_config.pbtxt
 //                                (train/tensorboard_log.h), unless switched off
@@ -54,6 +60,12 @@ struct TrainerOptions {
   // (tensorboard_log.h), written by rank 0.
   bool tensorboard = true;
   bool resume = false;
+  // Steps between read-backs of the step metrics (loss, distances). Reading
+  // them waits for the device; on a GPU each wait would empty its queue.
+  // 0: every step on the CPU (whose steps finish before they return), the
+  // config's log_every on a GPU. A non-finite loss stops the run at the
+  // read-back that finds it, before any checkpoint is written.
+  int metrics_every = 0;
   // Distributed data parallel: this process's rank among `world`.
   int rank = 0, world = 1;
   // Called after each backward pass (gradient all-reduce) and before each
