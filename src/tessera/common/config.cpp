@@ -281,9 +281,9 @@ void Config::validate() const {
   require(random_seed >= 0, "random_seed (" + num(random_seed) + ") must be >= 0");
   require(train_test_split > 0 && train_test_split < 1,
           "train_test_split (" + num(train_test_split) + ") must lie in (0, 1)");
-  require(gen_count >= 1, "gen_count (" + num(gen_count) + ") must be >= 1");
-  require(num_parallel_calls >= 1,
-          "num_parallel_calls (" + num(num_parallel_calls) + ") must be >= 1");
+  require(gen_count >= 0, "gen_count (" + num(gen_count) + ") must be >= 0 (0: one per core)");
+  require(num_parallel_calls >= 0,
+          "num_parallel_calls (" + num(num_parallel_calls) + ") must be >= 0 (0: one per core)");
   require(opposite_sample_buffer_size >= 1,
           "opposite_sample_buffer_size (" + num(opposite_sample_buffer_size) + ") must be >= 1");
   require(sample_rate >= 1000 && sample_rate <= 384000,

@@ -38,8 +38,10 @@ struct Config {
   int random_seed = 42;
   bool shuffle_dataset = true;
   double train_test_split = 0.2;  // music layout: fraction of each label's files held out
-  int gen_count = 16;
-  int num_parallel_calls = 16;
+  // Batch-assembly workers and feature threads; 0: one per core this
+  // process may use (common/threads.h). Neither changes any result.
+  int gen_count = 0;
+  int num_parallel_calls = 0;
   int opposite_sample_buffer_size = 5;
   int sample_rate = 16000;                 // Hz
   double sample_size = 10.0;               // seconds per recording (DCASE mode)
