@@ -2,7 +2,8 @@
 # The GPU check (issue #21), run on a lent GPU machine from the repository
 # root, with .gpu/ carried (scripts/gpu_pack.sh BUILD_DIR, here, first):
 #   1. the tests labelled gpu (tests/train/cuda_test.cpp,
-#      tests/apps/cli_cuda_train_test.cpp);
+#      tests/apps/cli_cuda_train_test.cpp, two ranks sharing the GPU among
+#      them);
 #   2. `tessera bench step --device cuda` at Table 1's shape (ResNet18,
 #      width 64, 512-d, batch 256), bf16 and fp32, interleaved with the
 #      PyTorch 2.11 peer on the same GPU (bench/peers/step_torch.py: eager
@@ -10,8 +11,10 @@
 #   3. one bf16 epoch of `tessera train --device cuda` on a synthetic
 #      DCASE-layout set with a warm feature cache, and the DCASE epoch time
 #      projected from its triplets/s.
-# Everything goes to OUT_DIR: check.log, the tests' XML, steps.md, epoch.json,
-# summary.md. A failing part is recorded and the next one still runs.
+# OUT_DIR gets summary.md, check.log, gpu_table.md (docs/performance.md's
+# GPU section: bench/write_table.py docs/performance.md gpu ...) and
+# details.tar.gz (the tests' XML, steps.md, steps.log, epoch.json). A
+# failing part is recorded and the next one still runs.
 # Usage: scripts/gpu_check.sh [OUT_DIR]   Env: CLIPS (200 per class), STEPS (20),
 #   WARMUP (5), DCASE_TRIPLETS (365000, Table 1's epoch).
 set -uo pipefail
@@ -61,19 +64,37 @@ for t in train_cuda_test apps_cli_cuda_train_test; do
 done
 
 echo "== 2. training step, Table 1's shape, batch 256"
+# bf16 dense peaks (TFLOP/s, NVIDIA's data sheets) of the cards lent here.
+gpu_name=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
+case "$gpu_name" in
+  *H200*) peak=989 ;;
+  *H100*PCIe*) peak=756 ;;
+  *H100*) peak=989 ;;
+  *) peak= ;;
+esac
 {
-  echo "| precision | Tessera s/step | PyTorch eager s/step | PyTorch compile s/step | Tessera / eager | Tessera / compile |"
-  echo "|---|---|---|---|---|---|"
+  echo "| precision | layout | Tessera s/step | PyTorch eager s/step | PyTorch compile s/step | Tessera / eager | Tessera / compile | Tessera TFLOP/s | share of bf16 peak |"
+  echo "|---|---|---|---|---|---|---|---|---|"
 } >"$out/steps.md"
 peer=$root/bench/peers/step_torch.py
 common=(--batch 256 --width 64 --embedding 512 --steps "$steps" --warmup "$warmup")
+tflops() { [[ -n $1 ]] && awk -v g="$1" 'BEGIN { printf "%.0f", g / 1000 }' || echo "-"; }
+share() { [[ -n $1 && -n $peak ]] && awk -v g="$1" -v p="$peak" 'BEGIN { printf "%.0f%%", 100 * g / 1000 / p }' || echo "-"; }
 for precision in bf16 fp32; do
-  ours=$("$tessera" bench step --device cuda --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
+  line=$("$tessera" bench step --device cuda --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | grep '^step:')
+  ours=$(echo "$line" | field median_step_s)
+  gflops=$(echo "$line" | field gflops_per_s)
   eager=$(python3 "$peer" --device cuda --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
   compiled=$(python3 "$peer" --device cuda --compile --precision "$precision" "${common[@]}" | tee -a "$out/steps.log" | field median_step_s)
-  echo "| $precision | ${ours:--} | ${eager:--} | ${compiled:--} | $(ratio "$ours" "$eager") | $(ratio "$ours" "$compiled") |" >>"$out/steps.md"
+  echo "| $precision | nhwc | ${ours:--} | ${eager:--} | ${compiled:--} | $(ratio "$ours" "$eager") | $(ratio "$ours" "$compiled") | $(tflops "$gflops") | $(share "$gflops") |" >>"$out/steps.md"
   [[ -n $ours ]] || status=1
 done
+# The layout Tessera picks on a GPU (NHWC) against NCHW, bf16.
+line=$("$tessera" bench step --device cuda --precision bf16 --layout nchw "${common[@]}" | tee -a "$out/steps.log" | grep '^step:')
+gflops=$(echo "$line" | field gflops_per_s)
+nchw=$(echo "$line" | field median_step_s)
+echo "| bf16 | nchw | ${nchw:--} | - | - | - | - | $(tflops "$gflops") | $(share "$gflops") |" >>"$out/steps.md"
+note "- bf16 dense peak taken for '$gpu_name': ${peak:-unknown} TFLOP/s"
 cat "$out/steps.md" | tee -a "$out/summary.md"
 
 echo "== 3. one epoch on synthetic data, warm cache"
@@ -87,11 +108,37 @@ if "$tessera" synth -o "$work/data" --clips-per-class "$clips" --threads "$(npro
   cp "$work/run/metrics/timing.json" "$out/epoch.json"
   loop=$(python3 -c "import json; print(json.load(open('$out/epoch.json'))['loop_triplets_per_second'])")
   note "- epoch: $(python3 -c "import json; t = json.load(open('$out/epoch.json')); print(t['triplets'], 'triplets,', round(t['loop_seconds'], 1), 's in the loop,', round(t['step_seconds'], 1), 's in steps, waiting for data', round(100 * t['data_wait_fraction'], 1), '% of the wall time')")"
-  note "- projected Table 1 DCASE epoch ($dcase_triplets triplets): $(awk -v n="$dcase_triplets" -v r="$loop" 'BEGIN { printf "%.0f s", n / r }')"
+  epoch_s=$(awk -v n="$dcase_triplets" -v r="$loop" 'BEGIN { printf "%.0f", n / r }')
+  note "- projected Table 1 DCASE epoch ($dcase_triplets triplets): $epoch_s s"
+  # The table for docs/performance.md's GPU section.
+  {
+    cat "$out/steps.md"
+    echo
+    echo "| epoch on synthetic data (bf16, warm cache) | value |"
+    echo "|---|---|"
+    python3 - "$out/epoch.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))
+idle = t.get("device_idle_fraction")
+print(f"| triplets per second in the loop | {t['loop_triplets_per_second']:.0f} |")
+print(f"| device idle between steps | {'-' if idle is None else f'{100 * idle:.1f}%'} |")
+print(f"| host waiting for data | {100 * t['data_wait_fraction']:.1f}% of the wall time |")
+PY
+    echo "| projected Table 1 DCASE epoch ($dcase_triplets triplets) | $epoch_s s |"
+    echo "| projected sweep, training only (6 margins x 10 epochs) | $(awk -v e="$epoch_s" 'BEGIN { printf "%.0f min", 60 * e / 60 }') |"
+    echo
+    echo "Device: $gpu_name; bf16 dense peak ${peak:-unknown} TFLOP/s."
+  } >"$out/gpu_table.md"
 else
   note "- epoch: FAILED"
   status=1
 fi
 rm -rf "$work"
 note "- status: $([[ $status == 0 ]] && echo ok || echo 'see check.log')"
+# The device tool brings back few files: everything but the summary and the
+# log travels in one archive.
+mapfile -t details < <(cd "$out" && ls -A | grep -v -x -e summary.md -e check.log -e gpu_table.md)
+if [[ ${#details[@]} -gt 0 ]]; then
+  tar -czf "$out/details.tar.gz" -C "$out" "${details[@]}" && (cd "$out" && rm -rf "${details[@]}")
+fi
 exit $status

@@ -1,6 +1,7 @@
 // `tessera train --device cuda` end to end (ctest label `gpu`; skipped with
 // the reason where no CUDA device is present): the run directory's contract
-// as on the CPU, and a run trained on the GPU resumed on the CPU.
+// as on the CPU, a run trained on the GPU resumed on the CPU, and two ranks
+// sharing one GPU.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -39,6 +40,12 @@ TEST_F(CliCudaTrainTest, ARunOnTheGpuWritesTheContractAndResumesOnTheCpu) {
                         "eval/epoch_2/embeddings.tsv", "eval/epoch_2/centroid_distances.csv"})
     EXPECT_TRUE(fs::exists(run + "/" + f)) << f;
   EXPECT_EQ(device_of(run), "cuda");
+  // The device's idle share between steps, from its own clock.
+  const auto timing = nlohmann::json::parse(read_text(run + "/metrics/timing.json"));
+  ASSERT_TRUE(timing["device_idle_fraction"].is_number()) << timing.dump();
+  EXPECT_GE(timing["device_idle_fraction"].get<double>(), 0.0);
+  EXPECT_LT(timing["device_idle_fraction"].get<double>(), 1.0);
+  EXPECT_GT(timing["device_busy_seconds"].get<double>(), 0.0);
   const auto gpu_epochs = train::CsvLog::read(run + "/metrics/epochs.csv");
   ASSERT_EQ(gpu_epochs.size(), 2u);
   for (const auto& row : gpu_epochs)
@@ -53,6 +60,30 @@ TEST_F(CliCudaTrainTest, ARunOnTheGpuWritesTheContractAndResumesOnTheCpu) {
   EXPECT_EQ(all_epochs[0], gpu_epochs[0]);  // the GPU's epochs are kept as written
   EXPECT_EQ(all_epochs[1], gpu_epochs[1]);
   EXPECT_TRUE(fs::exists(run + "/checkpoints/epoch_0003.pt"));
+}
+
+// NCCL refuses two ranks on one device, so two ranks share cuda:0 through
+// Gloo on CUDA tensors: both end with the same network, bit for bit (the
+// trainer compares their digests after every epoch; rank 0 records them).
+TEST_F(CliCudaTrainTest, TwoRanksOnOneGpuEndIdentical) {
+  const std::string dir = fresh_dir(), run = dir + "/run";
+  std::vector<std::string> args = short_train_args(shared_synth_dataset(4), run, 2);
+  args.insert(args.end(), {"--device", "cuda:0", "--dist-backend", "gloo"});
+  const std::string port = std::to_string(free_port());
+  std::vector<pid_t> pids;
+  for (int r = 0; r < 2; ++r) {
+    pids.push_back(spawn_tessera(
+        args, dir + "/rank" + std::to_string(r) + ".log",
+        {"RANK=" + std::to_string(r), "WORLD_SIZE=2", "LOCAL_RANK=" + std::to_string(r),
+         "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port}));
+  }
+  EXPECT_EQ(wait_exit(pids[0]), 0) << read_text(dir + "/rank0.log");
+  EXPECT_EQ(wait_exit(pids[1]), 0) << read_text(dir + "/rank1.log");
+  const auto ranks = nlohmann::json::parse(read_text(run + "/metrics/ranks.json"));
+  EXPECT_EQ(ranks["epoch"].get<int>(), 2);
+  ASSERT_EQ(ranks["digests"].size(), 2u);
+  EXPECT_EQ(ranks["digests"][0], ranks["digests"][1]);
+  EXPECT_EQ(device_of(run), "cuda:0");
 }
 
 }  // namespace
