@@ -19,11 +19,14 @@ namespace tessera::experiment {
 namespace {
 
 // The trainer's hooks into the process group.
-void join_group(train::TrainerOptions& o, train::DistributedContext& ctx,
-                const train::DistEnv& env) {
+void join_group(train::TrainerOptions& o, train::DistributedContext& ctx, const train::DistEnv& env,
+                bool overlap_backward) {
   o.rank = env.rank;
   o.world = env.world;
-  o.sync_parameters = [&ctx](model::ResNet& net) { ctx.broadcast_module(*net); };
+  o.sync_parameters = [&ctx, overlap_backward](model::ResNet& net) {
+    ctx.broadcast_module(*net);
+    if (overlap_backward) ctx.overlap_gradients(*net);
+  };
   o.sync_gradients = [&ctx](model::ResNet& net) { ctx.all_reduce_gradients(*net); };
   o.sync_buffers = [&ctx](model::ResNet& net) { ctx.broadcast_buffers(*net); };
   o.all_reduce_sum = [&ctx](std::vector<double>& v) { ctx.all_reduce_sum(v); };
@@ -61,7 +64,7 @@ train::TrainSummary run_training(const common::Config& cfg, const std::string& r
   std::unique_ptr<train::DistributedContext> ctx;
   if (env.enabled()) {
     ctx = std::make_unique<train::DistributedContext>(env, options.dist, torch::Device(o.device));
-    join_group(o, *ctx, env);
+    join_group(o, *ctx, env, options.dist.overlap_backward);
     common::log_info("train: rank ", env.rank, " of ", env.world, " (", ctx->backend(), ")");
   }
   // Only rank 0 writes, so only rank 0 holds the run directory's lock.

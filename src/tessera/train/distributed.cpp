@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 
 // LibTorch's CPU target defines USE_C10D_GLOO, under which this header
@@ -66,11 +67,35 @@ std::string device_for_rank(const std::string& device, const DistEnv& env, int v
   return "cuda:" + std::to_string(env.local_rank);
 }
 
+// The state of overlap_gradients(): where each parameter's gradient goes,
+// and the buckets' flat buffers and pending reductions.
+struct DistributedContext::Overlap {
+  struct Slot {
+    torch::Tensor param;
+    std::size_t bucket = 0;
+    std::int64_t offset = 0, numel = 0;
+    unsigned hook = 0;
+    bool ready = false;
+  };
+  struct Bucket {
+    torch::Tensor flat;
+    std::vector<std::size_t> slots;
+    std::size_t ready = 0;
+    c10::intrusive_ptr<c10d::Work> work;
+  };
+  const torch::nn::Module* module = nullptr;
+  std::vector<Slot> slots;      // in parameters() order
+  std::vector<Bucket> buckets;  // in the order the backward pass fills them
+  std::size_t next_to_start = 0, started_in_backward = 0, last_started_in_backward = 0;
+  std::mutex mutex;
+};
+
 struct DistributedContext::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   // Since LibTorch 2.0 Gloo and NCCL are c10d::Backends; one device type
   // per run, so the backend itself serves the collectives.
   c10::intrusive_ptr<c10d::Backend> pg;
+  std::unique_ptr<Overlap> overlap;
 };
 
 DistributedContext::DistributedContext(const DistEnv& env, const DistOptions& options,
@@ -118,6 +143,9 @@ DistributedContext::DistributedContext(const DistEnv& env, const DistOptions& op
 }
 
 DistributedContext::~DistributedContext() {
+  if (impl_ && impl_->overlap) {
+    for (auto& slot : impl_->overlap->slots) slot.param.remove_hook(slot.hook);
+  }
   // NCCL's communicators are torn down here rather than by the group's
   // destructor, which warns that it was never shut down; Gloo has nothing
   // to do.
@@ -163,7 +191,129 @@ void DistributedContext::broadcast_buffers(torch::nn::Module& module) {
   });
 }
 
+void DistributedContext::overlap_gradients(torch::nn::Module& module) {
+  if (impl_->overlap) {
+    if (impl_->overlap->module == &module) return;
+    throw std::logic_error("distributed: gradients of a second module cannot overlap");
+  }
+  auto o = std::make_unique<Overlap>();
+  o->module = &module;
+  const auto params = module.parameters();
+  o->slots.resize(params.size());
+  std::size_t bytes = 0;
+  for (std::size_t i = params.size(); i-- > 0;) {
+    const std::size_t b = std::size_t(params[i].numel()) * params[i].element_size();
+    if (o->buckets.empty() || bytes + b > options_.bucket_bytes) {
+      o->buckets.emplace_back();
+      bytes = 0;
+    }
+    Overlap::Bucket& bucket = o->buckets.back();
+    Overlap::Slot& slot = o->slots[i];
+    slot.param = params[i];
+    slot.bucket = o->buckets.size() - 1;
+    slot.numel = params[i].numel();
+    slot.offset = 0;
+    for (std::size_t k : bucket.slots) slot.offset += o->slots[k].numel;
+    bucket.slots.push_back(i);
+    bytes += b;
+  }
+  for (auto& bucket : o->buckets) {
+    std::int64_t n = 0;
+    for (std::size_t k : bucket.slots) n += o->slots[k].numel;
+    bucket.flat = torch::zeros({n}, o->slots[bucket.slots.front()].param.options());
+  }
+  impl_->overlap = std::move(o);
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    impl_->overlap->slots[i].hook =
+        params[i].register_hook([this, i](torch::Tensor grad) { on_gradient(i, grad); });
+  }
+}
+
+void DistributedContext::on_gradient(std::size_t i, const torch::Tensor& grad) {
+  Overlap& o = *impl_->overlap;
+  std::lock_guard<std::mutex> lock(o.mutex);
+  Overlap::Slot& slot = o.slots[i];
+  Overlap::Bucket& bucket = o.buckets[slot.bucket];
+  if (bucket.work) {
+    throw std::logic_error(
+        "distributed: a second gradient of one parameter arrived after its bucket's all-reduce "
+        "had started; overlapped reduction needs every parameter used once per step");
+  }
+  torch::NoGradGuard no_grad;
+  torch::Tensor dst = bucket.flat.slice(0, slot.offset, slot.offset + slot.numel);
+  if (slot.ready) {
+    dst.add_(grad.reshape({-1}));
+  } else {
+    dst.copy_(grad.reshape({-1}));
+    slot.ready = true;
+    ++bucket.ready;
+  }
+  start_ready_buckets(true);
+}
+
+// Starts, in bucket order, every bucket that is full and whose predecessors
+// have started (the caller holds the overlap's mutex).
+void DistributedContext::start_ready_buckets(bool in_backward) {
+  Overlap& o = *impl_->overlap;
+  while (o.next_to_start < o.buckets.size() &&
+         o.buckets[o.next_to_start].ready == o.buckets[o.next_to_start].slots.size()) {
+    Overlap::Bucket& bucket = o.buckets[o.next_to_start++];
+    run("gradient all-reduce", [&] {
+      std::vector<at::Tensor> t = {bucket.flat};
+      bucket.work = impl_->pg->allreduce(t);
+    });
+    if (in_backward) ++o.started_in_backward;
+  }
+}
+
+void DistributedContext::finish_overlapped() {
+  Overlap& o = *impl_->overlap;
+  std::lock_guard<std::mutex> lock(o.mutex);
+  torch::NoGradGuard no_grad;
+  // Parameters without a gradient on this rank take part as zeros.
+  for (std::size_t k = o.next_to_start; k < o.buckets.size(); ++k) {
+    Overlap::Bucket& bucket = o.buckets[k];
+    for (std::size_t i : bucket.slots) {
+      Overlap::Slot& slot = o.slots[i];
+      if (slot.ready) continue;
+      bucket.flat.slice(0, slot.offset, slot.offset + slot.numel).zero_();
+      slot.ready = true;
+      ++bucket.ready;
+    }
+  }
+  start_ready_buckets(false);
+  run("gradient all-reduce", [&] {
+    for (auto& bucket : o.buckets) {
+      bucket.work->wait();
+      bucket.flat.div_(double(env_.world));
+      for (std::size_t i : bucket.slots) {
+        Overlap::Slot& slot = o.slots[i];
+        const torch::Tensor avg =
+            bucket.flat.slice(0, slot.offset, slot.offset + slot.numel).view(slot.param.sizes());
+        // Autograd has put this rank's own gradient there; the average
+        // replaces it, in the parameter's layout.
+        if (!slot.param.grad().defined()) slot.param.mutable_grad() = torch::empty_like(slot.param);
+        slot.param.mutable_grad().copy_(avg);
+        slot.ready = false;
+      }
+      bucket.ready = 0;
+      bucket.work.reset();
+    }
+  });
+  o.next_to_start = 0;
+  o.last_started_in_backward = o.started_in_backward;
+  o.started_in_backward = 0;
+}
+
+std::size_t DistributedContext::buckets_started_in_backward() const {
+  return impl_->overlap ? impl_->overlap->last_started_in_backward : 0;
+}
+
 void DistributedContext::all_reduce_gradients(torch::nn::Module& module) {
+  if (impl_->overlap && impl_->overlap->module == &module) {
+    finish_overlapped();
+    return;
+  }
   run("gradient all-reduce", [&] {
     torch::NoGradGuard g;
     std::vector<torch::Tensor> grads;

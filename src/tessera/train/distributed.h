@@ -8,6 +8,7 @@
 //   DistEnv env = DistEnv::from_environment();
 //   DistributedContext ctx(env, DistOptions{}, torch::kCPU);
 //   ctx.broadcast_module(*net);             // rank 0's weights everywhere
+//   ctx.overlap_gradients(*net);            // optional: reduce during backward
 //   ... loss.backward(); ctx.all_reduce_gradients(*net); optimiser.step();
 //
 // Every collective waits at most `timeout`: a lost peer or a stalled one ends
@@ -48,6 +49,9 @@ struct DistOptions {
   std::string backend = "auto";  // gloo | nccl | auto (nccl for CUDA, else gloo)
   double timeout_s = 300;
   std::size_t bucket_bytes = 25u << 20;  // gradient all-reduce buckets, as PyTorch DDP's default
+  // Start the buckets' all-reduces during the backward pass
+  // (DistributedContext::overlap_gradients), as DDP does.
+  bool overlap_backward = true;
 };
 
 class DistributedContext {
@@ -64,13 +68,32 @@ class DistributedContext {
   // Rank 0's buffers only (batch-norm statistics before an evaluation).
   void broadcast_buffers(torch::nn::Module& module);
   // Sums gradients over ranks in a few flat buckets and divides by the world.
+  // After overlap_gradients(module), the backward pass has started most of
+  // the buckets' reductions already, and this finishes them.
   void all_reduce_gradients(torch::nn::Module& module);
+  // From now on, reduce `module`'s gradients while the backward pass runs:
+  // hooks on its parameters copy each gradient into its bucket as autograd
+  // produces it (buckets fill from the last parameter back, the order of the
+  // backward pass), and a full bucket starts its all-reduce once every
+  // earlier bucket has, so all ranks issue them in the same order. A
+  // parameter with no gradient on this rank joins as zeros when
+  // all_reduce_gradients() finishes the step. Every parameter must receive
+  // at most one gradient per step. Calling it again for the same module does
+  // nothing; for another module it is an error.
+  void overlap_gradients(torch::nn::Module& module);
+  // Buckets whose all-reduce the last finished step started during its
+  // backward pass (the rest started in all_reduce_gradients()).
+  std::size_t buckets_started_in_backward() const;
   void all_reduce_sum(std::vector<double>& values);
   void barrier();
 
  private:
   struct Impl;
+  struct Overlap;
   void run(const char* what, const std::function<void()>& f);
+  void on_gradient(std::size_t slot, const torch::Tensor& grad);
+  void start_ready_buckets(bool in_backward);
+  void finish_overlapped();
   DistEnv env_;
   DistOptions options_;
   torch::Device device_;
