@@ -59,6 +59,11 @@ TEST(DeviceFeederTest, MisuseIsRefused) {
   feeder.release();
   feeder.push(batch(*pool, 4, 0));
   EXPECT_THROW(DeviceFeeder(torch::kCPU, {3, 4}), std::invalid_argument);
+  // A batch whose tiles are not the feeder's shape, or that has none.
+  DeviceFeeder other(torch::kCPU, {2, 3, 5});
+  EXPECT_THROW(other.push(batch(*pool, 4, 0)), std::invalid_argument);
+  EXPECT_THROW(other.push(sampling::TripletBatch{}), std::invalid_argument);
+  EXPECT_EQ(other.pending(), 0u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "tessera/train/device_feeder.h"
 
 #include <stdexcept>
+#include <string>
 
 #include <c10/core/Event.h>
 #include <c10/core/StreamGuard.h>
@@ -66,6 +67,13 @@ void DeviceFeeder::push(sampling::TripletBatch batch) {
   }
   if (popped_ == next_slot_) {
     throw std::logic_error("device feeder: push before the popped batch was released");
+  }
+  const std::size_t tile_floats = std::size_t(tile_shape_[0] * tile_shape_[1] * tile_shape_[2]);
+  if (!batch.tiles || batch.size < 1 || batch.tile_floats != tile_floats) {
+    throw std::invalid_argument(
+        "device feeder: a batch of " + std::to_string(batch.size) + " triplets of " +
+        std::to_string(batch.tile_floats) + "-float tiles" + (batch.tiles ? "" : " without tiles") +
+        " does not fit tiles of " + std::to_string(tile_floats) + " floats");
   }
   const std::int64_t rows = 3 * std::int64_t(batch.size);
   std::vector<std::int64_t> shape = {rows, tile_shape_[0], tile_shape_[1], tile_shape_[2]};
