@@ -239,11 +239,10 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
     train::RunData d = train::RunData::load(c, dir, a.threads);
     const auto specs = sampling::TripletSampler(sampling::SamplerOptions::from_config(c))
                            .sample(d.train->tile_counts(), 1);
-    if (!blocks) {
-      blocks = sampling::BufferPool::create(3 * std::size_t(c.batch_size) *
-                                            d.train->geometry().tile_floats());
-    }
-    sampling::BatchPipeline p(*d.train, specs, sampling::PipelineOptions::from_config(c), blocks);
+    const auto po = sampling::PipelineOptions::from_config(c);
+    if (!blocks)
+      blocks = sampling::BufferPool::create(po.batch_floats(d.train->geometry().tile_floats()));
+    sampling::BatchPipeline p(*d.train, specs, po, blocks);
     sampling::TripletBatch b;
     std::size_t n = 0;
     while (p.next(b)) n += b.size;

@@ -86,6 +86,27 @@ RunResult train(const common::Config& cfg, const std::string& dir, const Trainer
   return r;
 }
 
+// A run that is asked to stop after its `passes`-th backward pass.
+RunResult train_until_backward(const common::Config& cfg, const std::string& dir, TrainerOptions o,
+                               int passes, RecordingEval& eval) {
+  int backward_passes = 0;
+  o.sync_gradients = [&](model::ResNet&) {
+    if (++backward_passes == passes) Trainer::stop_requested() = true;
+  };
+  RunResult r = train(cfg, dir, o, eval);
+  Trainer::stop_requested() = false;
+  return r;
+}
+
+// The same per-step rows, column for column, but the last (their times).
+void expect_same_steps_but_times(const Table& got, const Table& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t k = 0; k < want.size(); ++k) {
+    for (std::size_t c = 0; c + 1 < want[k].size(); ++c)
+      EXPECT_EQ(got[k][c], want[k][c]) << "step " << k + 1 << " column " << c;
+  }
+}
+
 TEST(TrainerTest, EachEpochIsTrainedEvaluatedLoggedAndCheckpointed) {
   const common::Config cfg = tiny_config();
   const std::string dir = tessera::testing::fresh_dir();
@@ -152,14 +173,8 @@ TEST(TrainerTest, AStopMidEpochResumesToTheUninterruptedRun) {
       train(cfg, tessera::testing::fresh_dir("whole"), one_thread(), whole_eval);
 
   const std::string dir = tessera::testing::fresh_dir("stopped");
-  TrainerOptions stopping = one_thread();
-  int backward_passes = 0;
-  stopping.sync_gradients = [&](model::ResNet&) {
-    if (++backward_passes == 3) Trainer::stop_requested() = true;
-  };
   RecordingEval first_eval;
-  const RunResult first = train(cfg, dir, stopping, first_eval);
-  Trainer::stop_requested() = false;
+  const RunResult first = train_until_backward(cfg, dir, one_thread(), 3, first_eval);
   EXPECT_TRUE(first.summary.interrupted);
   EXPECT_EQ(first.summary.epochs_run, 0);
   EXPECT_EQ(first.summary.steps, 3);
@@ -173,11 +188,7 @@ TEST(TrainerTest, AStopMidEpochResumesToTheUninterruptedRun) {
   EXPECT_FALSE(rest.summary.interrupted);
   EXPECT_EQ(rest.summary.steps, whole.summary.steps);
   EXPECT_EQ(rest_eval.epochs, (std::vector<int>{1, 2}));
-  ASSERT_EQ(rest.steps.size(), whole.steps.size());
-  for (std::size_t k = 0; k < whole.steps.size(); ++k) {
-    for (std::size_t c = 0; c + 1 < whole.steps[k].size(); ++c)
-      EXPECT_EQ(rest.steps[k][c], whole.steps[k][c]) << "step " << k + 1 << " column " << c;
-  }
+  expect_same_steps_but_times(rest.steps, whole.steps);
   EXPECT_EQ(rest.epochs, whole.epochs);
   EXPECT_TRUE(torch::equal(rest_eval.parameters.back(), whole_eval.parameters.back()));
 
@@ -205,25 +216,15 @@ TEST(TrainerTest, MetricsReadBackInWindowsChangeNothing) {
   const std::string dir = tessera::testing::fresh_dir("windows");
   TrainerOptions windows = one_thread();
   windows.metrics_every = 4;
-  TrainerOptions stopping = windows;
-  int backward_passes = 0;
-  stopping.sync_gradients = [&](model::ResNet&) {
-    if (++backward_passes == 5) Trainer::stop_requested() = true;
-  };
   RecordingEval first_eval;
-  const RunResult first = train(cfg, dir, stopping, first_eval);
-  Trainer::stop_requested() = false;
+  const RunResult first = train_until_backward(cfg, dir, windows, 5, first_eval);
   EXPECT_TRUE(first.summary.interrupted);
   EXPECT_EQ(first.summary.steps, 5);
   EXPECT_EQ(first.steps.size(), 5u);
   windows.resume = true;
   RecordingEval rest_eval;
   const RunResult rest = train(cfg, dir, windows, rest_eval);
-  ASSERT_EQ(rest.steps.size(), each.steps.size());
-  for (std::size_t k = 0; k < each.steps.size(); ++k) {
-    for (std::size_t c = 0; c + 1 < each.steps[k].size(); ++c)
-      EXPECT_EQ(rest.steps[k][c], each.steps[k][c]) << "step " << k + 1 << " column " << c;
-  }
+  expect_same_steps_but_times(rest.steps, each.steps);
   EXPECT_EQ(rest.epochs, each.epochs);
   EXPECT_TRUE(torch::equal(rest_eval.parameters.back(), each_eval.parameters.back()));
   // The triplets of the two parts add up to the uninterrupted run's.
@@ -232,9 +233,9 @@ TEST(TrainerTest, MetricsReadBackInWindowsChangeNothing) {
 
 // A learning rate of 1e30 sends the weights to about 1e30 in the first
 // step; their L2 penalty (w^2 ~ 1e60) then overflows float32 in the second,
-// so its loss is infinite. With
-// the metrics read every 4 steps the run still stops there: the read-back
-// names step 2, and only step 1's row was written.
+// so its loss is infinite. With the metrics read every 4 steps the run
+// still stops there: the read-back names step 2, and only step 1's row was
+// written.
 TEST(TrainerTest, ANonFiniteLossInAWindowStopsAtItsStep) {
   common::Config cfg = tiny_config();
   cfg.learning_rate = 1e30;

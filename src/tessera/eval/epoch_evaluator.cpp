@@ -32,7 +32,10 @@ EpochEvaluator::EpochEvaluator(const common::Config& config, const sampling::Til
       store_(eval),
       labels_(std::move(labels)),
       run_dir_(std::move(run_dir)),
-      device_(device) {
+      device_(device),
+      blocks_(
+          sampling::BufferPool::create(sampling::PipelineOptions::from_config(config_).batch_floats(
+              store_.geometry().tile_floats()))) {
   specs_ = sampling::TripletSampler(sampling::SamplerOptions::from_config(config_))
                .sample(store_.tile_counts(), kEvalEpoch);
   if (config_.max_eval_anchors > 0 && specs_.size() > std::size_t(config_.max_eval_anchors)) {
@@ -53,10 +56,6 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
       loss::parse_reduction(config_.loss_reduction) == loss::Reduction::kZeroFiltered;
   sampling::PipelineOptions po = sampling::PipelineOptions::from_config(config_);
   po.workers = std::min(po.workers, 4);
-  if (!blocks_) {
-    blocks_ = sampling::BufferPool::create(3 * std::size_t(po.batch_size) *
-                                           store_.geometry().tile_floats());
-  }
   sampling::BatchPipeline pipeline(store_, specs_, po, blocks_);
   const auto& g = store_.geometry();
   std::vector<torch::Tensor> anchors;

@@ -278,9 +278,8 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
   // Fill the cache once (and fix the music split), so no margin computes features.
   {
     const auto t0 = std::chrono::steady_clock::now();
-    train::RunData data = train::RunData::load(
-        base, out_dir,
-        std::min(total_threads * 2, common::resolve_threads(base.num_parallel_calls)));
+    train::RunData data =
+        train::RunData::load(base, out_dir, train::feature_threads(base, total_threads));
     common::log_info("sweep: feature cache ready in ", base.cache_dir, " (",
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                      " s; ", data.train->size(), " training recordings)");

@@ -75,8 +75,7 @@ train::TrainSummary run_training(const common::Config& cfg, const std::string& r
     if (!cfg.cache_dir.empty()) common::remove_orphaned_temporaries(cfg.cache_dir);
   }
   const int threads = common::resolve_threads(o.threads);
-  const int feature_threads =
-      std::min(threads * 2, common::resolve_threads(cfg.num_parallel_calls));
+  const int feature_threads = train::feature_threads(cfg, threads);
   // Rank 0 fills the feature cache; the others then map it.
   if (ctx && env.rank != 0) ctx->barrier();
   train::RunData data = train::RunData::load(cfg, run_dir, feature_threads);

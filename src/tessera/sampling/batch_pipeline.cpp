@@ -28,8 +28,12 @@ PipelineOptions PipelineOptions::from_config(const common::Config& c) {
   return o;
 }
 
+std::size_t PipelineOptions::batch_floats(std::size_t tile_floats) const {
+  return 3 * std::size_t(batch_size) * tile_floats;
+}
+
 int PipelineOptions::effective_prefetch(std::size_t tile_floats) const {
-  const double batch_mb = 3.0 * batch_size * tile_floats * sizeof(float) / (1024.0 * 1024.0);
+  const double batch_mb = double(batch_floats(tile_floats)) * sizeof(float) / (1024.0 * 1024.0);
   const int fit = std::max(1, int(memory_budget_mb / std::max(batch_mb, 1e-9)));
   return std::min(prefetch_batches, fit);
 }
@@ -39,7 +43,7 @@ BatchPipeline::BatchPipeline(const TileStore& store, std::vector<TripletSpec> sp
     : store_(store), specs_(std::move(specs)), options_(options), pool_(std::move(pool)) {
   options_.validate();
   const std::size_t b = std::size_t(options_.batch_size);
-  const std::size_t batch_floats = 3 * b * store_.geometry().tile_floats();
+  const std::size_t batch_floats = options_.batch_floats(store_.geometry().tile_floats());
   if (!pool_) pool_ = BufferPool::create(batch_floats);
   if (pool_->block_floats() < batch_floats) {
     throw std::invalid_argument("pipeline: the buffer pool's blocks hold " +
@@ -52,7 +56,7 @@ BatchPipeline::BatchPipeline(const TileStore& store, std::vector<TripletSpec> sp
     static bool warned = false;  // once per process, not once per epoch
     if (!warned) {
       warned = true;
-      const double batch_mb = 3.0 * b * store_.geometry().tile_floats() * 4 / (1024.0 * 1024.0);
+      const double batch_mb = double(batch_floats) * sizeof(float) / (1024.0 * 1024.0);
       common::log_warning("prefetch_batches ", options_.prefetch_batches, " x ", batch_mb,
                           " MB per batch exceeds prefetch_memory_mb (", options_.memory_budget_mb,
                           "); prefetching ", prefetch_, " batches instead");

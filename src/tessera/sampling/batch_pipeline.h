@@ -50,6 +50,9 @@ struct PipelineOptions {
   bool drop_last = false;
   void validate() const;
   static PipelineOptions from_config(const common::Config& config);
+  // The floats of a full batch: anchors, neighbours and opposites, each
+  // batch_size tiles of `tile_floats` (a BufferPool's block size).
+  std::size_t batch_floats(std::size_t tile_floats) const;
   // The prefetch depth actually used: prefetch_batches, lowered so that the
   // batches in flight fit the memory budget (at least 1).
   int effective_prefetch(std::size_t tile_floats) const;

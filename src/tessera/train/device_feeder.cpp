@@ -38,13 +38,17 @@ DeviceFeeder::DeviceFeeder(torch::Device device, std::vector<std::int64_t> tile_
   }
 }
 
+c10::Stream DeviceFeeder::step_stream() const {
+  return c10::impl::VirtualGuardImpl(device_.type()).getStream(device_);
+}
+
 DeviceFeeder::~DeviceFeeder() {
   // The device buffers and host blocks go only after the copies and the
   // steps queued on them are done.
   if (on_host()) return;
   try {
     copy_stream_->synchronize();
-    c10::impl::VirtualGuardImpl(device_.type()).getStream(device_).synchronize();
+    step_stream().synchronize();
   } catch (...) {
     // A failed device has nothing left to wait for.
   }
@@ -118,7 +122,7 @@ torch::Tensor DeviceFeeder::pop() {
   Slot& s = *slots_[std::size_t(popped_)];
   if (!on_host()) {
     // The step's stream waits for the copy on the device.
-    s.copied.block(c10::impl::VirtualGuardImpl(device_.type()).getStream(device_));
+    s.copied.block(step_stream());
   }
   return s.ready;
 }
@@ -130,7 +134,7 @@ void DeviceFeeder::release() {
     s.ready = torch::Tensor();
     s.batch = sampling::TripletBatch();
   } else {
-    s.consumed.record(c10::impl::VirtualGuardImpl(device_.type()).getStream(device_));
+    s.consumed.record(step_stream());
   }
   popped_ = -1;
 }

@@ -54,6 +54,8 @@ class DeviceFeeder {
  private:
   struct Slot;
   bool on_host() const { return device_.is_cpu(); }
+  // The current stream of the device: the one the steps are queued on.
+  c10::Stream step_stream() const;
 
   torch::Device device_;
   std::vector<std::int64_t> tile_shape_;

@@ -79,6 +79,7 @@ struct DistributedContext::Overlap {
   };
   struct Bucket {
     torch::Tensor flat;
+    std::int64_t numel = 0;
     std::vector<std::size_t> slots;
     std::size_t ready = 0;
     c10::intrusive_ptr<c10d::Work> work;
@@ -212,15 +213,13 @@ void DistributedContext::overlap_gradients(torch::nn::Module& module) {
     slot.param = params[i];
     slot.bucket = o->buckets.size() - 1;
     slot.numel = params[i].numel();
-    slot.offset = 0;
-    for (std::size_t k : bucket.slots) slot.offset += o->slots[k].numel;
+    slot.offset = bucket.numel;
+    bucket.numel += slot.numel;
     bucket.slots.push_back(i);
     bytes += b;
   }
   for (auto& bucket : o->buckets) {
-    std::int64_t n = 0;
-    for (std::size_t k : bucket.slots) n += o->slots[k].numel;
-    bucket.flat = torch::zeros({n}, o->slots[bucket.slots.front()].param.options());
+    bucket.flat = torch::zeros({bucket.numel}, o->slots[bucket.slots.front()].param.options());
   }
   impl_->overlap = std::move(o);
   for (std::size_t i = 0; i < params.size(); ++i) {

@@ -1,9 +1,11 @@
 #include "tessera/train/run_data.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
 #include "tessera/common/log.h"
+#include "tessera/common/threads.h"
 #include "tessera/data/dataset_loader.h"
 
 namespace tessera::train {
@@ -11,6 +13,10 @@ namespace tessera::train {
 std::string resolve_cache_dir(const common::Config& c, const std::string& run_dir) {
   if (!c.cache_dir.empty()) return c.cache_dir;
   return (std::filesystem::path(run_dir) / "cache").string();
+}
+
+int feature_threads(const common::Config& c, int threads) {
+  return std::min(threads * 2, common::resolve_threads(c.num_parallel_calls));
 }
 
 RunData RunData::load(const common::Config& c, const std::string& run_dir, int threads,

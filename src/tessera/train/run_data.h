@@ -16,13 +16,17 @@ namespace tessera::train {
 // The cache directory of a run: the config's cache_dir, else <run_dir>/cache.
 std::string resolve_cache_dir(const common::Config& config, const std::string& run_dir);
 
+// Feature threads for a command given `threads` compute threads: twice
+// those, at most num_parallel_calls (0: one per core).
+int feature_threads(const common::Config& config, int threads);
+
 struct RunData {
   data::Dataset dataset;
   std::unique_ptr<features::FeatureCache> cache;
   sampling::TileGeometry geometry;
   std::unique_ptr<sampling::TileStore> train, eval, test;
 
-  // `threads` bounds the feature work of a cold cache (num_parallel_calls).
+  // `threads` bounds the feature work of a cold cache (feature_threads()).
   static RunData load(const common::Config& config, const std::string& run_dir, int threads,
                       bool with_test = false);
 };

@@ -124,8 +124,7 @@ StepResult step_result(const double* v) {
 }
 
 StepResult StepMetrics::read() const {
-  const torch::Tensor host = values.to(torch::kCPU).contiguous();
-  return step_result(host.data_ptr<double>());
+  return read_metrics({*this}).front();
 }
 
 std::vector<StepResult> read_metrics(const std::vector<StepMetrics>& metrics) {

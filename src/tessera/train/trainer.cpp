@@ -156,6 +156,7 @@ class TrainingSession {
   };
   std::vector<QueuedStep> queued_;
   double queued_seconds_ = 0;
+  // Made once the device is known to be usable (its constructor asks it).
   std::unique_ptr<DeviceIdleMeter> idle_;
   CsvLog steps_csv_, epochs_csv_;
   std::unique_ptr<TensorBoardLog> board_;
@@ -227,9 +228,9 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
                                : device_.is_cpu()         ? 1
                                                           : std::max(1, config_.log_every));
   idle_ = std::make_unique<DeviceIdleMeter>(device_);
-  host_blocks_ = sampling::BufferPool::create(
-      3 * std::size_t(pipeline_.batch_size) * data_.train->geometry().tile_floats(),
-      DeviceFeeder::host_allocator(device_));
+  host_blocks_ =
+      sampling::BufferPool::create(pipeline_.batch_floats(data_.train->geometry().tile_floats()),
+                                   DeviceFeeder::host_allocator(device_));
 }
 
 void TrainingSession::start_or_resume() {
