@@ -7,10 +7,11 @@
 #   2. `tessera bench step --device cuda` at Table 1's shape (ResNet18,
 #      width 64, 512-d, batch 256), bf16 and fp32, interleaved with the
 #      PyTorch 2.11 peer on the same GPU (bench/peers/step_torch.py: eager
-#      with channels-last and bf16 autocast, and with torch.compile);
+#      with channels-last and bf16 autocast, and with torch.compile), and
+#      bf16 with NCHW, with LibTorch's Adam loop, and from a CUDA graph;
 #   3. one bf16 epoch of `tessera train --device cuda` on a synthetic
 #      DCASE-layout set with a warm feature cache, and the DCASE epoch time
-#      projected from its triplets/s.
+#      projected from its triplets/s; then the same epoch with --cuda-graph.
 # OUT_DIR gets summary.md, check.log, gpu_table.md (docs/performance.md's
 # GPU section: bench/write_table.py docs/performance.md gpu ...) and
 # details.tar.gz (the tests' XML, steps.md, steps.log, epoch.json). A
@@ -89,11 +90,20 @@ for precision in bf16 fp32; do
   echo "| $precision | nhwc | ${ours:--} | ${eager:--} | ${compiled:--} | $(ratio "$ours" "$eager") | $(ratio "$ours" "$compiled") | $(tflops "$gflops") | $(share "$gflops") |" >>"$out/steps.md"
   [[ -n $ours ]] || status=1
 done
-# The layout Tessera picks on a GPU (NHWC) against NCHW, bf16.
-line=$("$tessera" bench step --device cuda --precision bf16 --layout nchw "${common[@]}" | tee -a "$out/steps.log" | grep '^step:')
-gflops=$(echo "$line" | field gflops_per_s)
-nchw=$(echo "$line" | field median_step_s)
-echo "| bf16 | nchw | ${nchw:--} | - | - | - | - | $(tflops "$gflops") | $(share "$gflops") |" >>"$out/steps.md"
+# Tessera's other choices on a GPU, bf16, each against its default: NCHW
+# against NHWC, LibTorch's per-parameter Adam loop against the fused update,
+# and the step replayed from a CUDA graph (the warm-up covers its capture).
+variant() {
+  local label=$1
+  shift
+  line=$("$tessera" bench step --device cuda --precision bf16 "$@" "${common[@]}" | tee -a "$out/steps.log" | grep '^step:')
+  gflops=$(echo "$line" | field gflops_per_s)
+  secs=$(echo "$line" | field median_step_s)
+  echo "| bf16 | $label | ${secs:--} | - | - | - | - | $(tflops "$gflops") | $(share "$gflops") |" >>"$out/steps.md"
+}
+variant "nchw" --layout nchw
+variant "nhwc, Adam loop" --adam loop
+variant "nhwc, CUDA graph" --cuda-graph
 note "- bf16 dense peak taken for '$gpu_name': ${peak:-unknown} TFLOP/s"
 cat "$out/steps.md" | tee -a "$out/summary.md"
 
@@ -110,19 +120,32 @@ if "$tessera" synth -o "$work/data" --clips-per-class "$clips" --threads "$(npro
   note "- epoch: $(python3 -c "import json; t = json.load(open('$out/epoch.json')); print(t['triplets'], 'triplets,', round(t['loop_seconds'], 1), 's in the loop,', round(t['step_seconds'], 1), 's in steps, waiting for data', round(100 * t['data_wait_fraction'], 1), '% of the wall time')")"
   epoch_s=$(awk -v n="$dcase_triplets" -v r="$loop" 'BEGIN { printf "%.0f", n / r }')
   note "- projected Table 1 DCASE epoch ($dcase_triplets triplets): $epoch_s s"
+  # The same epoch with the step replayed from a CUDA graph.
+  if "$tessera" train -c "$config" --set dcase_dataset_path="$work/data" --set cache_dir="$work/cache" \
+    --set epochs=1 --device cuda --precision bf16 --cuda-graph --no-tensorboard --run-dir "$work/graph"; then
+    cp "$work/graph/metrics/timing.json" "$out/epoch_graph.json"
+    note "- epoch with --cuda-graph: $(python3 -c "import json; t = json.load(open('$out/epoch_graph.json')); print(round(t['loop_triplets_per_second']), 'triplets/s in the loop,', t['cuda_graph_replays'], 'of', t['steps'], 'steps replayed')")"
+  else
+    note "- epoch with --cuda-graph: FAILED"
+    status=1
+  fi
   # The table for docs/performance.md's GPU section.
   {
     cat "$out/steps.md"
     echo
-    echo "| epoch on synthetic data (bf16, warm cache) | value |"
-    echo "|---|---|"
-    python3 - "$out/epoch.json" <<'PY'
-import json, sys
-t = json.load(open(sys.argv[1]))
-idle = t.get("device_idle_fraction")
-print(f"| triplets per second in the loop | {t['loop_triplets_per_second']:.0f} |")
-print(f"| device idle between steps | {'-' if idle is None else f'{100 * idle:.1f}%'} |")
-print(f"| host waiting for data | {100 * t['data_wait_fraction']:.1f}% of the wall time |")
+    echo "| epoch on synthetic data (bf16, warm cache) | eager | CUDA graph |"
+    echo "|---|---|---|"
+    python3 - "$out/epoch.json" "$out/epoch_graph.json" <<'PY'
+import json, os, sys
+runs = [json.load(open(p)) if os.path.exists(p) else None for p in sys.argv[1:]]
+def row(name, show):
+    print(f"| {name} | " + " | ".join("-" if t is None else show(t) for t in runs) + " |")
+def percent(x):
+    return "-" if x is None else f"{100 * x:.1f}%"
+row("triplets per second in the loop", lambda t: f"{t['loop_triplets_per_second']:.0f}")
+row("device idle between steps", lambda t: percent(t.get("device_idle_fraction")))
+row("host waiting for data (share of wall time)", lambda t: percent(t["data_wait_fraction"]))
+row("steps replayed from the graph", lambda t: "-" if t.get("cuda_graph_replays") is None else f"{t['cuda_graph_replays']} of {t['steps']}")
 PY
     echo "| projected Table 1 DCASE epoch ($dcase_triplets triplets) | $epoch_s s |"
     echo "| projected sweep, training only (6 margins x 10 epochs) | $(awk -v e="$epoch_s" 'BEGIN { printf "%.0f min", 60 * e / 60 }') |"

@@ -120,6 +120,8 @@ struct StepBenchArgs {
   int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198,
       bins = 128;
   std::string layout = "auto";
+  std::string adam = "auto";  // train/fused_adam.h
+  bool cuda_graph = false;
   std::string kernels = "all";  // ops/kernel_options.h
   bool flush_denormal = false;
   std::string profile;  // a Chrome trace of one extra step, when set
@@ -153,8 +155,12 @@ int run_step_bench(const StepBenchArgs& a) {
   net->to(device);
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
   loss::TripletLossOptions lo;
-  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device,
-                           train::parse_precision(a.precision), train::parse_layout(a.layout));
+  train::StepOptions so;
+  so.precision = train::parse_precision(a.precision);
+  so.layout = train::parse_layout(a.layout);
+  so.adam = train::parse_adam_update(a.adam);
+  so.cuda_graph = a.cuda_graph;
+  train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device, so);
   // On the device already, as the peer's are: the step alone is timed (in
   // training, train/device_feeder.h overlaps the copy with the step before).
   const torch::Tensor tiles =
@@ -180,12 +186,15 @@ int run_step_bench(const StepBenchArgs& a) {
       3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
   std::printf(
       "step: model=%s width=%d batch=%d threads=%d precision=%s layout=%s "
-      "kernels=%s median_step_s=%.4f min_step_s=%.4f triplets_per_s=%.2f "
-      "gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
+      "kernels=%s adam=%s graph_replays=%lld median_step_s=%.4f min_step_s=%.4f "
+      "triplets_per_s=%.2f gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
       runner.bf16_channels_last() || runner.channels_last_weights() ? "nhwc" : "nchw",
-      net->options().kernels.describe().c_str(), med, *std::min_element(times.begin(), times.end()),
-      a.batch / med, gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
+      net->options().kernels.describe().c_str(),
+      runner.adam_update() == train::AdamUpdate::kFused ? "fused" : "loop",
+      static_cast<long long>(runner.graph_replays()), med,
+      *std::min_element(times.begin(), times.end()), a.batch / med,
+      gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());
   return 0;
 }
 
@@ -316,6 +325,11 @@ Command add_bench_command(CLI::App& app) {
                    "auto (NHWC activations in bf16), nchw, or nhwc (fp32 too, with NHWC weights)")
       ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
   add_kernels_option(step, sa->kernels);
+  step->add_option("--adam", sa->adam, "Adam's update: auto, loop or fused")
+      ->check(CLI::IsMember({"auto", "loop", "fused"}));
+  step->add_flag("--cuda-graph", sa->cuda_graph,
+                 "replay the step from a CUDA graph (captured after 3 steps; give --warmup 4 or "
+                 "more to time replays only)");
   step->add_flag("--flush-denormal", sa->flush_denormal, "flush denormal floats to zero");
   step->add_option("--profile", sa->profile, "write a Chrome trace of one more step to this file");
 

@@ -58,6 +58,7 @@ experiment::WorkerCommand train_command() {
                                      "--kernels",
                                      o.kernels};
     if (!o.tensorboard) args.push_back("--no-tensorboard");
+    if (o.cuda_graph) args.push_back("--cuda-graph");
     return args;
   };
 }
@@ -133,6 +134,8 @@ Command add_sweep_command(CLI::App& app) {
   cmd->add_option("--precision", a->options.precision, "fp32 or bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   add_kernels_option(cmd, a->options.kernels);
+  cmd->add_flag("--cuda-graph", a->options.cuda_graph,
+                "train each run with its step replayed from a CUDA graph (train --cuda-graph)");
   cmd->add_flag_callback(
       "--no-tensorboard", [a] { a->options.tensorboard = false; },
       "no TensorBoard event files (by default each margin's run directory has them, and "

@@ -50,6 +50,13 @@ void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
   cmd->add_option("--layout", o.layout, "auto (bf16 convolutions on NHWC activations) or nchw")
       ->check(CLI::IsMember({"auto", "nchw"}));
   add_kernels_option(cmd, o.kernels);
+  cmd->add_option("--adam", o.adam,
+                  "Adam's update: auto (fused on a GPU, the per-parameter loop on the CPU), "
+                  "loop or fused")
+      ->check(CLI::IsMember({"auto", "loop", "fused"}));
+  cmd->add_flag("--cuda-graph", o.cuda_graph,
+                "capture the training step in a CUDA graph after a few steps and replay it "
+                "(a GPU, one process)");
   cmd->add_flag_callback(
       "--no-tensorboard", [&o] { o.tensorboard = false; },
       "write no TensorBoard event files (<run dir>/tensorboard/)");

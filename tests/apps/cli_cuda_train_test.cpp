@@ -62,6 +62,35 @@ TEST_F(CliCudaTrainTest, ARunOnTheGpuWritesTheContractAndResumesOnTheCpu) {
   EXPECT_TRUE(fs::exists(run + "/checkpoints/epoch_0003.pt"));
 }
 
+// --cuda-graph end to end: the run replays most of its steps from the
+// graph (all but the warm-up and each epoch's short last batch), writes the
+// same files, and ends near the eager GPU run (cuDNN's backward kernels are
+// not deterministic, so not bit for bit).
+TEST_F(CliCudaTrainTest, AGraphedRunReplaysItsStepsAndTracksTheEagerRun) {
+  const std::string dir = fresh_dir();
+  for (const bool graph : {false, true}) {
+    const std::string run = dir + (graph ? "/graph" : "/eager");
+    std::vector<std::string> args = short_train_args(shared_synth_dataset(4), run, 2);
+    args.insert(args.end(), {"--device", "cuda"});
+    if (graph) args.push_back("--cuda-graph");
+    ASSERT_EQ(wait_exit(spawn_tessera(args, run + ".log")), 0) << read_text(run + ".log");
+    EXPECT_TRUE(fs::exists(run + "/checkpoints/epoch_0002.pt"));
+  }
+  const auto t = nlohmann::json::parse(read_text(dir + "/graph/metrics/timing.json"));
+  EXPECT_EQ(t["adam_update"], "fused");
+  ASSERT_TRUE(t["cuda_graph_replays"].is_number()) << t.dump();
+  const std::int64_t replays = t["cuda_graph_replays"], steps = t["steps"];
+  EXPECT_GE(replays, 1);
+  EXPECT_LE(replays, steps - 3);
+  const auto a = train::CsvLog::read(dir + "/eager/metrics/epochs.csv");
+  const auto b = train::CsvLog::read(dir + "/graph/metrics/epochs.csv");
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  for (std::size_t e = 0; e < 2; ++e) {
+    EXPECT_NEAR(b[e][1], a[e][1], 0.02 * std::abs(a[e][1])) << "train loss, epoch " << e + 1;
+  }
+}
+
 // NCCL refuses two ranks on one device, so two ranks share cuda:0 through
 // Gloo on CUDA tensors: both end with the same network, bit for bit (the
 // trainer compares their digests after every epoch; rank 0 records them).

@@ -213,6 +213,38 @@ TEST(CliTrainTest, BadConfigValuesAreClearErrors) {
   }
 }
 
+// --adam fused trains on the CPU too, and continues a checkpoint the loop
+// wrote (both keep LibTorch's Adam state): a run resumed with it ends
+// within rounding of the loop's run, and each records its update. A CUDA
+// graph on the CPU is refused before the run directory is touched.
+TEST(CliTrainTest, TheFusedAdamUpdateContinuesTheLoopsCheckpoint) {
+  const std::string data = shared_synth_dataset(4);
+  const std::string dir = fresh_dir();
+  ASSERT_EQ(train(data, dir + "/loop", 2), 0) << read_text(dir + "/loop.log");
+  const std::string run = dir + "/switched";
+  ASSERT_EQ(train(data, run, 1), 0) << read_text(run + ".log");
+  ASSERT_EQ(train(data, run, 2, {"--resume", "--adam", "fused"}), 0) << read_text(run + ".log");
+  const auto loop_t = nlohmann::json::parse(read_text(dir + "/loop/metrics/timing.json"));
+  const auto t = nlohmann::json::parse(read_text(run + "/metrics/timing.json"));
+  EXPECT_EQ(loop_t["adam_update"], "loop");
+  EXPECT_EQ(t["adam_update"], "fused");
+  EXPECT_TRUE(t["cuda_graph_replays"].is_null());
+  const auto a = csv(dir + "/loop/metrics/epochs.csv"), b = csv(run + "/metrics/epochs.csv");
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  EXPECT_EQ(b[0], a[0]);  // the loop's epoch in both
+  EXPECT_NE(b[1][1], a[1][1]) << "the resumed epoch did not use the fused update";
+  EXPECT_NEAR(b[1][1], a[1][1], 1e-3 * std::abs(a[1][1])) << "train loss of epoch 2";
+
+  const std::string graph = dir + "/graph";
+  const auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +
+                             "/configs/demo.json --set dcase_dataset_path=" + data +
+                             " --cuda-graph --run-dir " + graph);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("needs a CUDA device"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(graph + "/config.json"));
+}
+
 TEST(CliTrainTest, SecondProcessOnTheSameRunIsRefused) {
   const std::string data = shared_synth_dataset(4);
   const std::string run = fresh_dir() + "/run";

@@ -93,5 +93,15 @@ TEST(SweepTest, SeveralJobsNeedAWorker) {
   EXPECT_NO_THROW(o.validate());
 }
 
+// --cuda-graph is checked before any run starts: on the CPU it is refused
+// as train would refuse it in every run.
+TEST(SweepTest, ACudaGraphIsCheckedBeforeAnyRun) {
+  SweepOptions o = two_margins();
+  o.cuda_graph = true;
+  EXPECT_THROW(o.validate(), std::invalid_argument);
+  o.device = "cuda";
+  EXPECT_NO_THROW(o.validate());
+}
+
 }  // namespace
 }  // namespace tessera::experiment

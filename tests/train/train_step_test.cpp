@@ -87,5 +87,77 @@ TEST(TrainStepTest, BothPrecisionsReduceTheLossOnAFixedBatch) {
   }
 }
 
+// The fused update (fused_adam.h) in a whole step: the first loss is the
+// loop's exactly (no update has happened), and after four steps the losses
+// and weights still agree to float precision.
+TEST(TrainStepTest, TheFusedUpdateTracksTheLoop) {
+  const auto run = [](AdamUpdate update) {
+    torch::manual_seed(0);
+    model::ResNet net(tiny());
+    torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
+    StepOptions o;
+    o.adam = update;
+    StepRunner runner(net, adam, loss::TripletLoss(loss::TripletLossOptions{}), 1e-4, torch::kCPU,
+                      o);
+    EXPECT_EQ(runner.adam_update(), update);
+    torch::manual_seed(1);
+    const torch::Tensor tiles = torch::randn({12, 1, 198, 128});
+    Trained r;
+    for (int i = 0; i < 4; ++i) r.losses.push_back(runner.step(tiles).loss);
+    for (const auto& p : net->parameters()) r.params.push_back(p.detach().clone());
+    EXPECT_EQ(runner.graph_replays(), 0);
+    return r;
+  };
+  const Trained loop = run(AdamUpdate::kLoop), fused = run(AdamUpdate::kFused);
+  EXPECT_EQ(fused.losses[0], loop.losses[0]);
+  EXPECT_LT(loop.losses[3], loop.losses[0]);
+  for (int i = 1; i < 4; ++i) EXPECT_NEAR(fused.losses[i], loop.losses[i], 1e-5 * loop.losses[i]);
+  // Adam moves a weight by about lr whatever its gradient's size, so one
+  // whose gradient is near zero may move either way after a rounding; the
+  // weights are compared as a whole, against how far the loop moved them.
+  torch::manual_seed(0);
+  const auto start = model::ResNet(tiny())->parameters();
+  double gap = 0, moved = 0;
+  for (std::size_t i = 0; i < loop.params.size(); ++i) {
+    gap += (fused.params[i] - loop.params[i]).pow(2).sum().item<double>();
+    moved += (loop.params[i] - start[i]).pow(2).sum().item<double>();
+  }
+  EXPECT_LT(std::sqrt(gap), 1e-3 * std::sqrt(moved));
+  // Rounded differently over thousands of weights, the two cannot agree bit
+  // for bit: equal weights would mean the fused update never ran.
+  EXPECT_GT(gap, 0.0);
+}
+
+// A CUDA graph needs a GPU, the fused update and a warm-up step: each
+// missing one is refused by name, also by the runner's constructor.
+TEST(StepOptionsTest, ACudaGraphNeedsAGpuTheFusedUpdateAndAWarmUp) {
+  StepOptions o;
+  o.cuda_graph = true;
+  EXPECT_NO_THROW(o.validate(torch::Device("cuda:0")));
+  const auto refused = [](const StepOptions& bad, const torch::Device& device) {
+    try {
+      bad.validate(device);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refused(o, torch::kCPU).find("needs a CUDA device"), std::string::npos);
+  StepOptions loop = o;
+  loop.adam = AdamUpdate::kLoop;
+  EXPECT_NE(refused(loop, torch::kCUDA).find("fused Adam"), std::string::npos);
+  StepOptions cold = o;
+  cold.cuda_graph_warmup = 0;
+  EXPECT_NE(refused(cold, torch::kCUDA).find("cuda_graph_warmup"), std::string::npos);
+  StepOptions off;
+  off.adam = AdamUpdate::kLoop;
+  EXPECT_NO_THROW(off.validate(torch::kCPU));
+
+  model::ResNet net(tiny());
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
+  EXPECT_THROW(StepRunner(net, adam, loss::TripletLoss({}), 0.0, torch::kCPU, o),
+               std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace tessera::train

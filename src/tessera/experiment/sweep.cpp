@@ -18,6 +18,7 @@
 #include "tessera/experiment/training_run.h"
 #include "tessera/ops/kernel_options.h"
 #include "tessera/train/run_data.h"
+#include "tessera/train/train_step.h"
 
 namespace tessera::experiment {
 namespace fs = std::filesystem;
@@ -207,6 +208,7 @@ bool train_here(const Job& job, const SweepRun& run, const SweepOptions& o) {
   t.trainer.device = o.device;
   t.trainer.precision = o.precision;
   t.trainer.kernels = o.kernels;
+  t.trainer.cuda_graph = o.cuda_graph;
   t.trainer.tensorboard = o.tensorboard;
   t.trainer.resume = true;
   common::log_info("sweep: training ", job.name(), " with ", run.threads, " thread(s)");
@@ -261,6 +263,12 @@ void SweepOptions::validate() const {
   if (jobs > 1 && !worker_command)
     throw std::invalid_argument("sweep: --jobs above 1 needs worker processes (a worker command)");
   ops::KernelOptions::parse(kernels);  // throws, naming the unknown kernel
+  if (cuda_graph) {
+    // Each run's step, as train would refuse it, before any run starts.
+    train::StepOptions step;
+    step.cuda_graph = true;
+    step.validate(torch::Device(device));
+  }
 }
 
 Recommendation run_sweep(const common::Config& config, const std::string& out_dir_in,

@@ -56,6 +56,7 @@ struct SweepOptions {
   std::string device = "cpu";
   std::string precision = "fp32";
   std::string kernels = "all";  // train --kernels (ops/kernel_options.h)
+  bool cuda_graph = false;      // train --cuda-graph
   bool tensorboard = true;      // false: train --no-tensorboard
   bool distribute_margins = false;
   // Also score a classifier on every run's embedding, and once per sweep

@@ -100,12 +100,27 @@ void FusedAdam::launch(const Launch& l) {
                    /*maximize=*/false);
 }
 
-void FusedAdam::prepare_replay() {
+void FusedAdam::refresh(const std::vector<Launch>& launches) {
   auto& groups = adam_.param_groups();
-  auto& states = adam_.state();
-  for (const Launch& l : last_) {
+  for (const Launch& l : launches) {
     const auto& o = static_cast<const torch::optim::AdamOptions&>(groups.at(l.group).options());
     learning_rate(l.group, o.lr(), l.params.front().device());
+  }
+}
+
+void FusedAdam::refresh_learning_rates() {
+  refresh(last_);
+}
+
+void FusedAdam::keep_last_step_for_replay() {
+  kept_ = last_;
+}
+
+void FusedAdam::prepare_replay() {
+  if (kept_.empty()) throw std::logic_error("fused adam: no step was kept for replay");
+  refresh(kept_);
+  auto& states = adam_.state();
+  for (const Launch& l : kept_) {
     for (std::size_t i = 0; i < l.keys.size(); ++i) {
       auto state = states.find(const_cast<void*>(l.keys[i]));
       auto count = counts_.find(l.keys[i]);
@@ -124,7 +139,8 @@ void FusedAdam::prepare_replay() {
 }
 
 void FusedAdam::relaunch() {
-  for (const Launch& l : last_) launch(l);
+  if (kept_.empty()) throw std::logic_error("fused adam: no step was kept for replay");
+  for (const Launch& l : kept_) launch(l);
 }
 
 }  // namespace tessera::train

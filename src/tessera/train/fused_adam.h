@@ -46,15 +46,23 @@ class FusedAdam {
   // adam.step() would apply it; parameters without one are skipped and keep
   // their step count, as there. Reads nothing back from the device.
   void step();
-  // For a CUDA graph that captured the last step(), before each replay: the
-  // learning rates it reads are refilled from the groups' current ones, and
-  // the host step counts it advances are advanced. Throws std::logic_error
-  // when the state was replaced since that step (a load), which the graph
-  // would not see.
+  // Refills the device learning rates from the groups' current ones, so
+  // that a step() captured next queues no fill of its own (a captured fill
+  // would replay the rate of the capture forever).
+  void refresh_learning_rates();
+  // Declares the last step() captured by a CUDA graph: prepare_replay() and
+  // relaunch() refer to its kernels and parameters from now on, whatever
+  // step() runs in between (an eager step of another batch shape).
+  void keep_last_step_for_replay();
+  // Before each replay of the kept step: the learning rates it reads are
+  // refilled from the groups' current ones, and the host step counts it
+  // advances are advanced. Throws std::logic_error when no step was kept,
+  // or when the state was replaced since (a load), which the graph would
+  // not see.
   void prepare_replay();
-  // Queues the last step()'s kernels again, on the same tensors: what a
-  // replay of a graph that captured it runs (prepare_replay() first). The
-  // tests use it to check replays on the CPU.
+  // Queues the kept step's kernels again, on the same tensors: what a replay
+  // of the graph runs (prepare_replay() first). The tests use it to check
+  // replays on the CPU.
   void relaunch();
 
  private:
@@ -83,7 +91,9 @@ class FusedAdam {
     std::vector<torch::Tensor> params, grads, avgs, squares, maxima, counts;
   };
   void launch(const Launch& l);
-  std::vector<Launch> last_;
+  // Refills the learning rates `launches` read.
+  void refresh(const std::vector<Launch>& launches);
+  std::vector<Launch> last_, kept_;
 };
 
 }  // namespace tessera::train

@@ -3,6 +3,11 @@
 #include <stdexcept>
 
 #include <ATen/autocast_mode.h>
+#include <c10/core/Event.h>
+#include <c10/core/StreamGuard.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
+
+#include "tessera/train/cuda_graph.h"
 
 namespace tessera::train {
 namespace {
@@ -26,7 +31,63 @@ class AutocastBf16 {
   c10::DeviceType type_;
 };
 
+// Autocast's cache of weight casts off while it lives: a cast cached during
+// a capture would be a tensor of the graph's that the next step drops.
+class NoAutocastCache {
+ public:
+  NoAutocastCache() : was_(at::autocast::is_autocast_cache_enabled()) {
+    at::autocast::set_autocast_cache_enabled(false);
+  }
+  ~NoAutocastCache() { at::autocast::set_autocast_cache_enabled(was_); }
+  NoAutocastCache(const NoAutocastCache&) = delete;
+  NoAutocastCache& operator=(const NoAutocastCache&) = delete;
+
+ private:
+  bool was_;
+};
+
+// Runs `fn` with `side` as its device's current stream, after the work
+// queued on the stream that was current, which waits for it in turn.
+template <typename Fn>
+void on_stream(const c10::Stream& side, Fn&& fn) {
+  const c10::Stream main = c10::impl::VirtualGuardImpl(side.device_type()).getStream(side.device());
+  c10::Event before(side.device_type()), after(side.device_type());
+  before.record(main);
+  before.block(side);
+  {
+    c10::StreamGuard guard(side);
+    fn();
+  }
+  after.record(side);
+  after.block(main);
+}
+
 }  // namespace
+
+void StepOptions::validate(const torch::Device& device) const {
+  if (!cuda_graph) return;
+  if (!device.is_cuda()) {
+    throw std::invalid_argument("step: a CUDA graph needs a CUDA device, not " + device.str());
+  }
+  if (resolve_adam_update(adam, device) != AdamUpdate::kFused) {
+    throw std::invalid_argument(
+        "step: a CUDA graph needs the fused Adam update (the loop decides each step's bias "
+        "corrections on the host, which a replay would not redo)");
+  }
+  if (cuda_graph_warmup < 1) {
+    throw std::invalid_argument(
+        "step: cuda_graph_warmup must be >= 1 (the first step makes the optimiser's state, "
+        "which a capture must not)");
+  }
+}
+
+struct StepRunner::Graphed {
+  std::vector<std::int64_t> shape;  // the batch shape the graph is for
+  int warm = 0;                     // steps of that shape before the capture
+  c10::Stream stream;
+  std::unique_ptr<CudaGraph> graph;
+  torch::Tensor input, metrics;  // the graph's own
+};
 
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
@@ -41,24 +102,34 @@ Layout parse_layout(const std::string& name) {
   throw std::invalid_argument("layout '" + name + "' must be auto, nchw or nhwc");
 }
 
-StepRunner::StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer,
-                       loss::TripletLoss loss, double l2_amount, torch::Device device,
-                       Precision precision, Layout layout)
+StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::TripletLoss loss,
+                       double l2_amount, torch::Device device, StepOptions options)
     : net_(std::move(net)),
       optimizer_(optimizer),
       loss_(std::move(loss)),
       l2_amount_(l2_amount),
       device_(device),
-      precision_(precision),
-      nhwc_(device.is_cpu() ? precision == Precision::kFp32 && layout == Layout::kNhwc
-                            : layout != Layout::kNchw) {
-  if (layout != Layout::kAuto) {
+      options_(options),
+      adam_(resolve_adam_update(options.adam, device)),
+      nhwc_(device.is_cpu()
+                ? options.precision == Precision::kFp32 && options.layout == Layout::kNhwc
+                : options.layout != Layout::kNchw) {
+  options_.validate(device_);
+  if (options_.layout != Layout::kAuto) {
     ops::KernelOptions k = net_->options().kernels;
-    k.bf16_channels_last = layout == Layout::kNhwc;
+    k.bf16_channels_last = options_.layout == Layout::kNhwc;
     net_->set_kernels(k);
   }
   if (nhwc_) to_channels_last(*net_);
+  if (adam_ == AdamUpdate::kFused) fused_ = std::make_unique<FusedAdam>(optimizer_);
 }
+
+StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::TripletLoss loss,
+                       double l2_amount, torch::Device device, Precision precision, Layout layout)
+    : StepRunner(std::move(net), optimizer, std::move(loss), l2_amount, device,
+                 StepOptions{precision, layout}) {}
+
+StepRunner::~StepRunner() = default;
 
 void to_channels_last(torch::nn::Module& module) {
   torch::NoGradGuard g;
@@ -68,17 +139,22 @@ void to_channels_last(torch::nn::Module& module) {
 }
 
 bool StepRunner::bf16_channels_last() const {
-  return precision_ == Precision::kBf16 && device_.is_cpu() &&
+  return options_.precision == Precision::kBf16 && device_.is_cpu() &&
          net_->options().kernels.bf16_channels_last;
 }
 
 StepMetrics StepRunner::run(const torch::Tensor& tiles_in) {
   net_->train();
-  torch::Tensor tiles = tiles_in.to(device_);
-  if (nhwc_) tiles = tiles.contiguous(at::MemoryFormat::ChannelsLast);
+  const torch::Tensor tiles = tiles_in.to(device_);
+  return options_.cuda_graph ? run_graphed(tiles) : queue_step(tiles);
+}
+
+StepMetrics StepRunner::queue_step(const torch::Tensor& tiles_in) {
+  const torch::Tensor tiles =
+      nhwc_ ? tiles_in.contiguous(at::MemoryFormat::ChannelsLast) : tiles_in;
   const std::int64_t b = tiles.size(0) / 3;
   torch::Tensor emb;
-  if (precision_ == Precision::kBf16) {
+  if (options_.precision == Precision::kBf16) {
     // Mixed precision: convolutions and matmuls in bf16 under autocast, the
     // weights, the loss and the optimiser in fp32.
     // With bf16 channels-last on the CPU (the net's kernel options) the fp32
@@ -106,8 +182,61 @@ StepMetrics StepRunner::run(const torch::Tensor& tiles_in) {
   }
   total.backward();
   if (after_backward) after_backward();
-  optimizer_.step();
+  if (fused_) {
+    fused_->step();
+  } else {
+    optimizer_.step();
+  }
   return m;
+}
+
+StepMetrics StepRunner::run_graphed(const torch::Tensor& tiles) {
+  if (after_backward) {
+    throw std::logic_error("step: a CUDA graph cannot capture the gradient all-reduce");
+  }
+  if (!graphed_) {
+    graphed_ = std::make_unique<Graphed>(
+        Graphed{tiles.sizes().vec(),
+                0,
+                c10::impl::VirtualGuardImpl(device_.type()).getStreamFromGlobalPool(tiles.device()),
+                nullptr,
+                {},
+                {}});
+  }
+  Graphed& g = *graphed_;
+  if (tiles.sizes().vec() != g.shape) return queue_step(tiles);
+  if (g.graph) {
+    g.input.copy_(tiles);  // into the graph's layout
+    fused_->prepare_replay();
+    g.graph->replay();
+    ++replays_;
+    return {g.metrics.clone()};
+  }
+  if (g.warm < options_.cuda_graph_warmup) {
+    ++g.warm;
+    StepMetrics m;
+    on_stream(g.stream, [&] { m = queue_step(tiles); });
+    return m;
+  }
+  // The capture. Its step() does the host's bookkeeping of this step (the
+  // optimiser's counts), so the replay that runs it needs no prepare_replay.
+  g.input = torch::empty_like(
+      tiles, nhwc_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+  g.input.copy_(tiles);
+  for (auto& group : optimizer_.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad().reset();
+  }
+  fused_->refresh_learning_rates();
+  {
+    NoAutocastCache no_cache;
+    on_stream(g.stream, [&] {
+      g.graph = std::make_unique<CudaGraph>([&] { g.metrics = queue_step(g.input).values; });
+    });
+  }
+  fused_->keep_last_step_for_replay();
+  g.graph->replay();
+  ++replays_;
+  return {g.metrics.clone()};
 }
 
 StepResult step_result(const double* v) {

@@ -4,10 +4,14 @@
 // regularisation is minimised with Adam.
 #pragma once
 
+#include <functional>
+#include <memory>
+
 #include <torch/torch.h>
 
 #include "tessera/loss/triplet_loss.h"
 #include "tessera/model/resnet.h"
+#include "tessera/train/fused_adam.h"
 
 namespace tessera::train {
 
@@ -43,17 +47,43 @@ std::vector<StepResult> read_metrics(const std::vector<StepMetrics>& metrics);
 // A step's results from its kValues numbers (as laid out in StepMetrics).
 StepResult step_result(const double* values);
 
+// How a StepRunner runs its steps.
+struct StepOptions {
+  Precision precision = Precision::kFp32;
+  Layout layout = Layout::kAuto;
+  // The optimiser's update (fused_adam.h): auto is the fused kernel on a
+  // GPU and LibTorch's per-parameter loop on the CPU.
+  AdamUpdate adam = AdamUpdate::kAuto;
+  // Capture the step in a CUDA graph once it has run cuda_graph_warmup
+  // times at one batch shape, then replay the graph for every batch of that
+  // shape (others, like an epoch's short last batch, run as they are). A
+  // replay is one launch where the step is hundreds. It needs a GPU, the
+  // fused update and one process (the gradient all-reduce is not captured).
+  bool cuda_graph = false;
+  // Steps before the capture: cuDNN, cuBLAS and autocast set themselves up
+  // on their first calls, which a capture must not contain. They run on the
+  // stream the capture will use, as PyTorch's CUDA-graph notes ask.
+  int cuda_graph_warmup = 3;
+  // Throws std::invalid_argument naming what does not fit `device`.
+  void validate(const torch::Device& device) const;
+};
+
 class StepRunner {
  public:
-  StepRunner(model::ResNet net, torch::optim::Optimizer& optimizer, loss::TripletLoss loss,
+  StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::TripletLoss loss,
+             double l2_amount, torch::Device device, StepOptions options);
+  StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::TripletLoss loss,
              double l2_amount, torch::Device device, Precision precision = Precision::kFp32,
              Layout layout = Layout::kAuto);
+  ~StepRunner();
   // Whether this step's bf16 convolutions on the CPU run on NHWC
   // activations (Tessera's kernels; kNchw and kNhwc set the net's
   // bf16_channels_last kernel option accordingly), and whether the weights
   // and the input were converted to NHWC for LibTorch's convolutions.
   bool bf16_channels_last() const;
   bool channels_last_weights() const { return nhwc_; }
+  // The update in use (kAuto resolved).
+  AdamUpdate adam_update() const { return adam_; }
   // Queues one step on tiles shaped [3B, C, T, F] (anchors, neighbours,
   // opposites), moving them to the device first if they are not there. It
   // reads nothing back from the device: the update is applied whatever the
@@ -61,18 +91,33 @@ class StepRunner {
   StepMetrics run(const torch::Tensor& tiles);
   // run() and read(): one step, waited for.
   StepResult step(const torch::Tensor& tiles) { return run(tiles).read(); }
+  // Steps run as replays of the captured graph (StepOptions::cuda_graph).
+  std::int64_t graph_replays() const { return replays_; }
   // Hooked between backward() and the optimiser step: the distributed
-  // gradient all-reduce goes here.
+  // gradient all-reduce goes here. A CUDA graph refuses it.
   std::function<void()> after_backward;
 
  private:
+  // The step itself, queued on the current stream.
+  StepMetrics queue_step(const torch::Tensor& tiles);
+  // A step under StepOptions::cuda_graph: warm-up, capture or replay.
+  StepMetrics run_graphed(const torch::Tensor& tiles);
+
   model::ResNet net_;
-  torch::optim::Optimizer& optimizer_;
+  torch::optim::Adam& optimizer_;
   loss::TripletLoss loss_;
   double l2_amount_;
   torch::Device device_;
-  Precision precision_;
+  StepOptions options_;
+  AdamUpdate adam_;
+  std::unique_ptr<FusedAdam> fused_;
   bool nhwc_ = false;
+  // CUDA-graph state: the shape it is for, steps run before the capture,
+  // the stream of those and of the capture, the graph with its own input
+  // and metrics tensors, and the replays so far.
+  struct Graphed;
+  std::unique_ptr<Graphed> graphed_;
+  std::int64_t replays_ = 0;
 };
 
 // Converts the 4-D weights of a network to the channels-last (NHWC) layout

@@ -142,6 +142,7 @@ class TrainingSession {
   const torch::Device device_;
   model::ResNet net_{nullptr};
   std::unique_ptr<torch::optim::Adam> adam_;
+  StepOptions step_options_;
   std::unique_ptr<StepRunner> runner_;
   sampling::TripletSampler sampler_;
   sampling::PipelineOptions pipeline_;
@@ -187,6 +188,15 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
     throw std::runtime_error(
         "train: --device cuda was given, but this LibTorch has no CUDA or sees no GPU");
   }
+  step_options_.precision = parse_precision(options_.precision);
+  step_options_.layout = parse_layout(options_.layout);
+  step_options_.adam = parse_adam_update(options_.adam);
+  step_options_.cuda_graph = options_.cuda_graph;
+  step_options_.validate(device_);
+  if (step_options_.cuda_graph && options_.world > 1) {
+    throw std::invalid_argument(
+        "train: --cuda-graph runs one process (a graph cannot capture the gradient all-reduce)");
+  }
   if (config_.batch_size % options_.world != 0) {
     throw std::invalid_argument("train: batch_size (" + std::to_string(config_.batch_size) +
                                 ") must divide evenly over " + std::to_string(options_.world) +
@@ -218,8 +228,7 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
   lo.margin = config_.margin;
   lo.reduction = loss::parse_reduction(config_.loss_reduction);
   runner_ = std::make_unique<StepRunner>(net_, *adam_, loss::TripletLoss(lo), config_.l2_amount,
-                                         device_, parse_precision(options_.precision),
-                                         parse_layout(options_.layout));
+                                         device_, step_options_);
   if (options_.sync_gradients) runner_->after_backward = [this] { options_.sync_gradients(net_); };
   if (options_.metrics_every < 0) {
     throw std::invalid_argument("train: metrics_every must be >= 0");
@@ -513,6 +522,10 @@ void TrainingSession::write_timing() const {
       {"device", options_.device},
       {"precision", options_.precision},
       {"layout", options_.layout},
+      {"adam_update", runner_->adam_update() == AdamUpdate::kFused ? "fused" : "loop"},
+      // Steps that were replays of the captured CUDA graph; null without one.
+      {"cuda_graph_replays",
+       options_.cuda_graph ? nlohmann::json(runner_->graph_replays()) : nullptr},
       {"kernels", net_->options().kernels.describe()},
       {"world", options_.world},
       {"interrupted", s.interrupted}};

@@ -11,7 +11,9 @@
 //                                precision_at_1,r_precision,map_at_r,nmi
 //   metrics/timing.json          wall time, steps, triplets per second, the
 //                                share of wall time spent waiting for data,
-//                                and on a GPU its idle share between steps
+//                                on a GPU its idle share between steps, the
+//                                Adam update, and the steps replayed from a
+//                                CUDA graph
 //   metrics/ranks.json           with several ranks: each rank's network
 //                                digest after the last epoch (they must agree;
 //                                train/module_digest.h)
@@ -56,6 +58,11 @@ struct TrainerOptions {
   // Tessera's own CPU kernels for bf16 (ops/kernel_options.h: "all", "none",
   // or names joined by '+').
   std::string kernels = "all";
+  // The optimiser's update: "auto", "loop" or "fused" (fused_adam.h).
+  std::string adam = "auto";
+  // Replay the training step from a CUDA graph (train_step.h's StepOptions:
+  // a GPU, the fused update, one process).
+  bool cuda_graph = false;
   // Event files and the projector configuration for TensorBoard
   // (tensorboard_log.h), written by rank 0.
   bool tensorboard = true;
