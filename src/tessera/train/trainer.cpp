@@ -120,9 +120,14 @@ class TrainingSession {
   std::vector<sampling::TripletSpec> epoch_triplets(int epoch, std::size_t skip_batches) const;
   // Trains one epoch; false when a stop was requested (the checkpoint is written).
   bool train_epoch(int epoch);
-  // Reads the queued steps' metrics back in one go and logs them.
-  void read_back(int epoch, EpochProgress& p, common::Progress& bar, std::size_t skipped);
-  void reduce_over_ranks(std::vector<StepResult>& rs) const;
+  // Reads the queued steps' metrics back in one go and logs them. Returns
+  // whether a stop was requested: with several ranks, on any of them (the
+  // flag travels with the metrics' all-reduce, so all ranks stop after the
+  // same step); with one, `stop_here`.
+  bool read_back(int epoch, EpochProgress& p, common::Progress& bar, std::size_t skipped,
+                 bool stop_here);
+  // Returns whether any rank asked to stop.
+  bool reduce_over_ranks(std::vector<StepResult>& rs, bool stop_here) const;
   void end_epoch(int epoch, const EpochProgress& p, double epoch_seconds);
   // With several ranks: every rank's network digest after the epoch, which
   // must agree; rank 0 records them in metrics/ranks.json.
@@ -303,15 +308,17 @@ std::vector<sampling::TripletSpec> TrainingSession::epoch_triplets(int epoch,
 }
 
 // Sums over ranks, then means of the global batch: one all-reduce for all
-// the steps read back together.
-void TrainingSession::reduce_over_ranks(std::vector<StepResult>& rs) const {
+// the steps read back together, and the ranks' stop requests with them.
+bool TrainingSession::reduce_over_ranks(std::vector<StepResult>& rs, bool stop_here) const {
   constexpr std::size_t kSums = 6;
   std::vector<double> v;
   for (const StepResult& r : rs) {
     v.insert(v.end(), {r.loss * r.count, r.triplet_loss * r.count, r.dist_neighbour * r.count,
                        r.dist_opposite * r.count, double(r.active), double(r.count)});
   }
+  v.push_back(stop_here ? 1.0 : 0.0);
   options_.all_reduce_sum(v);
+  const bool stop_anywhere = v.back() > 0;
   for (std::size_t i = 0; i < rs.size(); ++i) {
     const double* s = v.data() + i * kSums;
     StepResult& r = rs[i];
@@ -322,18 +329,19 @@ void TrainingSession::reduce_over_ranks(std::vector<StepResult>& rs) const {
     r.active_fraction = s[4] / s[5];
     r.count = std::int64_t(s[5]);
   }
+  return stop_anywhere;
 }
 
-void TrainingSession::read_back(int epoch, EpochProgress& p, common::Progress& bar,
-                                std::size_t skipped) {
-  if (queued_.empty()) return;
+bool TrainingSession::read_back(int epoch, EpochProgress& p, common::Progress& bar,
+                                std::size_t skipped, bool stop_here) {
+  if (queued_.empty()) return stop_here;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<StepMetrics> metrics;
   for (const QueuedStep& q : queued_) metrics.push_back(q.metrics);
   std::vector<StepResult> rs = read_metrics(metrics);
   const double window = queued_seconds_ + seconds_since(t0);
   idle_->collect();
-  if (options_.all_reduce_sum) reduce_over_ranks(rs);
+  const bool stop = options_.all_reduce_sum ? reduce_over_ranks(rs, stop_here) : stop_here;
   summary_.step_seconds += window;
   const double secs = window / double(rs.size());
   const std::int64_t first_step = step_ - std::int64_t(rs.size()) + 1;
@@ -367,6 +375,7 @@ void TrainingSession::read_back(int epoch, EpochProgress& p, common::Progress& b
   }
   queued_.clear();
   queued_seconds_ = 0;
+  return stop;
 }
 
 bool TrainingSession::train_epoch(int epoch) {
@@ -397,9 +406,13 @@ bool TrainingSession::train_epoch(int epoch) {
     ++p.batches;
     // The next batch's copy overlaps the step just queued.
     if (pipeline.next(batch)) feeder.push(std::move(batch));
-    stopped = Trainer::stop_requested();
-    if (queued_.size() >= metrics_every_ || feeder.pending() == 0 || stopped) {
-      read_back(epoch, p, bar, skipped);
+    // Every rank reads back after the same steps (they run equally many), so
+    // a stop asked of any one rank is seen by all at the same read-back. One
+    // process stops after the step it was asked in.
+    const bool stop_here = Trainer::stop_requested();
+    const bool window_full = queued_.size() >= metrics_every_ || feeder.pending() == 0;
+    if (window_full || (stop_here && !options_.all_reduce_sum)) {
+      stopped = read_back(epoch, p, bar, skipped, stop_here);
     }
     if (stopped) break;
   }
