@@ -8,6 +8,7 @@
 #include "tessera/eval/retrieval_metrics.h"
 #include "tessera/loss/triplet_loss.h"
 #include "tessera/sampling/batch_pipeline.h"
+#include "tessera/train/device_feeder.h"
 
 namespace tessera::eval {
 namespace {
@@ -35,7 +36,8 @@ EpochEvaluator::EpochEvaluator(const common::Config& config, const sampling::Til
       device_(device),
       blocks_(
           sampling::BufferPool::create(sampling::PipelineOptions::from_config(config_).batch_floats(
-              store_.geometry().tile_floats()))) {
+                                           store_.geometry().tile_floats()),
+                                       train::DeviceFeeder::host_allocator(device))) {
   specs_ = sampling::TripletSampler(sampling::SamplerOptions::from_config(config_))
                .sample(store_.tile_counts(), kEvalEpoch);
   if (config_.max_eval_anchors > 0 && specs_.size() > std::size_t(config_.max_eval_anchors)) {
@@ -58,26 +60,17 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   po.workers = std::min(po.workers, 4);
   sampling::BatchPipeline pipeline(store_, specs_, po, blocks_);
   const auto& g = store_.geometry();
-  std::vector<torch::Tensor> anchors;
-  double sum_loss = 0, sum_an = 0, sum_ao = 0;
-  std::int64_t active = 0, count = 0;
+  // Batches reach the device as in training (train/device_feeder.h), and
+  // the forward passes are queued without waiting: the anchors' embeddings
+  // and the loss sums stay on the device until the last batch, then come
+  // back in one copy.
+  train::DeviceFeeder feeder(device_, {g.channels, g.tile_frames, g.bins});
+  std::vector<torch::Tensor> anchors, sums;
+  std::int64_t count = 0;
   sampling::TripletBatch b;
   last_ = EmbeddedSet{};
-  while (pipeline.next(b)) {
-    const std::int64_t n = b.size;
-    const torch::Tensor tiles =
-        torch::from_blob(b.tiles.get(), {3 * n, g.channels, g.tile_frames, g.bins}).to(device_);
-    const torch::Tensor e = net->forward(tiles).to(torch::kCPU, torch::kFloat32);
-    const auto parts = e.split(n, 0);
-    // With the mean reduction, value * n is the batch's sum of per-triplet
-    // losses; either reduction of the whole set follows from the sums.
-    const auto r = loss.compute(parts[0], parts[1], parts[2]);
-    sum_loss += r.loss.item<double>() * n;
-    sum_an += r.dist_neighbour.item<double>() * n;
-    sum_ao += r.dist_opposite.item<double>() * n;
-    active += r.active.item<std::int64_t>();
-    count += n;
-    anchors.push_back(parts[0].clone());
+  const auto push = [&] {
+    if (!pipeline.next(b)) return;
     for (const auto& s : b.specs) {
       last_.labels.push_back(store_.recording(s.anchor_rec).label);
       last_.recordings.push_back(int(s.anchor_rec));
@@ -85,9 +78,38 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
       last_.files.push_back(store_.recording(s.anchor_rec).name);
       last_.tile_starts.push_back(s.anchor_tile * config_.sample_tile_size);
     }
+    feeder.push(std::move(b));
+  };
+  push();
+  while (feeder.pending() > 0) {
+    const torch::Tensor tiles = feeder.pop();
+    const std::int64_t n = tiles.size(0) / 3;
+    const torch::Tensor e = net->forward(tiles).to(torch::kFloat32);
+    feeder.release();
+    push();
+    const auto parts = e.split(n, 0);
+    // With the mean reduction, value * n is the batch's sum of per-triplet
+    // losses; either reduction of the whole set follows from the sums.
+    const auto r = loss.compute(parts[0], parts[1], parts[2]);
+    const auto f64 = [](const torch::Tensor& x) { return x.to(torch::kFloat64); };
+    sums.push_back(torch::stack({f64(r.loss) * double(n), f64(r.dist_neighbour) * double(n),
+                                 f64(r.dist_opposite) * double(n), f64(r.active)}));
+    count += n;
+    anchors.push_back(parts[0].clone());
   }
   net->train();
-  last_.embeddings = torch::cat(anchors);
+  last_.embeddings = torch::cat(anchors).to(torch::kCPU);
+  // Summed on the host in batch order, as doubles: the same sums on any device.
+  const torch::Tensor per_batch = torch::stack(sums).to(torch::kCPU).contiguous();
+  const double* v = per_batch.data_ptr<double>();
+  double sum_loss = 0, sum_an = 0, sum_ao = 0;
+  std::int64_t active = 0;
+  for (std::int64_t i = 0; i < per_batch.size(0); ++i, v += 4) {
+    sum_loss += v[0];
+    sum_an += v[1];
+    sum_ao += v[2];
+    active += std::int64_t(v[3]);
+  }
   out.triplet_loss = zero_filtered ? (active ? sum_loss / active : 0.0) : sum_loss / count;
   out.dist_neighbour = sum_an / count;
   out.dist_opposite = sum_ao / count;
