@@ -62,7 +62,8 @@ class ReportTest : public ::testing::Test {
     // No test is running yet, so fresh_dir cannot name the folder.
     dir_ = std::string(TESSERA_TEST_TMP) + "/ReportTest.sweep";
     fs::remove_all(dir_);
-    const common::Config c = tessera::testing::demo_config_on_shared_data(1);
+    common::Config c = tessera::testing::demo_config_on_shared_data(1);
+    c.gen_count = 0;  // one per core; the count changes no result
     SweepOptions o;
     o.margins = {0.5, 1.0};
     o.focus = {0.5};
@@ -153,6 +154,15 @@ TEST_F(ReportTest, EveryFigureIsLinkedAndEmbeddedAndARebuildIsIdentical) {
   o.focus = {0.5};
   build_report(dir_, o);
   EXPECT_EQ(read_text(dir_ + "/report.md"), md);
+}
+
+// Worker counts of 0 read as what they mean.
+TEST_F(ReportTest, AWorkerCountOfZeroReadsAsOnePerCore) {
+  const std::string md = read_text(dir_ + "/report.md");
+  EXPECT_EQ(md_row(md, "Number of generators"),
+            (std::vector<std::string>{"Number of generators", "0 (one per core)"}));
+  EXPECT_EQ(md_row(md, "Number of parallel calls"),
+            (std::vector<std::string>{"Number of parallel calls", "2"}));
 }
 
 }  // namespace

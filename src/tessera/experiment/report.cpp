@@ -213,6 +213,11 @@ void recommendation_section(ReportDocument& doc, const Recommendation& rec,
 
 void hyperparameter_section(ReportDocument& doc, const nlohmann::json& cfg, const SweepShape& sh) {
   auto value = [&](const char* k) { return config_value(cfg, k); };
+  // Worker counts of 0 follow the machine (common::available_cores()).
+  auto workers = [&](const char* k) {
+    const std::string v = value(k);
+    return v == "0" ? v + " (one per core)" : v;
+  };
   const std::vector<std::pair<std::string, std::string>> hyper = {
       {"Dataset", value("dataset")},
       {"Model", value("model") + " (width " + value("model_width") + ")"},
@@ -224,8 +229,8 @@ void hyperparameter_section(ReportDocument& doc, const nlohmann::json& cfg, cons
       {"Prefetch batches", value("prefetch_batches")},
       {"Random selection buffer", value("random_selection_buffer_size")},
       {"Shuffle dataset", value("shuffle_dataset")},
-      {"Number of generators", value("gen_count")},
-      {"Number of parallel calls", value("num_parallel_calls")},
+      {"Number of generators", workers("gen_count")},
+      {"Number of parallel calls", workers("num_parallel_calls")},
       {"Sample rate", value("sample_rate")},
       {"Sample size", value("sample_size")},
       {"Sample tile size", value("sample_tile_size")},
