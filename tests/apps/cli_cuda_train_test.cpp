@@ -64,15 +64,23 @@ TEST_F(CliCudaTrainTest, ARunOnTheGpuWritesTheContractAndResumesOnTheCpu) {
 
 // --cuda-graph end to end: the run replays most of its steps from the
 // graph (all but the warm-up and each epoch's short last batch), writes the
-// same files, and ends near the eager GPU run (cuDNN's backward kernels are
-// not deterministic, so not bit for bit).
+// same files, and ends as near the eager GPU run as two eager runs with
+// different seeds end to each other. Dropout draws its masks in another
+// order in a graph, and cuDNN's backward kernels are not deterministic, so
+// the runs are not compared bit for bit.
 TEST_F(CliCudaTrainTest, AGraphedRunReplaysItsStepsAndTracksTheEagerRun) {
   const std::string dir = fresh_dir();
-  for (const bool graph : {false, true}) {
-    const std::string run = dir + (graph ? "/graph" : "/eager");
+  struct Run {
+    std::string name;
+    int seed;
+    bool graph;
+  };
+  for (const Run& r :
+       {Run{"eager", 42, false}, Run{"other_seed", 43, false}, Run{"graph", 42, true}}) {
+    const std::string run = dir + "/" + r.name;
     std::vector<std::string> args = short_train_args(shared_synth_dataset(4), run, 2);
-    args.insert(args.end(), {"--device", "cuda"});
-    if (graph) args.push_back("--cuda-graph");
+    args.insert(args.end(), {"--device", "cuda", "--set", "random_seed=" + std::to_string(r.seed)});
+    if (r.graph) args.push_back("--cuda-graph");
     ASSERT_EQ(wait_exit(spawn_tessera(args, run + ".log")), 0) << read_text(run + ".log");
     EXPECT_TRUE(fs::exists(run + "/checkpoints/epoch_0002.pt"));
   }
@@ -83,12 +91,16 @@ TEST_F(CliCudaTrainTest, AGraphedRunReplaysItsStepsAndTracksTheEagerRun) {
   EXPECT_GE(replays, 1);
   EXPECT_LE(replays, steps - 3);
   const auto a = train::CsvLog::read(dir + "/eager/metrics/epochs.csv");
+  const auto other = train::CsvLog::read(dir + "/other_seed/metrics/epochs.csv");
   const auto b = train::CsvLog::read(dir + "/graph/metrics/epochs.csv");
   ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(other.size(), 2u);
   ASSERT_EQ(b.size(), 2u);
-  for (std::size_t e = 0; e < 2; ++e) {
-    EXPECT_NEAR(b[e][1], a[e][1], 0.02 * std::abs(a[e][1])) << "train loss, epoch " << e + 1;
-  }
+  const double noise = std::abs(other[1][1] - a[1][1]);
+  EXPECT_LE(std::abs(b[1][1] - a[1][1]), 3 * noise + 0.05)
+      << "train loss of epoch 2: eager " << a[1][1] << ", seed 43 " << other[1][1] << ", graph "
+      << b[1][1];
+  EXPECT_LT(b[1][1], b[0][1]) << "the graphed run learns";
 }
 
 // NCCL refuses two ranks on one device, so two ranks share cuda:0 through

@@ -25,10 +25,13 @@
 namespace tessera::train {
 namespace {
 
-model::ResNetOptions small_net() {
+// Without dropout unless a test asks for it: the CPU and the GPU draw
+// different masks, and so do two runs sharing one generator.
+model::ResNetOptions small_net(double dropout = 0.0) {
   model::ResNetOptions o;
   o.width = 8;
   o.embedding_size = 32;
+  o.dropout = dropout;
   return o;
 }
 
@@ -43,9 +46,9 @@ class CudaTest : public ::testing::Test {
     // Three groups of 4 tiles (anchors, neighbours, opposites), 1 x 64 x 32.
     tiles_ = torch::randn({12, 1, 64, 32});
   }
-  model::ResNet net_on(torch::Device device) {
+  model::ResNet net_on(torch::Device device, double dropout = 0.0) {
     torch::manual_seed(3);
-    model::ResNet net(small_net());
+    model::ResNet net(small_net(dropout));
     net->to(device);
     return net;
   }
@@ -114,11 +117,52 @@ TEST_F(CudaTest, CheckpointsMoveBetweenDevicesBothWays) {
     torch::optim::Adam dst_adam(dst->parameters(), 1e-3);
     load_checkpoint(path, dst.get(), &dst_adam, {{"model", "ResNet18"}});
     const auto p = src->named_parameters(), q = dst->named_parameters();
+    const auto target = from_gpu ? torch::kCPU : torch::kCUDA;
     for (const auto& kv : p) {
-      EXPECT_EQ(q[kv.key()].device().type(), from_gpu ? torch::kCPU : torch::kCUDA) << kv.key();
+      EXPECT_EQ(q[kv.key()].device().type(), target) << kv.key();
       EXPECT_TRUE(torch::equal(kv.value().cpu(), q[kv.key()].cpu())) << kv.key();
+      const auto& state = static_cast<torch::optim::AdamParamState&>(
+          *dst_adam.state().at(q[kv.key()].unsafeGetTensorImpl()));
+      EXPECT_EQ(state.exp_avg().device().type(), target) << kv.key();
     }
+    // The destination trains on: the optimiser's state is where its weights are.
+    StepRunner next(dst, dst_adam, loss::TripletLoss({}), 1e-4, torch::Device(target));
+    EXPECT_TRUE(std::isfinite(next.step(tiles_.to(target)).loss));
   }
+}
+
+// Dropout on the GPU draws from the device's generator, which a checkpoint
+// keeps: a network loaded from the checkpoint of step 1 repeats step 2 with
+// the same masks (cuDNN made deterministic). Loaded and then reseeded, it
+// draws other masks and gets another loss, so the masks do matter here.
+TEST_F(CudaTest, ACheckpointKeepsTheGpusDropoutStream) {
+  at::globalContext().setDeterministicCuDNN(true);
+  at::globalContext().setBenchmarkCuDNN(false);
+  const std::string dir = tessera::testing::fresh_dir();
+  const torch::Tensor tiles = tiles_.to(torch::kCUDA);
+  model::ResNet a = net_on(torch::kCUDA, 0.5);
+  torch::optim::Adam adam_a(a->parameters(), 1e-3);
+  StepRunner run_a(a, adam_a, loss::TripletLoss({}), 1e-4, torch::kCUDA);
+  run_a.step(tiles);
+  CheckpointState st;
+  st.epoch = 1;
+  st.step = 1;
+  st.meta = {{"model", "ResNet18"}};
+  const std::string path = save_checkpoint(dir, st, *a, adam_a);
+  const double second = run_a.step(tiles).loss;
+
+  const auto resumed = [&](bool reseed) {
+    model::ResNet b = net_on(torch::kCUDA, 0.5);
+    torch::optim::Adam adam_b(b->parameters(), 1e-3);
+    load_checkpoint(path, b.get(), &adam_b, {{"model", "ResNet18"}});
+    if (reseed) torch::cuda::manual_seed(99);
+    StepRunner run_b(b, adam_b, loss::TripletLoss({}), 1e-4, torch::kCUDA);
+    return run_b.step(tiles).loss;
+  };
+  const double again = resumed(false), reseeded = resumed(true);
+  at::globalContext().setDeterministicCuDNN(false);
+  EXPECT_NEAR(again, second, 1e-6 * std::abs(second));
+  EXPECT_GT(std::abs(reseeded - second), 1e-4 * std::abs(second));
 }
 
 // Queuing a step makes the host wait for nothing: with CUDA's sync check
@@ -208,6 +252,26 @@ TEST_F(CudaTest, AStepReplayedFromAGraphTracksTheEagerStep) {
             7);
       }
     }
+  }
+}
+
+// Dropout inside a captured step still draws new masks on every replay:
+// with the learning rate at 0 (the weights stay) the same batch gives a
+// different loss each time, as eager steps do.
+TEST_F(CudaTest, ReplaysDrawNewDropoutMasks) {
+  model::ResNet net = net_on(torch::kCUDA, 0.5);
+  torch::optim::Adam adam(net->parameters(), 0.0);
+  StepOptions o;
+  o.cuda_graph = true;
+  o.cuda_graph_warmup = 1;
+  StepRunner runner(net, adam, loss::TripletLoss({}), 0.0, torch::kCUDA, o);
+  const torch::Tensor tiles = tiles_.to(torch::kCUDA);
+  std::vector<StepMetrics> m;
+  for (int i = 0; i < 5; ++i) m.push_back(runner.run(tiles));
+  EXPECT_EQ(runner.graph_replays(), 4);
+  const auto r = read_metrics(m);
+  for (std::size_t i = 2; i < r.size(); ++i) {
+    EXPECT_NE(r[i].loss, r[i - 1].loss) << "replays " << i - 1 << " and " << i;
   }
 }
 

@@ -21,6 +21,12 @@ std::string checkpoint_name(int epoch) {
   return buf;
 }
 
+// Where the module's weights are (the CPU for a module without any).
+torch::Device model_device(const torch::nn::Module& model) {
+  const auto params = model.parameters();
+  return params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+}
+
 }  // namespace
 
 std::string save_checkpoint(const std::string& dir, const CheckpointState& state,
@@ -43,6 +49,12 @@ std::string save_checkpoint(const std::string& dir, const CheckpointState& state
     at::Generator gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     archive.write("rng", gen.get_state());
+  }
+  if (const auto device = model_device(model); device.is_cuda()) {
+    // Dropout on a GPU draws from the device's generator.
+    at::Generator gen = at::globalContext().defaultGenerator(device);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    archive.write("rng_cuda", gen.get_state());
   }
   std::ostringstream bytes;
   archive.save_to(bytes);
@@ -74,8 +86,12 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* mode
                                 torch::optim::Optimizer* optimizer,
                                 const nlohmann::json& expected) {
   torch::serialize::InputArchive archive;
+  // Every tensor is read onto the model's device: LibTorch's Module::load
+  // would otherwise move a parameter saved on another device there (it
+  // calls set_data), and the optimiser's state must be with its parameters.
+  const torch::Device device = model ? model_device(*model) : torch::Device(torch::kCPU);
   try {
-    archive.load_from(path);
+    archive.load_from(path, device);
   } catch (const c10::Error& e) {
     throw std::runtime_error("checkpoint '" + path +
                              "': cannot be read: " + e.what_without_backtrace());
@@ -129,7 +145,15 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module* mode
     if (archive.try_read("rng", rng)) {
       at::Generator gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(rng);
+      gen.set_state(rng.cpu());
+    }
+    // A GPU's generator state goes back to a GPU; a checkpoint moving
+    // between a CPU and a GPU keeps the seeded generator of its new device.
+    torch::Tensor rng_cuda;
+    if (device.is_cuda() && archive.try_read("rng_cuda", rng_cuda)) {
+      at::Generator gen = at::globalContext().defaultGenerator(device);
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng_cuda.cpu());
     }
   } catch (const c10::Error& e) {
     throw std::runtime_error("checkpoint '" + path +

@@ -1,5 +1,6 @@
 // Checkpoints: the model, the optimiser state, the step and epoch, torch's
-// RNG state and a JSON description of what produced them. Each is written to
+// RNG state (the CPU's, and the GPU's when the model is on one: dropout
+// draws from it) and a JSON description of what produced them. Each is written to
 // a temporary file, fsync'ed and renamed, so a crash or a full disk leaves
 // the previous checkpoint intact; the newest `keep` are kept.
 //
