@@ -193,8 +193,7 @@ int run_step_bench(const StepBenchArgs& a) {
       "triplets_per_s=%.2f gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
       runner.bf16_channels_last() || runner.channels_last_weights() ? "nhwc" : "nchw",
-      net->options().kernels.describe().c_str(),
-      runner.adam_update() == train::AdamUpdate::kFused ? "fused" : "loop",
+      net->options().kernels.describe().c_str(), train::adam_update_name(runner.adam_update()),
       static_cast<long long>(runner.graph_replays()), med,
       *std::min_element(times.begin(), times.end()), a.batch / med,
       gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());

@@ -11,6 +11,18 @@ AdamUpdate parse_adam_update(const std::string& name) {
   throw std::invalid_argument("adam update '" + name + "' must be auto, loop or fused");
 }
 
+const char* adam_update_name(AdamUpdate update) {
+  switch (update) {
+    case AdamUpdate::kAuto:
+      return "auto";
+    case AdamUpdate::kLoop:
+      return "loop";
+    case AdamUpdate::kFused:
+      return "fused";
+  }
+  return "?";
+}
+
 AdamUpdate resolve_adam_update(AdamUpdate update, const torch::Device& device) {
   if (update != AdamUpdate::kAuto) return update;
   return device.is_cpu() ? AdamUpdate::kLoop : AdamUpdate::kFused;
@@ -80,10 +92,9 @@ void FusedAdam::step() {
       l.counts.push_back(step_count(p, state));
       state.step(state.step() + 1);
     }
-    if (l.params.empty()) continue;
-    learning_rate(g, o.lr(), l.params.front().device());
-    last_.push_back(std::move(l));
+    if (!l.params.empty()) last_.push_back(std::move(l));
   }
+  refresh(last_);
   for (const Launch& l : last_) launch(l);
 }
 

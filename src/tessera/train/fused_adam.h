@@ -36,6 +36,8 @@ namespace tessera::train {
 // was written against).
 enum class AdamUpdate { kAuto, kLoop, kFused };
 AdamUpdate parse_adam_update(const std::string& name);
+// The name parse_adam_update() reads.
+const char* adam_update_name(AdamUpdate update);
 // kAuto made definite for `device`.
 AdamUpdate resolve_adam_update(AdamUpdate update, const torch::Device& device);
 

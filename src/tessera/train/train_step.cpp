@@ -174,12 +174,7 @@ StepMetrics StepRunner::queue_step(const torch::Tensor& tiles_in) {
   m.values = torch::stack(
       {f64(total), f64(t.loss), f64(reg), f64(t.dist_neighbour), f64(t.dist_opposite),
        f64(t.active), torch::full({}, double(t.count), total.options().dtype(torch::kFloat64))});
-  // Drop the gradients rather than zero them (PyTorch 2's default): backward
-  // then writes each one once instead of adding it to a tensor of zeros.
-  // Adam skips a parameter without a gradient; every one here has one.
-  for (auto& group : optimizer_.param_groups()) {
-    for (auto& p : group.params()) p.mutable_grad().reset();
-  }
+  drop_gradients();
   total.backward();
   if (after_backward) after_backward();
   if (fused_) {
@@ -188,6 +183,15 @@ StepMetrics StepRunner::queue_step(const torch::Tensor& tiles_in) {
     optimizer_.step();
   }
   return m;
+}
+
+void StepRunner::drop_gradients() {
+  // Dropped rather than zeroed (PyTorch 2's default): backward then writes
+  // each one once instead of adding it to a tensor of zeros. Adam skips a
+  // parameter without a gradient; every one here has one.
+  for (auto& group : optimizer_.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad().reset();
+  }
 }
 
 StepMetrics StepRunner::run_graphed(const torch::Tensor& tiles) {
@@ -205,35 +209,30 @@ StepMetrics StepRunner::run_graphed(const torch::Tensor& tiles) {
   }
   Graphed& g = *graphed_;
   if (tiles.sizes().vec() != g.shape) return queue_step(tiles);
-  if (g.graph) {
-    g.input.copy_(tiles);  // into the graph's layout
-    fused_->prepare_replay();
-    g.graph->replay();
-    ++replays_;
-    return {g.metrics.clone()};
-  }
-  if (g.warm < options_.cuda_graph_warmup) {
+  if (!g.graph && g.warm < options_.cuda_graph_warmup) {
     ++g.warm;
     StepMetrics m;
     on_stream(g.stream, [&] { m = queue_step(tiles); });
     return m;
   }
-  // The capture. Its step() does the host's bookkeeping of this step (the
-  // optimiser's counts), so the replay that runs it needs no prepare_replay.
-  g.input = torch::empty_like(
-      tiles, nhwc_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
-  g.input.copy_(tiles);
-  for (auto& group : optimizer_.param_groups()) {
-    for (auto& p : group.params()) p.mutable_grad().reset();
-  }
-  fused_->refresh_learning_rates();
-  {
+  if (g.graph) {
+    g.input.copy_(tiles);  // into the graph's layout
+    fused_->prepare_replay();
+  } else {
+    // The capture. Its step() does the host's bookkeeping of this step (the
+    // optimiser's counts), so the replay that runs it needs no
+    // prepare_replay.
+    g.input = torch::empty_like(
+        tiles, nhwc_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+    g.input.copy_(tiles);
+    drop_gradients();
+    fused_->refresh_learning_rates();
     NoAutocastCache no_cache;
     on_stream(g.stream, [&] {
       g.graph = std::make_unique<CudaGraph>([&] { g.metrics = queue_step(g.input).values; });
     });
+    fused_->keep_last_step_for_replay();
   }
-  fused_->keep_last_step_for_replay();
   g.graph->replay();
   ++replays_;
   return {g.metrics.clone()};

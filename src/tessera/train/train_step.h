@@ -102,6 +102,8 @@ class StepRunner {
   StepMetrics queue_step(const torch::Tensor& tiles);
   // A step under StepOptions::cuda_graph: warm-up, capture or replay.
   StepMetrics run_graphed(const torch::Tensor& tiles);
+  // Sets every parameter's gradient to undefined before a backward pass.
+  void drop_gradients();
 
   model::ResNet net_;
   torch::optim::Adam& optimizer_;

@@ -535,7 +535,7 @@ void TrainingSession::write_timing() const {
       {"device", options_.device},
       {"precision", options_.precision},
       {"layout", options_.layout},
-      {"adam_update", runner_->adam_update() == AdamUpdate::kFused ? "fused" : "loop"},
+      {"adam_update", adam_update_name(runner_->adam_update())},
       // Steps that were replays of the captured CUDA graph; null without one.
       {"cuda_graph_replays",
        options_.cuda_graph ? nlohmann::json(runner_->graph_replays()) : nullptr},
