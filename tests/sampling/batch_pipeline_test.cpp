@@ -6,6 +6,7 @@
 
 #include "tessera/audio/encode.h"
 #include "tessera/common/config.h"
+#include "tessera/sampling/tile_statistics.h"
 #include "test_util.h"
 
 namespace tessera::sampling {
@@ -38,11 +39,15 @@ class BatchPipelineTest : public ::testing::Test {
     specs_ = TripletSampler(SamplerOptions::from_config(config_)).sample(store_->tile_counts(), 0);
   }
 
-  std::vector<TripletBatch> drain(int workers, int batch, int prefetch) {
+  std::vector<TripletBatch> drain(int workers, int batch, int prefetch,
+                                  const augment::AugmentOptions& augment = {}, int epoch = 0) {
     PipelineOptions o;
     o.batch_size = batch;
     o.workers = workers;
     o.prefetch_batches = prefetch;
+    o.augment = augment;
+    o.seed = 42;
+    o.epoch = epoch;
     BatchPipeline p(*store_, specs_, o);
     std::vector<TripletBatch> out;
     TripletBatch b;
@@ -148,6 +153,55 @@ TEST(PipelineOptionsTest, PrefetchIsCappedByMemory) {
   EXPECT_EQ(o.effective_prefetch(198 * 128), 27);
   o.memory_budget_mb = 1;
   EXPECT_EQ(o.effective_prefetch(198 * 128), 1);
+}
+
+std::vector<float> floats_of(const std::vector<TripletBatch>& batches) {
+  std::vector<float> out;
+  for (const auto& b : batches) out.insert(out.end(), b.tiles.get(), b.tiles.get() + b.floats());
+  return out;
+}
+
+// Augmented views are drawn from (seed, epoch, triplet): the same whatever
+// the workers, different in another epoch, and absent when the options are
+// off, as in evaluation.
+TEST_F(BatchPipelineTest, AugmentedBatchesAreRepeatableAndOnlyWhereAsked) {
+  augment::AugmentOptions aug;
+  aug.mixback_probability = 0.7;
+  aug.gain_probability = 0.7;
+  aug.time_mask_probability = 0.5;
+  aug.freq_mask_probability = 0.5;
+  const std::vector<float> plain = floats_of(drain(1, 4, 2));
+  const std::vector<float> one = floats_of(drain(1, 4, 2, aug, 3));
+  const std::vector<float> three = floats_of(drain(3, 4, 5, aug, 3));
+  const std::vector<float> other_epoch = floats_of(drain(2, 4, 2, aug, 4));
+  ASSERT_EQ(one.size(), plain.size());
+  EXPECT_EQ(one, three);
+  EXPECT_NE(one, plain);
+  EXPECT_NE(one, other_epoch);
+  EXPECT_EQ(floats_of(drain(2, 4, 2, {}, 3)), plain);
+}
+
+// The input statistics against a plain two-pass computation over every
+// value of every tile.
+TEST_F(BatchPipelineTest, TileStatisticsAreTheMeanAndStdOfEveryTileValue) {
+  const std::size_t n = store_->geometry().tile_floats();
+  std::vector<float> all, tile(n);
+  for (std::size_t r = 0; r < store_->size(); ++r) {
+    for (int t = 0; t < store_->tiles(r); ++t) {
+      store_->copy_tile(r, t, tile.data());
+      all.insert(all.end(), tile.begin(), tile.end());
+    }
+  }
+  double sum = 0;
+  for (float v : all) sum += v;
+  const double mean = sum / double(all.size());
+  double sq = 0;
+  for (float v : all) sq += (v - mean) * (v - mean);
+  const TileStatistics st = tile_statistics(*store_);
+  EXPECT_EQ(st.values, all.size());
+  EXPECT_NEAR(st.mean, mean, 1e-9 * std::abs(mean) + 1e-12);
+  EXPECT_NEAR(st.std, std::sqrt(sq / double(all.size())), 1e-9);
+  EXPECT_GT(st.std, 0.1);
 }
 
 }  // namespace

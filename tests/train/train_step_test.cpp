@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace tessera::train {
 
 // For gtest's parameter printing.
@@ -157,6 +159,58 @@ TEST(StepOptionsTest, ACudaGraphNeedsAGpuTheFusedUpdateAndAWarmUp) {
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
   EXPECT_THROW(StepRunner(net, adam, loss::TripletLoss({}), 0.0, torch::kCPU, o),
                std::invalid_argument);
+}
+
+// The study's step as it was written before the objectives: one forward
+// pass of the 3B tiles, the triplet loss on its three parts, the L2 penalty,
+// backward and Adam, spelled out here. A StepRunner with the study's
+// objective must give the same losses and weights, bit for bit.
+TEST(StepRunnerTest, TheStudysObjectiveTakesTheStepsOfTheStudysLoss) {
+  torch::manual_seed(1);
+  const torch::Tensor tiles = torch::randn({12, 1, 198, 128});
+  const loss::TripletLoss study(loss::TripletLossOptions{0.5, loss::Reduction::kZeroFiltered});
+  torch::manual_seed(0);
+  model::ResNet net(tiny());
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
+  StepRunner runner(net, adam, study, 1e-4, torch::kCPU);
+  torch::manual_seed(0);
+  model::ResNet ref(tiny());
+  torch::optim::Adam ref_adam(ref->parameters(), torch::optim::AdamOptions(1e-3));
+  for (int step = 0; step < 3; ++step) {
+    const StepResult got = runner.step(tiles);
+    ref->train();
+    const auto parts = ref->forward(tiles).split(4, 0);
+    const torch::Tensor total =
+        study.compute(parts[0], parts[1], parts[2]).loss + loss::l2_penalty(*ref, 1e-4);
+    ref_adam.zero_grad();
+    total.backward();
+    ref_adam.step();
+    EXPECT_EQ(got.loss, total.item<double>()) << "step " << step;
+  }
+  const auto a = net->parameters(), b = ref->parameters();
+  for (std::size_t k = 0; k < a.size(); ++k) EXPECT_TRUE(torch::equal(a[k], b[k])) << k;
+}
+
+// The recording ids reach the objective: with nt_xent, a batch whose
+// triplets are all of one recording has no negative but the opposites, and
+// its loss differs from the same batch taken as distinct recordings.
+TEST(StepRunnerTest, RecordingIdsReachTheObjective) {
+  torch::manual_seed(1);
+  const torch::Tensor tiles = torch::randn({12, 1, 198, 128});
+  auto first_loss = [&](const torch::Tensor& recordings) {
+    torch::manual_seed(0);
+    model::ResNet net(tiny());
+    torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
+    loss::ObjectiveOptions o;
+    o.kind = loss::ObjectiveKind::kNtXent;
+    StepRunner runner(net, adam, loss::Objective(o), 0.0, torch::kCPU);
+    return runner.step(tiles, recordings).loss;
+  };
+  const torch::Tensor one = torch::tensor({0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}, torch::kInt64);
+  const double distinct = first_loss({}), shared = first_loss(one);
+  EXPECT_TRUE(std::isfinite(distinct) && std::isfinite(shared));
+  EXPECT_GT(std::abs(distinct - shared), 1e-4);
+  EXPECT_THROW(first_loss(torch::zeros({5}, torch::kInt64)), std::invalid_argument);
 }
 
 }  // namespace

@@ -48,7 +48,38 @@ torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x, const ops::
                          k, /*relu=*/false);
 }
 
+int conv_out(int n, int kernel, int stride, int pad) {
+  return (n + 2 * pad - kernel) / stride + 1;
+}
+
 }  // namespace
+
+Pooling parse_pooling(const std::string& name) {
+  if (name == "average") return Pooling::kAverage;
+  if (name == "time_stats") return Pooling::kTimeStats;
+  throw std::invalid_argument("model: pooling '" + name + "' must be average or time_stats");
+}
+
+std::string pooling_name(Pooling p) {
+  return p == Pooling::kAverage ? "average" : "time_stats";
+}
+
+Head parse_head(const std::string& name) {
+  if (name == "linear") return Head::kLinear;
+  if (name == "mlp") return Head::kMlp;
+  throw std::invalid_argument("model: projection_head '" + name + "' must be linear or mlp");
+}
+
+std::string head_name(Head h) {
+  return h == Head::kLinear ? "linear" : "mlp";
+}
+
+int pooled_bins(int bins) {
+  int f = conv_out(bins, 7, 2, 3);  // stem
+  f = conv_out(f, 3, 2, 1);         // max-pool
+  for (int stage = 1; stage < 4; ++stage) f = conv_out(f, 3, 2, 1);
+  return f;
+}
 
 void ResNetOptions::validate() const {
   if (depth != 18 && depth != 34 && depth != 50) {
@@ -57,9 +88,12 @@ void ResNetOptions::validate() const {
   if (width < 1) throw std::invalid_argument("model: width must be >= 1");
   if (embedding_size < 1) throw std::invalid_argument("model: embedding_size must be >= 1");
   if (dropout < 0 || dropout >= 1) throw std::invalid_argument("model: dropout must lie in [0, 1)");
-  if (input_normalisation != "none" && input_normalisation != "tile_mean")
+  if (input_normalisation != "none" && input_normalisation != "tile_mean" &&
+      input_normalisation != "dataset")
     throw std::invalid_argument("model: input_normalisation '" + input_normalisation +
-                                "' must be none or tile_mean");
+                                "' must be none, tile_mean or dataset");
+  if (head_hidden < 1) throw std::invalid_argument("model: projection_hidden must be >= 1");
+  if (input_bins < 1) throw std::invalid_argument("model: input_bins must be >= 1");
 }
 
 ResNetOptions ResNetOptions::from_config(const common::Config& c) {
@@ -76,6 +110,10 @@ ResNetOptions ResNetOptions::from_config(const common::Config& c) {
   o.width = c.model_width;
   o.embedding_size = c.embedding_size;
   o.input_normalisation = c.input_normalisation;
+  o.pooling = parse_pooling(c.pooling);
+  o.head = parse_head(c.projection_head);
+  o.head_hidden = c.projection_hidden;
+  o.input_bins = c.feature_bins();
   return o;
 }
 
@@ -136,7 +174,19 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   }
   stages_ = register_module("stages", stages);
   dropout_ = register_module("dropout", nn::Dropout(options_.dropout));
-  head_ = register_module("head", nn::Linear(in_planes, options_.embedding_size));
+  pooled_size_ = options_.pooling == Pooling::kAverage
+                     ? in_planes
+                     : 2 * in_planes * pooled_bins(options_.input_bins);
+  if (options_.head == Head::kMlp) {
+    head_hidden_ = register_module("head_hidden", nn::Linear(pooled_size_, options_.head_hidden));
+    head_ = register_module("head", nn::Linear(options_.head_hidden, options_.embedding_size));
+  } else {
+    head_ = register_module("head", nn::Linear(pooled_size_, options_.embedding_size));
+  }
+  if (options_.input_normalisation == "dataset") {
+    input_mean_ = register_buffer("input_mean", torch::zeros({}));
+    input_std_ = register_buffer("input_std", torch::ones({}));
+  }
   // He initialisation for convolutions, as torchvision and Keras' ResNets do.
   for (auto& m : modules(/*include_self=*/false)) {
     if (auto* c = m->as<nn::Conv2d>()) {
@@ -145,10 +195,30 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   }
 }
 
-torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
-  const torch::Tensor x = options_.input_normalisation == "tile_mean"
-                              ? input - input.mean({2, 3}, /*keepdim=*/true)
-                              : input;
+void ResNetImpl::set_input_statistics(double mean, double std) {
+  if (!input_mean_.defined()) {
+    throw std::logic_error("model: input statistics need input_normalisation 'dataset'");
+  }
+  if (!(std > 0) || !std::isfinite(mean) || !std::isfinite(std)) {
+    throw std::invalid_argument("model: the input's standard deviation must be > 0 and finite");
+  }
+  torch::NoGradGuard g;
+  input_mean_.fill_(mean);
+  input_std_.fill_(std);
+}
+
+std::pair<double, double> ResNetImpl::input_statistics() const {
+  if (!input_mean_.defined()) return {0.0, 1.0};
+  return {input_mean_.item<double>(), input_std_.item<double>()};
+}
+
+torch::Tensor ResNetImpl::body(const torch::Tensor& input) {
+  torch::Tensor x = input;
+  if (options_.input_normalisation == "tile_mean") {
+    x = input - input.mean({2, 3}, /*keepdim=*/true);
+  } else if (options_.input_normalisation == "dataset") {
+    x = (input - input_mean_) / input_std_;
+  }
   // Pooling before the ReLU gives the same values and gradients (the ReLU is
   // monotone) on a quarter of the elements.
   const ops::KernelOptions& k = options_.kernels;
@@ -159,17 +229,24 @@ torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
     else
       y = block->as<BottleneckImpl>()->forward(y, k);
   }
+  return y;
+}
+
+torch::Tensor ResNetImpl::pooled_one_channel(const torch::Tensor& input) {
+  const torch::Tensor y = body(input);
+  if (options_.pooling == Pooling::kTimeStats) {
+    // [B, C, T, F]: mean and max over time (dim 2), then channels x bins.
+    return torch::cat({y.mean(2), std::get<0>(y.max(2))}, 1).flatten(1);
+  }
   return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(1);
 }
 
 torch::Tensor ResNetImpl::embed_one_channel(const torch::Tensor& x) {
-  const torch::Tensor y = head_(dropout_(pooled_one_channel(x)));
+  torch::Tensor y = dropout_(pooled_one_channel(x));
+  if (head_hidden_) y = torch::relu(head_hidden_(y));
+  y = head_(y);
   return torch::nn::functional::normalize(
       y, torch::nn::functional::NormalizeFuncOptions().p(2).dim(1).eps(1e-12));
-}
-
-int ResNetImpl::pooled_size() const {
-  return int(head_->options.in_features());
 }
 
 // Runs `one` on each channel as a tile of its own and concatenates the
@@ -226,7 +303,11 @@ std::int64_t forward_macs(const ResNetOptions& o, int frames, int bins) {
       }
     }
   }
-  return macs + std::int64_t(in) * o.embedding_size;
+  const std::int64_t pooled =
+      o.pooling == Pooling::kAverage ? in : 2 * std::int64_t(in) * pooled_bins(bins);
+  if (o.head == Head::kMlp)
+    return macs + pooled * o.head_hidden + std::int64_t(o.head_hidden) * o.embedding_size;
+  return macs + pooled * o.embedding_size;
 }
 
 std::int64_t parameter_count(ResNet& net) {

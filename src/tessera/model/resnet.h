@@ -6,6 +6,17 @@
 //          stride 2 from stage 2 on, a 1x1 projection where the shape changes
 //   head:  global average pooling, dropout 0.5 (training only), Linear to
 //          embedding_size, L2 normalisation.
+// Beyond the study (each off by default):
+//   pooling "time_stats": the mean and the max over time of the last
+//          stage's channels x frequency, concatenated, instead of the
+//          average over time and frequency: which band holds the energy
+//          survives into the pooled layer (BYOL-A's encoder);
+//   head "mlp": Linear, ReLU, Linear between the pooled layer and the
+//          embedding (SimCLR's projection head), so the layer below it can
+//          keep what the loss does not ask for;
+//   input_normalisation "dataset": tiles standardised with one mean and
+//          standard deviation of the training set, buffers of the network
+//          (set_input_statistics), so every later use applies the same.
 // With input_normalisation "tile_mean" each tile's mean log-energy is
 // subtracted first, so the embedding cannot encode recording level (a gain
 // is a constant offset of a log-mel tile); "none" is the original study.
@@ -17,6 +28,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include <torch/torch.h>
 
@@ -28,12 +40,23 @@ struct Config;
 
 namespace tessera::model {
 
+enum class Pooling { kAverage, kTimeStats };
+Pooling parse_pooling(const std::string& name);  // "average" or "time_stats"
+std::string pooling_name(Pooling pooling);
+enum class Head { kLinear, kMlp };
+Head parse_head(const std::string& name);  // "linear" or "mlp"
+std::string head_name(Head head);
+
 struct ResNetOptions {
   int depth = 18;  // 18, 34 or 50
   int width = 64;  // filters of the first stage (Table 1: 64)
   int embedding_size = 512;
   double dropout = 0.5;
-  std::string input_normalisation = "none";  // or "tile_mean"
+  std::string input_normalisation = "none";  // "tile_mean" or "dataset"
+  Pooling pooling = Pooling::kAverage;
+  Head head = Head::kLinear;
+  int head_hidden = 512;  // the MLP head's hidden units
+  int input_bins = 128;   // bins of a tile: the time statistics' size depends on it
   // Tessera's own CPU kernels for bf16 training (ops/kernel_options.h); they
   // change speed, not results beyond bf16 rounding, and are not saved.
   ops::KernelOptions kernels;
@@ -73,11 +96,18 @@ class ResNetImpl : public torch::nn::Module {
   explicit ResNetImpl(const ResNetOptions& options);
   // x: [B, C, frames, mels] -> unit embeddings [B, embedding_size].
   torch::Tensor forward(const torch::Tensor& x);
-  // The representation the head projects: global-average-pooled features of
-  // the last stage, [B, C * pooled_size()] (channels concatenated). Linear
-  // probes of self-supervised models are usually read here, before the head.
+  // The representation the head projects: the pooled features of the last
+  // stage, [B, C * pooled_size()] (channels concatenated). Linear probes of
+  // self-supervised models are usually read here, before the head.
   torch::Tensor pooled(const torch::Tensor& x);
-  int pooled_size() const;
+  int pooled_size() const { return pooled_size_; }
+  // The last stage's feature maps of single-channel tiles [B, 1, T, F]:
+  // [B, C, T', F'], what pooled() summarises.
+  torch::Tensor body(const torch::Tensor& x);
+  // The training set's mean and standard deviation of the input, used with
+  // input_normalisation "dataset" (saved with the weights).
+  void set_input_statistics(double mean, double std);
+  std::pair<double, double> input_statistics() const;
   const ResNetOptions& options() const { return options_; }
   // Chooses the kernels of later forward passes (the step runner turns
   // channels-last off for an NCHW layout).
@@ -94,11 +124,17 @@ class ResNetImpl : public torch::nn::Module {
   torch::nn::BatchNorm2d stem_bn_{nullptr};
   torch::nn::ModuleList stages_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
+  torch::nn::Linear head_hidden_{nullptr};  // the MLP head's first layer
   torch::nn::Linear head_{nullptr};
+  torch::Tensor input_mean_, input_std_;  // input_normalisation "dataset"
+  int pooled_size_ = 0;
 };
 TORCH_MODULE(ResNet);
 
 std::int64_t parameter_count(ResNet& net);
+
+// The frequency bins left after the stem and the three strided stages.
+int pooled_bins(int input_bins);
 
 // Multiply-accumulates of the convolutions and the head in one forward pass
 // of one single-channel tile of frames x bins (batch norm, ReLU and pooling,

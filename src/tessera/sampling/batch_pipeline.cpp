@@ -7,6 +7,7 @@
 
 #include "tessera/common/config.h"
 #include "tessera/common/log.h"
+#include "tessera/common/rng.h"
 #include "tessera/common/threads.h"
 
 namespace tessera::sampling {
@@ -17,6 +18,7 @@ void PipelineOptions::validate() const {
   if (prefetch_batches < 1) throw std::invalid_argument("pipeline: prefetch_batches must be >= 1");
   if (!(memory_budget_mb > 0))
     throw std::invalid_argument("pipeline: prefetch_memory_mb must be > 0");
+  augment.validate();
 }
 
 PipelineOptions PipelineOptions::from_config(const common::Config& c) {
@@ -49,6 +51,9 @@ BatchPipeline::BatchPipeline(const TileStore& store, std::vector<TripletSpec> sp
     throw std::invalid_argument("pipeline: the buffer pool's blocks hold " +
                                 std::to_string(pool_->block_floats()) + " floats, a batch needs " +
                                 std::to_string(batch_floats));
+  }
+  if (options_.augment.enabled()) {
+    augmenter_ = std::make_unique<augment::TileAugmenter>(options_.augment);
   }
   n_batches_ = options_.drop_last ? specs_.size() / b : (specs_.size() + b - 1) / b;
   prefetch_ = options_.effective_prefetch(store_.geometry().tile_floats());
@@ -93,6 +98,37 @@ void BatchPipeline::build(std::size_t index, TripletBatch& b) {
     store_.copy_tile(s.anchor_rec, s.neighbour_tile, neighbour + i * tf);
     store_.copy_tile(s.opposite_rec, s.opposite_tile, opposite + i * tf);
   }
+  if (augmenter_) augment_views(b);
+}
+
+std::vector<std::uint32_t> TripletBatch::view_recordings() const {
+  std::vector<std::uint32_t> r(3 * std::size_t(size));
+  for (int i = 0; i < size; ++i) {
+    r[i] = r[std::size_t(size) + i] = specs[i].anchor_rec;
+    r[2 * std::size_t(size) + i] = specs[i].opposite_rec;
+  }
+  return r;
+}
+
+void BatchPipeline::augment_views(TripletBatch& b) const {
+  // Views in the batch's order: anchors, neighbours, opposites. A triplet is
+  // unique in its epoch by its anchor (recording, tile), so its streams do
+  // not depend on which batch or rank it lands in.
+  const std::size_t views = 3 * std::size_t(b.size);
+  const std::vector<std::uint32_t> recordings = b.view_recordings();
+  std::vector<std::uint64_t> streams(views);
+  constexpr std::uint64_t kAugmentStream = 0x61756731;  // this stream's own tag
+  for (int role = 0; role < 3; ++role) {
+    for (int i = 0; i < b.size; ++i) {
+      const TripletSpec& s = b.specs[i];
+      const std::size_t v = std::size_t(role) * b.size + i;
+      streams[v] =
+          common::derive_seed({options_.seed, kAugmentStream, std::uint64_t(options_.epoch),
+                               s.anchor_rec, s.anchor_tile, std::uint64_t(role)});
+    }
+  }
+  const TileGeometry& g = store_.geometry();
+  augmenter_->apply(b.tiles.get(), views, {g.channels, g.tile_frames, g.bins}, recordings, streams);
 }
 
 void BatchPipeline::work() {

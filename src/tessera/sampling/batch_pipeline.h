@@ -13,10 +13,12 @@
 #include <condition_variable>
 #include <exception>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "tessera/augment/tile_augmenter.h"
 #include "tessera/sampling/buffer_pool.h"
 #include "tessera/sampling/tile_store.h"
 #include "tessera/sampling/triplet_sampler.h"
@@ -40,6 +42,8 @@ struct TripletBatch {
   float* neighbour() const { return tiles.get() + std::size_t(size) * tile_floats; }
   float* opposite() const { return tiles.get() + 2 * std::size_t(size) * tile_floats; }
   std::size_t floats() const { return 3 * std::size_t(size) * tile_floats; }
+  // The recording of each of the 3 x size views, in the tiles' order.
+  std::vector<std::uint32_t> view_recordings() const;
 };
 
 struct PipelineOptions {
@@ -48,6 +52,11 @@ struct PipelineOptions {
   int prefetch_batches = 2048;
   double memory_budget_mb = 2048;  // caps prefetch_batches
   bool drop_last = false;
+  // Augmentation of the training views (augment/tile_augmenter.h), drawn
+  // from (seed, epoch, triplet); off by default and in evaluation.
+  augment::AugmentOptions augment;
+  std::uint64_t seed = 0;
+  int epoch = 0;
   void validate() const;
   static PipelineOptions from_config(const common::Config& config);
   // The floats of a full batch: anchors, neighbours and opposites, each
@@ -78,9 +87,11 @@ class BatchPipeline {
  private:
   void work();
   void build(std::size_t index, TripletBatch& b);
+  void augment_views(TripletBatch& b) const;
 
   const TileStore& store_;
   std::vector<TripletSpec> specs_;
+  std::unique_ptr<augment::TileAugmenter> augmenter_;  // null: no augmentation
   PipelineOptions options_;
   std::shared_ptr<BufferPool> pool_;
   std::size_t n_batches_ = 0;

@@ -86,7 +86,7 @@ struct StepRunner::Graphed {
   int warm = 0;                     // steps of that shape before the capture
   c10::Stream stream;
   std::unique_ptr<CudaGraph> graph;
-  torch::Tensor input, metrics;  // the graph's own
+  torch::Tensor input, recordings, metrics;  // the graph's own
 };
 
 Precision parse_precision(const std::string& name) {
@@ -102,7 +102,7 @@ Layout parse_layout(const std::string& name) {
   throw std::invalid_argument("layout '" + name + "' must be auto, nchw or nhwc");
 }
 
-StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::TripletLoss loss,
+StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::Objective loss,
                        double l2_amount, torch::Device device, StepOptions options)
     : net_(std::move(net)),
       optimizer_(optimizer),
@@ -124,7 +124,7 @@ StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::T
   if (adam_ == AdamUpdate::kFused) fused_ = std::make_unique<FusedAdam>(optimizer_);
 }
 
-StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::TripletLoss loss,
+StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::Objective loss,
                        double l2_amount, torch::Device device, Precision precision, Layout layout)
     : StepRunner(std::move(net), optimizer, std::move(loss), l2_amount, device,
                  StepOptions{precision, layout}) {}
@@ -143,16 +143,22 @@ bool StepRunner::bf16_channels_last() const {
          net_->options().kernels.bf16_channels_last;
 }
 
-StepMetrics StepRunner::run(const torch::Tensor& tiles_in) {
+StepMetrics StepRunner::run(const torch::Tensor& tiles_in, const torch::Tensor& recordings_in) {
   net_->train();
   const torch::Tensor tiles = tiles_in.to(device_);
-  return options_.cuda_graph ? run_graphed(tiles) : queue_step(tiles);
+  torch::Tensor recordings;
+  if (recordings_in.defined()) {
+    if (recordings_in.dim() != 1 || recordings_in.size(0) != tiles.size(0)) {
+      throw std::invalid_argument("step: one recording id per tile is needed");
+    }
+    recordings = recordings_in.to(device_, torch::kInt64);
+  }
+  return options_.cuda_graph ? run_graphed(tiles, recordings) : queue_step(tiles, recordings);
 }
 
-StepMetrics StepRunner::queue_step(const torch::Tensor& tiles_in) {
+StepMetrics StepRunner::queue_step(const torch::Tensor& tiles_in, const torch::Tensor& recordings) {
   const torch::Tensor tiles =
       nhwc_ ? tiles_in.contiguous(at::MemoryFormat::ChannelsLast) : tiles_in;
-  const std::int64_t b = tiles.size(0) / 3;
   torch::Tensor emb;
   if (options_.precision == Precision::kBf16) {
     // Mixed precision: convolutions and matmuls in bf16 under autocast, the
@@ -165,8 +171,7 @@ StepMetrics StepRunner::queue_step(const torch::Tensor& tiles_in) {
   } else {
     emb = net_->forward(tiles);
   }
-  const auto parts = emb.split(b, 0);
-  loss::TripletLossResult t = loss_.compute(parts[0], parts[1], parts[2]);
+  loss::TripletLossResult t = loss_.compute(emb, recordings);
   const torch::Tensor reg = loss::l2_penalty(*net_, l2_amount_);
   const torch::Tensor total = t.loss + reg;
   const auto f64 = [](const torch::Tensor& x) { return x.detach().to(torch::kFloat64); };
@@ -194,7 +199,7 @@ void StepRunner::drop_gradients() {
   }
 }
 
-StepMetrics StepRunner::run_graphed(const torch::Tensor& tiles) {
+StepMetrics StepRunner::run_graphed(const torch::Tensor& tiles, const torch::Tensor& recordings) {
   if (after_backward) {
     throw std::logic_error("step: a CUDA graph cannot capture the gradient all-reduce");
   }
@@ -208,15 +213,19 @@ StepMetrics StepRunner::run_graphed(const torch::Tensor& tiles) {
                 {}});
   }
   Graphed& g = *graphed_;
-  if (tiles.sizes().vec() != g.shape) return queue_step(tiles);
+  if (tiles.sizes().vec() != g.shape) return queue_step(tiles, recordings);
   if (!g.graph && g.warm < options_.cuda_graph_warmup) {
     ++g.warm;
     StepMetrics m;
-    on_stream(g.stream, [&] { m = queue_step(tiles); });
+    on_stream(g.stream, [&] { m = queue_step(tiles, recordings); });
     return m;
   }
   if (g.graph) {
     g.input.copy_(tiles);  // into the graph's layout
+    if (g.recordings.defined() != recordings.defined()) {
+      throw std::logic_error("step: a graphed step's recording ids come with every batch or none");
+    }
+    if (recordings.defined()) g.recordings.copy_(recordings);
     fused_->prepare_replay();
   } else {
     // The capture. Its step() does the host's bookkeeping of this step (the
@@ -225,11 +234,13 @@ StepMetrics StepRunner::run_graphed(const torch::Tensor& tiles) {
     g.input = torch::empty_like(
         tiles, nhwc_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
     g.input.copy_(tiles);
+    if (recordings.defined()) g.recordings = recordings.clone();
     drop_gradients();
     fused_->refresh_learning_rates();
     NoAutocastCache no_cache;
     on_stream(g.stream, [&] {
-      g.graph = std::make_unique<CudaGraph>([&] { g.metrics = queue_step(g.input).values; });
+      g.graph = std::make_unique<CudaGraph>(
+          [&] { g.metrics = queue_step(g.input, g.recordings).values; });
     });
     fused_->keep_last_step_for_replay();
   }

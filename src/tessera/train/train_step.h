@@ -1,7 +1,8 @@
 // One optimisation step on a batch of triplets: the anchors, neighbours and
 // opposites go through the network as one batch of 3B tiles (so batch norm
-// sees all of them, as in the original), then the triplet loss plus the L2
-// regularisation is minimised with Adam.
+// sees all of them, as in the original), then the objective (the study's
+// triplet loss, or another of loss/objective.h) plus the L2 regularisation
+// is minimised with Adam.
 #pragma once
 
 #include <functional>
@@ -9,7 +10,7 @@
 
 #include <torch/torch.h>
 
-#include "tessera/loss/triplet_loss.h"
+#include "tessera/loss/objective.h"
 #include "tessera/model/resnet.h"
 #include "tessera/train/fused_adam.h"
 
@@ -70,9 +71,9 @@ struct StepOptions {
 
 class StepRunner {
  public:
-  StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::TripletLoss loss,
+  StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::Objective loss,
              double l2_amount, torch::Device device, StepOptions options);
-  StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::TripletLoss loss,
+  StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::Objective loss,
              double l2_amount, torch::Device device, Precision precision = Precision::kFp32,
              Layout layout = Layout::kAuto);
   ~StepRunner();
@@ -88,9 +89,13 @@ class StepRunner {
   // opposites), moving them to the device first if they are not there. It
   // reads nothing back from the device: the update is applied whatever the
   // loss, and the caller checks the loss when it reads the metrics.
-  StepMetrics run(const torch::Tensor& tiles);
+  // `recordings` ([3B] int64, optional) names each tile's recording, for
+  // the objectives that draw negatives from the whole batch.
+  StepMetrics run(const torch::Tensor& tiles, const torch::Tensor& recordings = {});
   // run() and read(): one step, waited for.
-  StepResult step(const torch::Tensor& tiles) { return run(tiles).read(); }
+  StepResult step(const torch::Tensor& tiles, const torch::Tensor& recordings = {}) {
+    return run(tiles, recordings).read();
+  }
   // Steps run as replays of the captured graph (StepOptions::cuda_graph).
   std::int64_t graph_replays() const { return replays_; }
   // Hooked between backward() and the optimiser step: the distributed
@@ -99,15 +104,15 @@ class StepRunner {
 
  private:
   // The step itself, queued on the current stream.
-  StepMetrics queue_step(const torch::Tensor& tiles);
+  StepMetrics queue_step(const torch::Tensor& tiles, const torch::Tensor& recordings);
   // A step under StepOptions::cuda_graph: warm-up, capture or replay.
-  StepMetrics run_graphed(const torch::Tensor& tiles);
+  StepMetrics run_graphed(const torch::Tensor& tiles, const torch::Tensor& recordings);
   // Sets every parameter's gradient to undefined before a backward pass.
   void drop_gradients();
 
   model::ResNet net_;
   torch::optim::Adam& optimizer_;
-  loss::TripletLoss loss_;
+  loss::Objective loss_;
   double l2_amount_;
   torch::Device device_;
   StepOptions options_;
