@@ -8,7 +8,9 @@
 #include "tessera/common/temporary_files.h"
 #include "tessera/common/threads.h"
 #include "tessera/data/dataset_loader.h"
+#include "tessera/data/folder_reader.h"
 #include "tessera/sampling/tile_store.h"
+#include "tessera/train/run_data.h"
 
 namespace tessera::app {
 namespace {
@@ -25,12 +27,25 @@ int run_cache_build(const CacheArgs& a) {
   if (dir.empty())
     throw std::invalid_argument("cache build: give --cache-dir or set cache_dir in the config");
   common::remove_orphaned_temporaries(dir);
-  data::Dataset d = data::load_dataset(cfg);
-  features::FeatureCache cache(dir, audio::AudioOptions::from_config(cfg),
-                               features::FeatureOptions::from_config(cfg));
+  // The labelled set's splits with its own layout's audio options; with
+  // FolderDataset also the unlabelled folder's recordings, whole
+  // (train/run_data.h reads them the same way).
+  const common::Config labelled = train::labelled_config(cfg);
+  data::Dataset d = data::load_dataset(labelled);
+  features::FeatureCache cache(dir, audio::AudioOptions::from_config(labelled),
+                               features::FeatureOptions::from_config(labelled));
   const auto geometry = sampling::TileGeometry::from_config(cfg);
   const int threads = common::resolve_threads(a.threads);
-  std::size_t usable = 0;
+  std::size_t usable = 0, computed = 0, cached = 0;
+  if (cfg.dataset == "FolderDataset") {
+    features::FeatureCache whole(dir, audio::AudioOptions::from_config(cfg),
+                                 features::FeatureOptions::from_config(cfg));
+    usable += sampling::TileStore::build(data::read_folder(cfg.unlabelled_dataset_path).recordings,
+                                         whole, geometry, threads, 1, d.skipped, "cache unlabelled")
+                  .size();
+    computed += whole.stats().misses;
+    cached += whole.stats().hits;
+  }
   // Entries are written one by one and atomically, so an interrupted build
   // keeps what it finished and a re-run computes only the rest.
   for (const data::Split* s : {&d.train, &d.eval, &d.test}) {
@@ -41,8 +56,8 @@ int run_cache_build(const CacheArgs& a) {
   }
   const auto st = cache.stats();
   std::printf("cache %s: %s ready (%zu computed, %zu already cached)\n%s\n", dir.c_str(),
-              common::count_of((long long)usable, "recording").c_str(), st.misses, st.hits,
-              d.skipped.summary().c_str());
+              common::count_of((long long)usable, "recording").c_str(), computed + st.misses,
+              cached + st.hits, d.skipped.summary().c_str());
   return usable > 0 ? 0 : 1;
 }
 

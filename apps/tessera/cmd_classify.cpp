@@ -73,6 +73,11 @@ Command add_classify_command(CLI::App& app) {
       "--out", o.out,
       "report folder (default: classify[_random|_logmel_stats][_pooled][_<K>_per_class] "
       "in the run)");
+  cmd->add_option("--labelled-set", o.labelled_set,
+                  "key=value (repeatable): score the run on another labelled set, naming it "
+                  "with the config keys of its layout (eval_dataset, dcase_dataset_path, "
+                  "dcase_dataset_fold, dcase_eval_dataset_path, music_dataset_path, labels, "
+                  "train_test_split); its split and features stay in the report folder");
   cmd->add_option("--labels-per-class", o.labels_per_class,
                   "train the classifier on only this many labelled recordings of each class, "
                   "drawn by a seeded shuffle (0: all of the train split)")

@@ -11,6 +11,7 @@
 #include "tessera/common/npy.h"
 #include "tessera/common/progress.h"
 #include "tessera/common/threads.h"
+#include "tessera/data/folder_reader.h"
 #include "tessera/eval/embedder.h"
 #include "tessera/train/run_data.h"
 
@@ -25,9 +26,7 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
     if (fs::is_directory(in, ec)) {
       std::vector<std::string> found;
       for (const auto& e : fs::recursive_directory_iterator(in)) {
-        std::string ext = e.path().extension().string();
-        std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-        if (e.is_regular_file() && (ext == ".wav" || ext == ".flac" || ext == ".ogg"))
+        if (e.is_regular_file() && data::is_audio_file(e.path()))
           found.push_back(e.path().string());
       }
       std::sort(found.begin(), found.end());
@@ -52,6 +51,7 @@ std::string fmt_seconds(double s) {
 struct EmbedArgs {
   std::string run_dir, output, device = "cpu";
   std::vector<std::string> inputs;
+  std::string layer = "embedding";
   bool tiles = false;
   int threads = 0, workers = 2;
 };
@@ -63,7 +63,7 @@ int run_embed(const EmbedArgs& a) {
   // Files outside the dataset are not cached: an in-memory cache.
   features::FeatureCache cache("", audio::AudioOptions::from_config(model.config),
                                features::FeatureOptions::from_config(model.config));
-  eval::Embedder embedder(model);
+  eval::Embedder embedder(model, 64, eval::parse_layer(a.layer));
   const auto files = expand_inputs(a.inputs);
   if (files.empty()) throw std::invalid_argument("embed: no audio files in the inputs");
   std::vector<torch::Tensor> rows;
@@ -196,6 +196,10 @@ Command add_embed_command(CLI::App& app) {
   cmd->add_option("--input,-i", a->inputs, "audio files or folders")->required();
   cmd->add_option("--output,-o", a->output, "E.npy (E.tsv is written beside it)")->required();
   cmd->add_flag("--tiles", a->tiles, "one vector per tile instead of one per file");
+  cmd->add_option("--layer", a->layer,
+                  "embedding (the unit vectors the loss shaped) or pooled (the features the "
+                  "head projects)")
+      ->check(CLI::IsMember({"embedding", "pooled"}));
   cmd->add_option("--workers", a->workers,
                   "threads that decode and compute features ahead of the network (default 2)")
       ->check(CLI::PositiveNumber);

@@ -241,5 +241,47 @@ TEST(ConfigTest, MalformedJsonNamesTheFile) {
   }
 }
 
+// The method keys beyond the study default to the study's behaviour, so the
+// Table 1 config and the demo keep their method; each is validated with the
+// key named.
+TEST(ConfigTest, MethodKeysDefaultToTheStudyAndAreValidated) {
+  const Config table1 =
+      Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/margin_experiment_dcase.json");
+  EXPECT_EQ(table1.loss, "triplet");
+  EXPECT_EQ(table1.pooling, "average");
+  EXPECT_EQ(table1.projection_head, "linear");
+  EXPECT_EQ(table1.input_normalisation, "none");
+  EXPECT_EQ(table1.mixback_probability + table1.gain_probability + table1.time_mask_probability +
+                table1.freq_mask_probability,
+            0.0);
+  auto rejects = [](const std::string& assignment, const std::string& words) {
+    Config c;
+    c.dcase_dataset_path = "/data";
+    c.apply_override(assignment);
+    try {
+      c.validate();
+      ADD_FAILURE() << assignment << " was accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+  };
+  rejects("loss=ntxent", "did you mean 'nt_xent'");
+  rejects("pooling=max", "pooling 'max'");
+  rejects("projection_head=deep", "projection_head");
+  rejects("input_normalisation=clip", "input_normalisation");
+  rejects("temperature=0", "temperature");
+  rejects("mixback_probability=1.5", "mixback_probability");
+  rejects("mixback_db_max=3", "mixback_db_max");
+  rejects("dataset=FolderDataset", "unlabelled_dataset_path");
+  rejects("eval_dataset=FolderDataset", "eval_dataset");
+  Config mfcc;
+  mfcc.feature_extractor = "MFCCExtractor";
+  mfcc.gain_probability = 0.5;
+  EXPECT_THROW(mfcc.validate(), std::invalid_argument);
+  mfcc.gain_probability = 0;
+  mfcc.time_mask_probability = 0.5;  // masks work on any features
+  EXPECT_NO_THROW(mfcc.validate());
+}
+
 }  // namespace
 }  // namespace tessera::common

@@ -13,6 +13,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
+#include "tessera/audio/encode.h"
 #include "tessera/train/checkpoint.h"
 #include "test_util.h"
 
@@ -105,6 +108,19 @@ void expect_same_steps_but_times(const Table& got, const Table& want) {
     for (std::size_t c = 0; c + 1 < want[k].size(); ++c)
       EXPECT_EQ(got[k][c], want[k][c]) << "step " << k + 1 << " column " << c;
   }
+}
+
+// Resumes the stopped run in `dir` and checks that it ends where `whole`
+// did: the same per-step rows (but their times), epoch rows and parameters.
+RunResult expect_resumes_to(const common::Config& cfg, const std::string& dir, TrainerOptions o,
+                            const RunResult& whole, const RecordingEval& whole_eval) {
+  o.resume = true;
+  RecordingEval rest_eval;
+  RunResult rest = train(cfg, dir, o, rest_eval);
+  expect_same_steps_but_times(rest.steps, whole.steps);
+  EXPECT_EQ(rest.epochs, whole.epochs);
+  EXPECT_TRUE(torch::equal(rest_eval.parameters.back(), whole_eval.parameters.back()));
+  return rest;
 }
 
 TEST(TrainerTest, EachEpochIsTrainedEvaluatedLoggedAndCheckpointed) {
@@ -221,12 +237,7 @@ TEST(TrainerTest, MetricsReadBackInWindowsChangeNothing) {
   EXPECT_TRUE(first.summary.interrupted);
   EXPECT_EQ(first.summary.steps, 5);
   EXPECT_EQ(first.steps.size(), 5u);
-  windows.resume = true;
-  RecordingEval rest_eval;
-  const RunResult rest = train(cfg, dir, windows, rest_eval);
-  expect_same_steps_but_times(rest.steps, each.steps);
-  EXPECT_EQ(rest.epochs, each.epochs);
-  EXPECT_TRUE(torch::equal(rest_eval.parameters.back(), each_eval.parameters.back()));
+  const RunResult rest = expect_resumes_to(cfg, dir, windows, each, each_eval);
   // The triplets of the two parts add up to the uninterrupted run's.
   EXPECT_EQ(first.summary.triplets + rest.summary.triplets, each.summary.triplets);
 }
@@ -253,6 +264,123 @@ TEST(TrainerTest, ANonFiniteLossInAWindowStopsAtItsStep) {
   EXPECT_EQ(read_csv(dir + "/metrics/train_steps.csv").size(), 1u);
   EXPECT_TRUE(list_checkpoints(dir + "/checkpoints").empty());
   EXPECT_TRUE(eval.epochs.empty());
+}
+
+// The real-audio method (nt_xent, time statistics, an MLP head, dataset
+// standardisation and every augmentation) stopped mid-epoch and resumed ends
+// where the uninterrupted run does, bit for bit: the augmentation is drawn
+// from the run's seed, not from the order of work. Its statistics are in
+// the run directory, and the augmentation really changes the steps.
+TEST(TrainerTest, TheRealAudioMethodWithAugmentationResumesBitForBit) {
+  common::Config cfg = tiny_config();
+  cfg.loss = "nt_xent";
+  cfg.pooling = "time_stats";
+  cfg.projection_head = "mlp";
+  cfg.projection_hidden = 32;
+  cfg.input_normalisation = "dataset";
+  cfg.mixback_probability = 0.5;
+  cfg.gain_probability = 0.5;
+  cfg.time_mask_probability = 0.5;
+  cfg.freq_mask_probability = 0.5;
+  RecordingEval whole_eval;
+  const std::string whole_dir = tessera::testing::fresh_dir("method_whole");
+  const RunResult whole = train(cfg, whole_dir, one_thread(), whole_eval);
+  const std::string stats_text = tessera::testing::read_text(whole_dir + "/input_stats.json");
+  const auto stats = nlohmann::json::parse(stats_text);
+  EXPECT_GT(stats["std"].get<double>(), 0.0);
+  EXPECT_LT(stats["mean"].get<double>(), 0.0);  // log-mel values of quiet sounds
+
+  const std::string dir = tessera::testing::fresh_dir("method_stopped");
+  RecordingEval first_eval;
+  const RunResult first = train_until_backward(cfg, dir, one_thread(), 3, first_eval);
+  ASSERT_TRUE(first.summary.interrupted);
+  expect_resumes_to(cfg, dir, one_thread(), whole, whole_eval);
+
+  common::Config plain = cfg;
+  plain.mixback_probability = plain.gain_probability = 0;
+  plain.time_mask_probability = plain.freq_mask_probability = 0;
+  RecordingEval plain_eval;
+  const RunResult unaugmented =
+      train(plain, tessera::testing::fresh_dir("method_plain"), one_thread(), plain_eval);
+  ASSERT_EQ(unaugmented.steps.size(), whole.steps.size());
+  EXPECT_EQ(unaugmented.steps[0][0], whole.steps[0][0]);
+  EXPECT_NE(unaugmented.steps[0][2], whole.steps[0][2]) << "the first loss ignores augmentation";
+}
+
+// A checkpoint of the method keys refuses a run with other ones.
+TEST(TrainerTest, AResumeWithAnotherObjectiveIsRefused) {
+  common::Config cfg = tiny_config();
+  cfg.loss = "batch_hard";
+  const std::string dir = tessera::testing::fresh_dir("objective_resume");
+  RecordingEval first_eval;
+  train_until_backward(cfg, dir, one_thread(), 2, first_eval);
+  cfg.loss = "semi_hard";
+  TrainerOptions resuming = one_thread();
+  resuming.resume = true;
+  RecordingEval rest_eval;
+  try {
+    train(cfg, dir, resuming, rest_eval);
+    FAIL() << "resumed with another loss";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("loss"), std::string::npos) << e.what();
+  }
+}
+
+// An unlabelled folder trains while the labelled set evaluates: the
+// training store holds the folder's recordings whole (6 to 18 s, in nested
+// folders), a file that does not decode is skipped and counted, and the
+// evaluation and probe splits are the labelled set's, with their labels.
+TEST(TrainerTest, AnUnlabelledFolderTrainsWhileALabelledSetEvaluates) {
+  const std::string pool = tessera::testing::fresh_dir("pool");
+  std::filesystem::create_directories(pool + "/site_a/day1");
+  std::filesystem::create_directories(pool + "/site_b");
+  const std::vector<int> seconds = {6, 8, 10, 12, 14, 16, 18};
+  for (std::size_t i = 0; i < seconds.size(); ++i) {
+    audio::AudioBuffer a;
+    a.sample_rate_hz = 16000;
+    a.channels = 1;
+    a.samples = tessera::testing::sine(150.0 + 90.0 * i, 0.3, 16000, 16000 * seconds[i]);
+    const std::string sub = i % 3 == 0 ? "/site_a/day1/" : i % 3 == 1 ? "/site_b/" : "/";
+    audio::write_wav(pool + sub + "rec" + std::to_string(i) + ".wav", a);
+  }
+  tessera::testing::write_text(pool + "/site_b/broken.wav", "not a wav file");
+  tessera::testing::write_text(pool + "/site_b/notes.txt", "field notes");
+  common::Config cfg = tiny_config();
+  cfg.dataset = "FolderDataset";
+  cfg.unlabelled_dataset_path = pool;
+  cfg.eval_dataset = "DCASEDataset";
+  cfg.batch_size = 8;
+  cfg.epochs = 1;
+  cfg.validate();
+  const std::string dir = tessera::testing::fresh_dir("folder_run");
+  RunData data = RunData::load(cfg, dir, 1);
+  ASSERT_EQ(data.train->size(), seconds.size());
+  int tiles = 0;
+  for (std::size_t r = 0; r < data.train->size(); ++r) {
+    EXPECT_EQ(data.train->recording(r).label, -1);
+    tiles += data.train->tiles(r);
+  }
+  // N s hold 100 N - 2 frames (480-sample frames every 160 samples), and
+  // 2 s tiles of 198 frames start every 200: N / 2 tiles, 3 + 4 + ... + 9.
+  EXPECT_EQ(tiles, 42);
+  EXPECT_NE(data.dataset.skipped.summary().find("broken.wav"), std::string::npos)
+      << data.dataset.skipped.summary();
+  ASSERT_TRUE(data.labelled_train);
+  EXPECT_EQ(&data.probe_train(), data.labelled_train.get());
+  EXPECT_GT(data.eval->size(), 0u);
+  for (std::size_t r = 0; r < data.eval->size(); ++r) EXPECT_GE(data.eval->recording(r).label, 0);
+  for (std::size_t r = 0; r < data.labelled_train->size(); ++r)
+    EXPECT_GE(data.labelled_train->recording(r).label, 0);
+
+  int evaluated_on = 0;
+  Trainer trainer(cfg, dir, one_thread(), data, [&](model::ResNet&, int) {
+    evaluated_on = int(data.eval->size());
+    return EpochEval{};
+  });
+  const TrainSummary s = trainer.run();
+  EXPECT_EQ(s.epochs_run, 1);
+  EXPECT_EQ(s.triplets, 42);
+  EXPECT_GT(evaluated_on, 0);
 }
 
 }  // namespace

@@ -22,7 +22,9 @@ AudioOptions AudioOptions::from_config(const common::Config& c) {
   o.to_mono = c.to_mono;
   o.channels = c.stereo_channels;
   const bool music = c.dataset == "MusicDataset";
-  o.fixed_length_s = music ? 0.0 : c.sample_size;
+  // An unlabelled folder's recordings are taken whole, of any length.
+  const bool whole = music || c.dataset == "FolderDataset";
+  o.fixed_length_s = whole ? 0.0 : c.sample_size;
   o.trim = music;
   o.trim_options.top_db = c.trim_top_db;
   return o;

@@ -77,11 +77,27 @@ const std::vector<Field>& fields() {
       {"mel_lower_edge_hz", &Config::mel_lower_edge_hz},
       {"trim_top_db", &Config::trim_top_db},
       {"cache_dir", &Config::cache_dir},
+      {"unlabelled_dataset_path", &Config::unlabelled_dataset_path},
+      {"eval_dataset", &Config::eval_dataset},
       {"prefetch_memory_mb", &Config::prefetch_memory_mb},
       {"max_eval_anchors", &Config::max_eval_anchors},
       {"min_active_fraction", &Config::min_active_fraction},
       {"max_satisfiable_margin", &Config::max_satisfiable_margin},
       {"cv_tie_tolerance", &Config::cv_tie_tolerance},
+      {"pooling", &Config::pooling},
+      {"projection_head", &Config::projection_head},
+      {"projection_hidden", &Config::projection_hidden},
+      {"loss", &Config::loss},
+      {"temperature", &Config::temperature},
+      {"mixback_probability", &Config::mixback_probability},
+      {"mixback_db_min", &Config::mixback_db_min},
+      {"mixback_db_max", &Config::mixback_db_max},
+      {"gain_probability", &Config::gain_probability},
+      {"gain_db", &Config::gain_db},
+      {"time_mask_probability", &Config::time_mask_probability},
+      {"time_mask_fraction", &Config::time_mask_fraction},
+      {"freq_mask_probability", &Config::freq_mask_probability},
+      {"freq_mask_fraction", &Config::freq_mask_fraction},
   };
   return kFields;
 }
@@ -244,7 +260,9 @@ void Config::apply_override(const std::string& assignment) {
 
 void Config::validate() const {
   static const std::vector<std::string> kModels = {"ResNet18", "ResNet34", "ResNet50"};
-  static const std::vector<std::string> kDatasets = {"DCASEDataset", "MusicDataset"};
+  static const std::vector<std::string> kDatasets = {"DCASEDataset", "MusicDataset",
+                                                     "FolderDataset"};
+  static const std::vector<std::string> kLabelledDatasets = {"DCASEDataset", "MusicDataset"};
   static const std::vector<std::string> kExtractors = {"LogMelExtractor", "MFCCExtractor"};
   static const std::vector<std::string> kLevels = {"debug", "info", "warning", "error"};
   auto one_of = [](const std::string& v, const std::vector<std::string>& set) {
@@ -261,10 +279,46 @@ void Config::validate() const {
   require(one_of(model, kModels), "model '" + model + "' must be one of " + list(kModels));
   require(one_of(dataset, kDatasets),
           "dataset '" + dataset + "' must be one of " + list(kDatasets));
+  require(one_of(eval_dataset, kLabelledDatasets),
+          "eval_dataset '" + eval_dataset + "' must be one of " + list(kLabelledDatasets));
+  require(dataset != "FolderDataset" || !unlabelled_dataset_path.empty(),
+          "dataset FolderDataset needs unlabelled_dataset_path: the folder of recordings to "
+          "train on");
   require(one_of(feature_extractor, kExtractors),
           "feature_extractor '" + feature_extractor + "' must be one of " + list(kExtractors));
-  require(input_normalisation == "none" || input_normalisation == "tile_mean",
-          "input_normalisation '" + input_normalisation + "' must be none or tile_mean");
+  static const std::vector<std::string> kNormalisations = {"none", "tile_mean", "dataset"};
+  static const std::vector<std::string> kPoolings = {"average", "time_stats"};
+  static const std::vector<std::string> kHeads = {"linear", "mlp"};
+  static const std::vector<std::string> kLosses = {"triplet", "batch_hard", "semi_hard", "nt_xent"};
+  auto choice = [&](const char* key, const std::string& v, const std::vector<std::string>& set) {
+    require(one_of(v, set),
+            std::string(key) + " '" + v + "' must be one of " + list(set) + did_you_mean(v, set));
+  };
+  choice("input_normalisation", input_normalisation, kNormalisations);
+  choice("pooling", pooling, kPoolings);
+  choice("projection_head", projection_head, kHeads);
+  choice("loss", loss, kLosses);
+  require(projection_hidden >= 1,
+          "projection_hidden (" + num(projection_hidden) + ") must be >= 1");
+  require(temperature > 0 && std::isfinite(temperature),
+          "temperature (" + num(temperature) + ") must be > 0");
+  auto probability = [&](const char* key, double p) {
+    require(p >= 0 && p <= 1, std::string(key) + " (" + num(p) + ") must lie in [0, 1]");
+  };
+  probability("mixback_probability", mixback_probability);
+  probability("gain_probability", gain_probability);
+  probability("time_mask_probability", time_mask_probability);
+  probability("freq_mask_probability", freq_mask_probability);
+  probability("time_mask_fraction", time_mask_fraction);
+  probability("freq_mask_fraction", freq_mask_fraction);
+  require(mixback_db_min <= mixback_db_max && mixback_db_max <= 0,
+          "mixback_db_min (" + num(mixback_db_min) + ") <= mixback_db_max (" + num(mixback_db_max) +
+              ") <= 0 must hold: the background stays quieter");
+  require(gain_db >= 0 && gain_db <= 40, "gain_db (" + num(gain_db) + ") must lie in [0, 40]");
+  require(
+      (mixback_probability == 0 && gain_probability == 0) || feature_extractor == "LogMelExtractor",
+      "mixback_probability and gain_probability need feature_extractor LogMelExtractor "
+      "(they mix and scale mel magnitudes)");
   require(loss_reduction == "zero_filtered" || loss_reduction == "mean",
           "loss_reduction '" + loss_reduction + "' must be zero_filtered or mean");
   require(dcase_dataset_fold >= 1,

@@ -68,13 +68,35 @@ struct Config {
   int lr_decay_steps = 7500;
   int log_every = 10;  // steps between log lines
   double mel_lower_edge_hz = 50.0;
-  double trim_top_db = 60.0;            // music layout silence trimming
-  std::string cache_dir;                // empty: <run dir>/../cache or the sweep's shared cache
-  double prefetch_memory_mb = 2048.0;   // cap on the memory the prefetch queue may hold
-  int max_eval_anchors = 0;             // 0: every eval anchor
-  double min_active_fraction = 0.02;    // recommendation: below this a margin learned nothing
+  double trim_top_db = 60.0;  // music layout silence trimming
+  std::string cache_dir;      // empty: <run dir>/../cache or the sweep's shared cache
+  // dataset "FolderDataset": train on every audio file under this folder
+  // (data/folder_reader.h), unlabelled; evaluation and the probes use the
+  // labelled set of the `eval_dataset` layout and its path keys.
+  std::string unlabelled_dataset_path;
+  std::string eval_dataset = "DCASEDataset";  // or "MusicDataset"
+  double prefetch_memory_mb = 2048.0;         // cap on the memory the prefetch queue may hold
+  int max_eval_anchors = 0;                   // 0: every eval anchor
+  double min_active_fraction = 0.02;          // recommendation: below this a margin learned nothing
   double max_satisfiable_margin = 4.0;  // recommendation: unit vectors give d(a,n) - d(a,o) >= -4
   double cv_tie_tolerance = 0.01;       // recommendation: centroid_cv this close is a tie
+
+  // ---- the method beyond the study (each default is the study's) ----
+  std::string pooling = "average";         // or "time_stats" (model/resnet.h)
+  std::string projection_head = "linear";  // or "mlp"
+  int projection_hidden = 512;             // the MLP head's hidden units
+  std::string loss = "triplet";  // or "batch_hard", "semi_hard", "nt_xent" (loss/objective.h)
+  double temperature = 0.1;      // nt_xent
+  // Augmentation of training views (augment/tile_augmenter.h).
+  double mixback_probability = 0;
+  double mixback_db_min = -20;
+  double mixback_db_max = -10;
+  double gain_probability = 0;
+  double gain_db = 6;
+  double time_mask_probability = 0;
+  double time_mask_fraction = 0.1;
+  double freq_mask_probability = 0;
+  double freq_mask_fraction = 0.1;
 
   static Config load(const std::string& path);
   static Config from_json(const nlohmann::json& j, const std::string& origin);

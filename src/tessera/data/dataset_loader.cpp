@@ -9,7 +9,9 @@
 namespace tessera::data {
 
 Dataset load_dataset(const common::Config& c, const std::string& split_path) {
-  if (c.dataset == "MusicDataset") {
+  // An unlabelled folder trains; its labelled set is of the eval_dataset layout.
+  const std::string layout = c.dataset == "FolderDataset" ? c.eval_dataset : c.dataset;
+  if (layout == "MusicDataset") {
     if (!split_path.empty() && std::filesystem::exists(split_path)) {
       return load_split(split_path, c.music_dataset_path);
     }

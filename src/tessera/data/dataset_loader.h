@@ -1,4 +1,6 @@
-// Chooses the reader from the config's `dataset` key.
+// Chooses the reader from the config's `dataset` key; for FolderDataset, the
+// labelled set that evaluates it, from `eval_dataset` (the folder itself is
+// listed by data/folder_reader.h).
 #pragma once
 
 #include <string>

@@ -12,18 +12,10 @@
 #include "tessera/common/atomic_file.h"
 #include "tessera/common/json_text.h"
 #include "tessera/common/rng.h"
+#include "tessera/data/folder_reader.h"
 
 namespace tessera::data {
 namespace fs = std::filesystem;
-namespace {
-
-bool is_audio(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-  return ext == ".wav" || ext == ".flac" || ext == ".ogg";
-}
-
-}  // namespace
 
 void MusicOptions::validate() const {
   if (root.empty()) throw std::invalid_argument("music: music_dataset_path is empty");
@@ -60,7 +52,7 @@ Dataset read_music(const MusicOptions& o) {
     std::vector<Recording> files;
     if (fs::is_directory(dir, ec)) {
       for (const auto& e : fs::directory_iterator(dir)) {
-        if (!e.is_regular_file() || !is_audio(e.path())) continue;
+        if (!e.is_regular_file() || !is_audio_file(e.path())) continue;
         Recording r;
         r.path = e.path().string();
         r.name = (fs::path(d.labels[label]) / e.path().filename()).string();

@@ -9,6 +9,7 @@
 #include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
+#include "tessera/common/near_match.h"
 #include "tessera/common/threads.h"
 #include "tessera/eval/embedder.h"
 #include "tessera/eval/logmel_stats.h"
@@ -67,7 +68,49 @@ std::string representation_name(Representation r) {
   return "?";
 }
 
+const std::vector<std::string>& labelled_set_keys() {
+  static const std::vector<std::string> kKeys = {"eval_dataset",       "dcase_dataset_path",
+                                                 "dcase_dataset_fold", "dcase_eval_dataset_path",
+                                                 "music_dataset_path", "labels",
+                                                 "train_test_split"};
+  return kKeys;
+}
+
+namespace {
+
+std::string assignment_key(const std::string& a) {
+  return a.substr(0, a.find('='));
+}
+
+// The labelled set's folder name, for the default report folder.
+std::string labelled_set_name(const std::vector<std::string>& assignments) {
+  for (const auto& a : assignments) {
+    const std::string key = assignment_key(a);
+    if (key.size() > 5 && key.compare(key.size() - 5, 5, "_path") == 0) {
+      std::string path = a.substr(a.find('=') + 1);
+      while (path.size() > 1 && path.back() == '/') path.pop_back();
+      return std::filesystem::path(path).filename().string();
+    }
+  }
+  return "other_set";
+}
+
+}  // namespace
+
 void ClassifyOptions::validate() const {
+  for (const auto& a : labelled_set) {
+    const std::string key = assignment_key(a);
+    const auto& keys = labelled_set_keys();
+    if (a.find('=') == std::string::npos ||
+        std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      std::string names;
+      for (const auto& k : keys) names += (names.empty() ? "" : ", ") + k;
+      throw std::invalid_argument(
+          "classify: --labelled-set takes key=value with a key of the "
+          "labelled set (" +
+          names + "), got '" + a + "'" + common::did_you_mean(key, keys));
+    }
+  }
   if (run_dir.empty()) throw std::invalid_argument("classify: no run directory given");
   if (labels_per_class < 0) throw std::invalid_argument("classify: labels per class must be >= 0");
   if (draws < 1) throw std::invalid_argument("classify: draws must be >= 1");
@@ -81,6 +124,7 @@ std::string default_classify_dir(const ClassifyOptions& o) {
   if (o.representation == Representation::kLogmelStats) name += "_logmel_stats";
   if (o.representation != Representation::kLogmelStats && o.layer == "pooled") name += "_pooled";
   if (o.labels_per_class > 0) name += "_" + std::to_string(o.labels_per_class) + "_per_class";
+  if (!o.labelled_set.empty()) name += "_on_" + labelled_set_name(o.labelled_set);
   return o.run_dir + "/" + name;
 }
 
@@ -94,8 +138,19 @@ ClassifyResult run_classify(const ClassifyOptions& o) {
     model = eval::load_trained_model(o.run_dir, o.device);
   else if (o.representation == Representation::kRandomWeights)
     model = eval::random_weights_model(o.run_dir, o.device);
-  const common::Config config = model ? model->config : run_config(o.run_dir);
-  train::RunData data = train::RunData::load(config, o.run_dir, threads, /*with_test=*/true);
+  common::Config config = model ? model->config : run_config(o.run_dir);
+  ClassifyResult result;
+  result.out_dir = o.out.empty() ? default_classify_dir(o) : o.out;
+  // Another labelled set keeps its split and features out of the run's.
+  std::string data_dir = o.run_dir;
+  if (!o.labelled_set.empty()) {
+    for (const auto& a : o.labelled_set) config.apply_override(a);
+    config.validate();
+    if (config.cache_dir.empty()) config.cache_dir = o.run_dir + "/cache";
+    data_dir = result.out_dir;
+    common::make_dirs(data_dir);
+  }
+  train::RunData data = train::RunData::load(config, data_dir, threads, /*with_test=*/true);
   if (o.representation == Representation::kRandomWeights)
     eval::recalibrate_batch_norm(*model, *data.train);
   std::optional<eval::Embedder> embedder;
@@ -105,7 +160,7 @@ ClassifyResult run_classify(const ClassifyOptions& o) {
   };
 
   const auto& labels = data.dataset.labels;
-  const eval::RecordingEmbeddings train = represent(*data.train);
+  const eval::RecordingEmbeddings train = represent(data.probe_train());
   eval::FewLabelProbes probes(o.probe, train.vectors, train.labels, int(labels.size()),
                               o.labels_per_class, o.draws);
   nlohmann::json report = {
@@ -123,9 +178,8 @@ ClassifyResult run_classify(const ClassifyOptions& o) {
       {"labelled_train_recordings", probes.labelled_rows()},
       {"labels_per_class", o.labels_per_class},
       {"draws", probes.draws()},
-      {"labels", labels}};
-  ClassifyResult result;
-  result.out_dir = o.out.empty() ? default_classify_dir(o) : o.out;
+      {"labels", labels},
+      {"labelled_set", o.labelled_set}};
   common::make_dirs(result.out_dir);
   for (const auto& [name, store] :
        {std::pair<std::string, const sampling::TileStore*>{"eval", data.eval.get()},

@@ -30,10 +30,19 @@ struct ClassifyOptions {
   int labels_per_class = 0;  // 0: every train label
   int draws = 5;             // label subsets drawn when labels_per_class > 0
   int threads = 0;           // intra-op threads for LibTorch; 0: all cores
+  // "key=value" assignments of the labelled set's keys (labelled_set_keys())
+  // over the run's config: the run is scored on another labelled set than
+  // the one it was evaluated on. Its split file and cache go in the report
+  // folder.
+  std::vector<std::string> labelled_set;
   void validate() const;
 };
 
-// classify[_random|_logmel_stats][_pooled][_<K>_per_class] inside the run.
+// The config keys that name a labelled set; the only ones labelled_set may set.
+const std::vector<std::string>& labelled_set_keys();
+
+// classify[_random|_logmel_stats][_pooled][_<K>_per_class][_on_<folder>]
+// inside the run (<folder>: the last folder of the labelled set's path).
 std::string default_classify_dir(const ClassifyOptions& options);
 
 struct SplitScores {

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/config.h"
 #include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
@@ -211,6 +212,48 @@ void recommendation_section(ReportDocument& doc, const Recommendation& rec,
   doc.close_box();
 }
 
+// The method's rows beyond the study's table: the objective, pooling,
+// head, input normalisation and augmentation (the study's values where a
+// run's config predates them).
+std::vector<std::pair<std::string, std::string>> method_rows(const nlohmann::json& cfg) {
+  const common::Config study;
+  auto text = [&](const char* k, const std::string& fallback) {
+    return cfg.contains(k) ? config_value(cfg, k) : fallback;
+  };
+  auto number = [&](const char* k, double fallback) {
+    return cfg.contains(k) && cfg[k].is_number() ? cfg[k].get<double>() : fallback;
+  };
+  const std::string loss = text("loss", study.loss);
+  const std::string head = text("projection_head", study.projection_head);
+  std::vector<std::string> aug;
+  const double mix = number("mixback_probability", 0), gain = number("gain_probability", 0);
+  const double tmask = number("time_mask_probability", 0);
+  const double fmask = number("freq_mask_probability", 0);
+  if (mix > 0)
+    aug.push_back("mix-back p " + fmt(mix, "%g") + ", " +
+                  fmt(number("mixback_db_min", study.mixback_db_min), "%g") + " to " +
+                  fmt(number("mixback_db_max", study.mixback_db_max), "%g") + " dB");
+  if (gain > 0)
+    aug.push_back("gain p " + fmt(gain, "%g") + ", +-" +
+                  fmt(number("gain_db", study.gain_db), "%g") + " dB");
+  if (tmask > 0)
+    aug.push_back("time mask p " + fmt(tmask, "%g") + ", up to " +
+                  fmt(number("time_mask_fraction", study.time_mask_fraction), "%g"));
+  if (fmask > 0)
+    aug.push_back("frequency mask p " + fmt(fmask, "%g") + ", up to " +
+                  fmt(number("freq_mask_fraction", study.freq_mask_fraction), "%g"));
+  std::string augmentation;
+  for (const auto& a : aug) augmentation += (augmentation.empty() ? "" : "; ") + a;
+  return {{"Loss", loss == "nt_xent" ? loss + " (temperature " +
+                                           fmt(number("temperature", study.temperature), "%g") + ")"
+                                     : loss},
+          {"Pooling", text("pooling", study.pooling)},
+          {"Projection head",
+           head == "mlp" ? head + " (" + text("projection_hidden", "?") + " hidden)" : head},
+          {"Input normalisation", text("input_normalisation", study.input_normalisation)},
+          {"Augmentation", augmentation.empty() ? "none" : augmentation}};
+}
+
 void hyperparameter_section(ReportDocument& doc, const nlohmann::json& cfg, const SweepShape& sh) {
   auto value = [&](const char* k) { return config_value(cfg, k); };
   // Worker counts of 0 follow the machine (common::available_cores()).
@@ -247,6 +290,7 @@ void hyperparameter_section(ReportDocument& doc, const nlohmann::json& cfg, cons
   doc.heading(2, "Hyperparameters");
   std::vector<std::vector<std::string>> rows;
   for (const auto& [k, v] : hyper) rows.push_back({k, v});
+  for (const auto& [k, v] : method_rows(cfg)) rows.push_back({k, v});
   doc.table({"Hyperparameter", "value"}, rows);
 }
 

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <deque>
 #include <filesystem>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include "tessera/train/csv_log.h"
 #include "tessera/train/device_feeder.h"
 #include "tessera/train/device_idle.h"
+#include "tessera/train/method_options.h"
 #include "tessera/train/module_digest.h"
 #include "tessera/train/tensorboard_log.h"
 
@@ -80,17 +82,7 @@ Trainer::Trainer(common::Config config, std::string run_dir, TrainerOptions opti
       eval_(std::move(eval)) {}
 
 nlohmann::json Trainer::fingerprint() const {
-  // What must match for a checkpoint to continue this run.
-  return {{"model", config_.model},
-          {"model_width", config_.model_width},
-          {"embedding_size", config_.embedding_size},
-          {"margin", config_.margin},
-          {"batch_size", config_.batch_size},
-          {"random_seed", config_.random_seed},
-          {"feature_extractor", config_.feature_extractor},
-          {"n_mel_bin", config_.n_mel_bin},
-          {"to_mono", config_.to_mono},
-          {"world_size", options_.world}};
+  return resume_fingerprint(config_, options_.world);
 }
 
 namespace {
@@ -134,6 +126,8 @@ class TrainingSession {
   void check_ranks_agree(int epoch);
   void checkpoint(int epochs_done, const EpochProgress& p);
   void write_timing() const;
+  // Hands a batch to the feeder (with its recording ids when needed).
+  void push(DeviceFeeder& feeder, sampling::TripletBatch& batch);
 
   const common::Config& config_;
   const std::string& run_dir_;
@@ -161,6 +155,10 @@ class TrainingSession {
     int size = 0;
   };
   std::vector<QueuedStep> queued_;
+  // The objective draws negatives from the whole batch: each pushed batch's
+  // [3B] recording ids, oldest first, popped with its tiles.
+  bool needs_recordings_ = false;
+  std::deque<torch::Tensor> recordings_;
   double queued_seconds_ = 0;
   // Made once the device is known to be usable (its constructor asks it).
   std::unique_ptr<DeviceIdleMeter> idle_;
@@ -229,11 +227,12 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
   net_->to(device_);
   adam_ = std::make_unique<torch::optim::Adam>(net_->parameters(),
                                                torch::optim::AdamOptions(config_.learning_rate));
-  loss::TripletLossOptions lo;
-  lo.margin = config_.margin;
-  lo.reduction = loss::parse_reduction(config_.loss_reduction);
-  runner_ = std::make_unique<StepRunner>(net_, *adam_, loss::TripletLoss(lo), config_.l2_amount,
-                                         device_, step_options_);
+  const loss::ObjectiveOptions objective = objective_options(config_);
+  needs_recordings_ = objective.kind != loss::ObjectiveKind::kTriplet;
+  runner_ = std::make_unique<StepRunner>(net_, *adam_, loss::Objective(objective),
+                                         config_.l2_amount, device_, step_options_);
+  pipeline_.augment = augment_options(config_);
+  pipeline_.seed = std::uint64_t(config_.random_seed);
   if (options_.sync_gradients) runner_->after_backward = [this] { options_.sync_gradients(net_); };
   if (options_.metrics_every < 0) {
     throw std::invalid_argument("train: metrics_every must be >= 0");
@@ -278,7 +277,20 @@ void TrainingSession::start_or_resume() {
     fs::remove(metrics_dir_ + "/train_steps.csv", ec);
     fs::remove(metrics_dir_ + "/epochs.csv", ec);
   }
+  // A resumed run's statistics come with its checkpoint's buffers.
+  if (!resumed_ && config_.input_normalisation == "dataset") {
+    standardise_input(*net_, *data_.train, writer_ ? run_dir_ + "/input_stats.json" : "");
+  }
   if (options_.sync_parameters) options_.sync_parameters(net_);
+}
+
+void TrainingSession::push(DeviceFeeder& feeder, sampling::TripletBatch& batch) {
+  if (needs_recordings_) {
+    const std::vector<std::uint32_t> ids = batch.view_recordings();
+    recordings_.push_back(
+        torch::tensor(std::vector<std::int64_t>(ids.begin(), ids.end()), torch::kInt64));
+  }
+  feeder.push(std::move(batch));
 }
 
 void TrainingSession::open_logs() {
@@ -380,8 +392,11 @@ bool TrainingSession::read_back(int epoch, EpochProgress& p, common::Progress& b
 
 bool TrainingSession::train_epoch(int epoch) {
   EpochProgress p = epoch == start_epoch_ ? resumed_progress_ : EpochProgress{};
+  recordings_.clear();
   const std::size_t skipped = p.batches;
-  sampling::BatchPipeline pipeline(*data_.train, epoch_triplets(epoch, skipped), pipeline_,
+  sampling::PipelineOptions options = pipeline_;
+  options.epoch = epoch;
+  sampling::BatchPipeline pipeline(*data_.train, epoch_triplets(epoch, skipped), options,
                                    host_blocks_);
   const auto& g = data_.geometry;
   DeviceFeeder feeder(device_, {g.channels, g.tile_frames, g.bins});
@@ -391,21 +406,26 @@ bool TrainingSession::train_epoch(int epoch) {
   sampling::TripletBatch batch;
   bool stopped = false;
   idle_->begin_loop();
-  if (pipeline.next(batch)) feeder.push(std::move(batch));
+  if (pipeline.next(batch)) push(feeder, batch);
   while (feeder.pending() > 0) {
     const double lr = staircase_lr(config_, step_);
     const auto t0 = std::chrono::steady_clock::now();
     set_lr(*adam_, lr);
     const torch::Tensor tiles = feeder.pop();
+    torch::Tensor recordings;
+    if (needs_recordings_) {
+      recordings = recordings_.front();
+      recordings_.pop_front();
+    }
     idle_->step_begins();
-    queued_.push_back({runner_->run(tiles), lr, int(tiles.size(0) / 3)});
+    queued_.push_back({runner_->run(tiles, recordings), lr, int(tiles.size(0) / 3)});
     idle_->step_ends();
     feeder.release();
     queued_seconds_ += seconds_since(t0);
     ++step_;
     ++p.batches;
     // The next batch's copy overlaps the step just queued.
-    if (pipeline.next(batch)) feeder.push(std::move(batch));
+    if (pipeline.next(batch)) push(feeder, batch);
     // Every rank reads back after the same steps (they run equally many), so
     // a stop asked of any one rank is seen by all at the same read-back. One
     // process stops after the step it was asked in.
