@@ -1,7 +1,6 @@
 // tessera embed: vectors for audio files; tessera neighbours: the nearest tiles.
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 #include <thread>
 
 #include "commands.h"
@@ -13,6 +12,7 @@
 #include "tessera/common/threads.h"
 #include "tessera/data/folder_reader.h"
 #include "tessera/eval/embedder.h"
+#include "tessera/eval/tile_index.h"
 #include "tessera/train/run_data.h"
 
 namespace tessera::app {
@@ -38,12 +38,6 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   return files;
 }
 
-// E.npy's names: E.tsv beside it (E.npy.tsv when the name lacks .npy).
-std::string names_file(const std::string& npy) {
-  const bool ext = npy.size() > 4 && npy.compare(npy.size() - 4, 4, ".npy") == 0;
-  return (ext ? npy.substr(0, npy.size() - 4) : npy) + ".tsv";
-}
-
 std::string fmt_seconds(double s) {
   return common::format_number(s, "%g");
 }
@@ -67,7 +61,7 @@ int run_embed(const EmbedArgs& a) {
   const auto files = expand_inputs(a.inputs);
   if (files.empty()) throw std::invalid_argument("embed: no audio files in the inputs");
   std::vector<torch::Tensor> rows;
-  std::string tsv = a.tiles ? "file\ttile_start_s\n" : "file\n";
+  std::string tsv = a.tiles ? std::string(eval::kTileIndexHeader) + "\n" : "file\n";
   common::Progress progress("embed", files.size());
   eval::embed_files(
       embedder, cache, geometry, files, a.workers, [&](std::size_t i, const torch::Tensor& e) {
@@ -89,7 +83,7 @@ int run_embed(const EmbedArgs& a) {
   const torch::Tensor all = torch::cat(rows).contiguous();
   common::write_npy(a.output, {std::size_t(all.size(0)), std::size_t(all.size(1))},
                     all.data_ptr<float>());
-  const std::string tsv_path = names_file(a.output);
+  const std::string tsv_path = eval::index_names_path(a.output);
   common::write_file_atomic(tsv_path, tsv);
   std::printf("%s [%lld x %lld]\n%s\n", a.output.c_str(), static_cast<long long>(all.size(0)),
               static_cast<long long>(all.size(1)), tsv_path.c_str());
@@ -143,46 +137,23 @@ int run_neighbours(const NeighbourArgs& a) {
       }
     }
   } else {
-    const common::NpyArray e = common::read_npy(a.index);
-    const std::string tsv_path = names_file(a.index);
-    if (e.shape.size() != 2 || std::int64_t(e.shape[1]) != q.size(0))
-      throw std::invalid_argument("neighbours: '" + a.index + "' is not a [tiles, " +
-                                  std::to_string(q.size(0)) + "] embedding matrix of this model");
-    std::istringstream tsv(common::read_file(tsv_path));
-    std::string line;
-    std::getline(tsv, line);
-    if (line != "file\ttile_start_s")
-      throw std::invalid_argument("neighbours: '" + tsv_path +
-                                  "' does not list tiles (write the index with embed --tiles)");
-    while (std::getline(tsv, line)) {
-      const auto tab = line.rfind('\t');
-      names.push_back(line.substr(0, tab));
-      starts.push_back(tab == std::string::npos ? "" : line.substr(tab + 1));
-      tile_labels.push_back("-");
-    }
-    if (names.size() != e.shape[0])
-      throw std::invalid_argument("neighbours: '" + tsv_path + "' names " +
-                                  std::to_string(names.size()) + " tiles, '" + a.index +
-                                  "' holds " + std::to_string(e.shape[0]));
-    parts.push_back(torch::from_blob(const_cast<float*>(e.data.data()),
-                                     {std::int64_t(e.shape[0]), std::int64_t(e.shape[1])})
-                        .clone());
+    eval::TileIndex index = eval::read_tile_index(a.index, q.size(0));
+    names = std::move(index.files);
+    starts = std::move(index.starts);
+    tile_labels.assign(names.size(), "-");
+    parts.push_back(index.vectors);
     searched = "tiles of " + a.index;
   }
   if (names.empty()) throw std::invalid_argument("neighbours: the searched set is empty");
-  // Exact k-NN: all squared distances in one tensor expression, then top-k.
-  const torch::Tensor d = (torch::cat(parts) - q).pow(2).sum(1);
-  const std::int64_t k = std::min<std::int64_t>(a.k, d.size(0));
-  const auto [dist, idx] = d.topk(k, 0, /*largest=*/false, /*sorted=*/true);
+  const auto found = eval::nearest_tiles(torch::cat(parts), q, a.k);
+  const auto k = static_cast<long long>(found.size());
   std::printf("query %s @ %s s; %lld nearest of %zu %s (squared distance)\n", file.c_str(),
-              fmt_seconds(tile * g.tile_seconds).c_str(), static_cast<long long>(k), names.size(),
-              searched.c_str());
+              fmt_seconds(tile * g.tile_seconds).c_str(), k, names.size(), searched.c_str());
   std::printf("%4s  %9s  %-8s  %-20s  %s\n", "rank", "distance", "start_s", "label", "file");
-  for (std::int64_t i = 0; i < k; ++i) {
-    const std::size_t j = std::size_t(idx[i].item<std::int64_t>());
-    std::printf("%4lld  %9.4f  %-8s  %-20s  %s\n", static_cast<long long>(i + 1),
-                dist[i].item<double>(), starts[j].c_str(), tile_labels[j].c_str(),
-                names[j].c_str());
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    const auto j = static_cast<std::size_t>(found[i].index);
+    std::printf("%4zu  %9.4f  %-8s  %-20s  %s\n", i + 1, found[i].squared_distance,
+                starts[j].c_str(), tile_labels[j].c_str(), names[j].c_str());
   }
   return 0;
 }

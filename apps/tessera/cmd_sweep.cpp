@@ -9,6 +9,7 @@
 #include "tessera/common/process.h"
 #include "tessera/common/temporary_files.h"
 #include "tessera/experiment/sweep.h"
+#include "tessera/train/distributed.h"
 
 namespace tessera::app {
 namespace {
@@ -25,11 +26,6 @@ std::vector<double> parse_list(const std::string& text, const char* what) {
     out.push_back(v);
   }
   return out;
-}
-
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
 }
 
 struct SweepArgs {
@@ -78,8 +74,11 @@ int run_sweep_cmd(SweepArgs& a) {
   a.options.focus = parse_list(a.focus, "--focus");
   if (a.distribute == "margins") {
     a.options.distribute_margins = true;
-    a.options.rank = env_int("RANK", 0);
-    a.options.world = env_int("WORLD_SIZE", 1);
+    // The same checked reading of torchrun's variables as training's: a
+    // malformed or out-of-range RANK is an error, not rank 0.
+    const train::DistEnv env = train::DistEnv::from_environment();
+    a.options.rank = env.rank;
+    a.options.world = env.world;
   }
   a.options.worker_command = train_command();
   // Rank 0 cleans up after crashed processes; other ranks' live files stay.

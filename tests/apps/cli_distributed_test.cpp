@@ -155,5 +155,23 @@ TEST(CliDistributedTest, SweepSpreadsMarginsOverRanks) {
       << read_text(dir + "/sweep/summary.csv");
 }
 
+// A sweep's rank comes from the same checked reading of torchrun's variables
+// as training's: a malformed RANK is an error naming it, not rank 0 (which
+// would train rank 0's runs twice and wait for a rank that never reports).
+TEST(CliDistributedTest, SweepRefusesAMalformedRank) {
+  const std::string dir = fresh_dir();
+  const auto r =
+      run_command("RANK=first WORLD_SIZE=2 timeout 60 '" + std::string(TESSERA_BINARY) +
+                  "' sweep -c '" + TESSERA_SOURCE_DIR +
+                  "/configs/demo.json' --set dcase_dataset_path=" + shared_synth_dataset(4) +
+                  " --set epochs=1 --margins 1 --seeds 2 --threads 1"
+                  " --distribute margins --out " +
+                  dir + "/sweep");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, 124) << "timed out: " << r.output;
+  EXPECT_NE(r.output.find("RANK"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/sweep/runs")) << r.output;
+}
+
 }  // namespace
 }  // namespace tessera
