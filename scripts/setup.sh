@@ -93,8 +93,9 @@ want=(torch=="$torch_version" torchaudio=="$torch_version"
   # TensorBoard's own reader checks Tessera's event files in the tests.
   tensorboard==2.21.0)
 # torchaudio 2.11 hands file decoding to torchcodec (and FFmpeg); the feature
-# benchmark's peer decodes with soundfile, libsndfile as Tessera does.
-if ((bench)); then want+=(soundfile==0.13.1); fi
+# benchmark's peer decodes with soundfile, libsndfile as Tessera does; the
+# dev-set builder (scripts/build_devset.sh) also resamples with soxr.
+if ((bench)); then want+=(soundfile==0.13.1 soxr==1.1.0); fi
 need_install=0
 for spec in "${want[@]}"; do
   name=${spec%%==*}
@@ -114,5 +115,5 @@ else
   "$torch_env/bin/python" -m pip install --disable-pip-version-check --progress-bar on "${want[@]}"
 fi
 if ((bench)); then
-  echo "setup: the benchmark peers are PyTorch $torch_version, torchaudio and soundfile in $torch_env"
+  echo "setup: the benchmark peers are PyTorch $torch_version, torchaudio, soundfile and soxr in $torch_env"
 fi
