@@ -6,7 +6,7 @@ set -euo pipefail
 build=${1:-build}
 tessera="$build/apps/tessera/tessera"
 peer="$(dirname "$0")/peers/features_torchaudio.py"
-py=${TORCH_ENV:-/opt/tessera/torch-2.11.0}/bin/python  # PyTorch and torchaudio 2.11 (scripts/setup.sh)
+py=$(bash "$(dirname "$0")/../scripts/peer_env.sh" "${TORCH_ENV:-/opt/tessera/torch-2.11.0}")/bin/python  # PyTorch and torchaudio 2.11 (scripts/setup.sh)
 clips=${CLIPS:-300}
 dclips=${DECODE_CLIPS:-100}
 

@@ -19,7 +19,7 @@ set -euo pipefail
 build=${1:-build}
 tessera="$build/apps/tessera/tessera"
 peer="$(dirname "$0")/peers/step_torch.py"
-py=${TORCH_ENV:-/opt/tessera/torch-2.11.0}/bin/python
+py=$(bash "$(dirname "$0")/../scripts/peer_env.sh" "${TORCH_ENV:-/opt/tessera/torch-2.11.0}")/bin/python
 rounds=${ROUNDS:-3}
 steps=${STEPS:-3}
 warmup=${WARMUP:-2}

@@ -14,7 +14,7 @@ build=${1:-build}
 tessera="$build/apps/tessera/tessera"
 peer="$(dirname "$0")/peers/step_torch.py"
 # The peer: PyTorch 2.11 from the environment scripts/setup.sh makes.
-py=${TORCH_ENV:-/opt/tessera/torch-2.11.0}/bin/python
+py=$(bash "$(dirname "$0")/../scripts/peer_env.sh" "${TORCH_ENV:-/opt/tessera/torch-2.11.0}")/bin/python
 steps=${STEPS:-5}
 warmup=${WARMUP:-2}
 batches=${BATCHES:-"16 64"}

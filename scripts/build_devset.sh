@@ -19,7 +19,7 @@ if [[ "${2:-}" == "--write-checksums" ]]; then write=1; elif [[ -n "${2:-}" ]]; 
   echo "build_devset: unknown argument '$2'" >&2
   exit 2
 fi
-python="${TORCH_ENV:-/opt/tessera/torch-2.11.0}/bin/python"
+python="$(bash "$here/peer_env.sh" "${TORCH_ENV:-/opt/tessera/torch-2.11.0}")/bin/python"
 "$python" -c "import numpy, soundfile, soxr" 2>/dev/null || {
   echo "build_devset: $python lacks numpy, soundfile or soxr; run 'scripts/setup.sh bench' first" >&2
   exit 1

@@ -5,6 +5,8 @@
 // says which libraries a run opened.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tessera/audio/encode.h"
 #include "test_util.h"
 
@@ -42,6 +44,7 @@ TEST(CliCudaLoadingTest, CpuRunOpensNoCudaLibrary) {
   }
 }
 
+#if TESSERA_CUDA_BUILT
 TEST(CliCudaLoadingTest, DeviceCudaLoadsTheModuleWhileParsing) {
   const std::string dir = fresh_dir();
   const auto r = run_recorded("train -c " + std::string(TESSERA_SOURCE_DIR) +
@@ -55,6 +58,22 @@ TEST(CliCudaLoadingTest, DeviceCudaLoadsTheModuleWhileParsing) {
   EXPECT_EQ(r.output.find("cannot load LibTorch's CUDA support"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("missing"), std::string::npos) << r.output;
 }
+#else
+// A CPU-only build (CMake's TESSERA_CUDA found no toolkit, or the light
+// LibTorch) has no module: --device cuda says so, and names the commands
+// that build one, before it touches the data.
+TEST(CliCudaLoadingTest, DeviceCudaInACpuOnlyBuildNamesTheUpgrade) {
+  const std::string dir = fresh_dir();
+  const auto r = run_recorded("train -c " + std::string(TESSERA_SOURCE_DIR) +
+                              "/configs/demo.json --set dcase_dataset_path=" + dir +
+                              "/missing --device cuda --run-dir " + dir + "/run");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("built for the CPU only"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("make setup TESSERA_CUDA=ON"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("file=libtorch_cuda.so"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/run")) << "a run directory was left behind";
+}
+#endif
 
 TEST(CliCudaLoadingTest, BadDeviceIsAParseError) {
   const auto r = run_tessera("train -c " + std::string(TESSERA_SOURCE_DIR) +

@@ -16,6 +16,9 @@ nm -D --defined-only "$libstdcxx" | awk '{sub(/@.*/, "", $NF); print $NF}' | sor
 failures=0
 imports=0
 for bin in "$@"; do
+  # An empty argument: a binary this build does not make (the CUDA module
+  # of a CPU-only build).
+  [[ -n $bin ]] || continue
   [[ -f $bin ]] || { echo "FAIL: $bin does not exist" >&2; exit 1; }
   # A sanitizer runtime linked in (ASan, TSan, UBSan builds) replaces
   # operator new and delete on purpose: what it defines may bind to it.

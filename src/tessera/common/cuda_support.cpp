@@ -42,6 +42,16 @@ std::string cuda_support_path() {
 void load_cuda_support() {
   std::lock_guard<std::mutex> lock(module_mutex());
   if (module_handle()) return;
+#if defined(TESSERA_CUDA_BUILT) && !TESSERA_CUDA_BUILT
+  // Configured without a CUDA 13 toolkit, or against the light LibTorch:
+  // there is no module to look for.
+  throw std::runtime_error(
+      "cuda: this tessera was built for the CPU only, without its CUDA module (" +
+      std::string(kModuleName) +
+      "): CMake found no CUDA 13 toolkit, or the light CPU-only LibTorch. On a machine with "
+      "an NVIDIA GPU and the CUDA 13.0 toolkit, `make setup TESSERA_CUDA=ON` installs the "
+      "full LibTorch and `make build TESSERA_CUDA=ON` builds the module");
+#endif
   const std::string path = cuda_support_path();
   // RTLD_GLOBAL: LibTorch's CUDA kernels and hooks register themselves with
   // the CPU libraries already loaded.

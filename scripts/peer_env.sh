@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Prints the Python environment whose torch, torchrun and TensorBoard the
+# tests and benchmarks use beside LibTorch's environment DIR: DIR itself
+# when it holds the full CUDA wheel set (an importable torch), else
+# DIR-peers, which `scripts/setup.sh test` fills. CMakeLists.txt
+# (TESSERA_PEER_ENV) decides the same way.
+# Usage: scripts/peer_env.sh DIR
+set -euo pipefail
+env=${1:?usage: peer_env.sh TORCH_ENV}
+if [[ -x $env/bin/python ]] &&
+  "$env/bin/python" -c 'import importlib.metadata as m; m.version("nvidia-cublas")' 2>/dev/null; then
+  echo "$env"
+else
+  echo "$env-peers"
+fi
