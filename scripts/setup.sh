@@ -97,11 +97,17 @@ else
 fi
 
 # What the machine has: an NVIDIA GPU (the driver's /proc entry or device
-# node) or the CUDA toolkit's compiler.
+# node) or the CUDA toolkit's compiler: an nvcc one may execute on PATH or
+# in /usr/local/cuda*/bin (bash's `command -v` also names files it cannot
+# execute).
 has_nvidia() {
   [[ -e /proc/driver/nvidia/version || -e /dev/nvidia0 ]] && return 0
-  command -v nvcc >/dev/null && return 0
-  compgen -G '/usr/local/cuda*/bin/nvcc' >/dev/null
+  local dirs d
+  IFS=: read -ra dirs <<<"$PATH"
+  for d in "${dirs[@]}" /usr/local/cuda*/bin; do
+    [[ -f $d/nvcc && -x $d/nvcc ]] && return 0
+  done
+  return 1
 }
 
 # installed_version ENV DIST: its version in ENV, or nothing.
