@@ -52,6 +52,8 @@ packages=(
   # TensorBoard event files: Event protobufs and PNG images.
   libprotobuf-dev protobuf-compiler zlib1g-dev
   nlohmann-json3-dev libcli11-dev
+  # `tessera export`: ONNX's protobuf schema and checker.
+  libonnx-dev
   # Configuring with the tests and benchmarks on (the default) finds these.
   libgtest-dev libbenchmark-dev
   libplplot-dev plplot-driver-cairo
@@ -195,7 +197,8 @@ fi
 # libsndfile, as Tessera does) and soxr (the dev-set builder resamples).
 if ((peers)); then
   peer_env=$(bash "$here/peer_env.sh" "$torch_env")
-  peer_set=("${full_set[@]}")
+  # ONNX Runtime checks `tessera export`'s files (tests/export/onnx_check.py).
+  peer_set=("${full_set[@]}" onnxruntime==1.23.2)
   if ((bench)); then peer_set+=(soundfile==0.13.1 soxr==1.1.0); fi
   mapfile -t missing < <(missing_of "$peer_env" "${peer_set[@]}")
   if ((${#missing[@]})); then

@@ -35,5 +35,6 @@ Command add_report_command(CLI::App& app);
 Command add_classify_command(CLI::App& app);
 Command add_embed_command(CLI::App& app);
 Command add_neighbours_command(CLI::App& app);
+Command add_export_command(CLI::App& app);
 
 }  // namespace tessera::app

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       tessera::app::add_train_command(app),    tessera::app::add_sweep_command(app),
       tessera::app::add_report_command(app),   tessera::app::add_classify_command(app),
       tessera::app::add_embed_command(app),    tessera::app::add_neighbours_command(app),
-      tessera::app::add_bench_command(app),
+      tessera::app::add_export_command(app),   tessera::app::add_bench_command(app),
   };
   std::string help_topic;
   CLI::App* help = app.add_subcommand("help", "list the commands, or one command's options");

@@ -13,9 +13,9 @@ namespace {
 
 using namespace tessera::testing;
 
-const char* const kCommands[] = {"synth", "dataset-info", "features", "cache",
-                                 "train", "sweep",        "report",   "classify",
-                                 "embed", "neighbours",   "bench",    "help"};
+const char* const kCommands[] = {"synth",  "dataset-info", "features", "cache", "train",
+                                 "sweep",  "report",       "classify", "embed", "neighbours",
+                                 "export", "bench",        "help"};
 
 // The line of the overview that starts with "  <name> ".
 std::string line_of(const std::string& text, const std::string& name) {

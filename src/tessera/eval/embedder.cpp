@@ -1,5 +1,6 @@
 #include "tessera/eval/embedder.h"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -68,18 +69,48 @@ void recalibrate_batch_norm(TrainedModel& model, const sampling::TileStore& stor
   model.net->eval();
 }
 
-TrainedModel load_trained_model(const std::string& run_dir, const std::string& device) {
+namespace {
+
+// The checkpoint `wanted` names among `cks` (oldest first): "" the latest,
+// digits an epoch, anything else a path.
+std::string choose_checkpoint(const std::string& run_dir, const std::vector<std::string>& cks,
+                              const std::string& wanted) {
+  if (wanted.empty()) return cks.back();
+  const bool digits =
+      std::all_of(wanted.begin(), wanted.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) {
+    if (!std::filesystem::is_regular_file(wanted))
+      throw std::runtime_error("model: checkpoint '" + wanted + "' does not exist");
+    return wanted;
+  }
+  const int epoch = std::stoi(wanted);
+  std::string have;
+  for (const auto& c : cks) {
+    const std::string stem = std::filesystem::path(c).stem().string();  // epoch_NNNN
+    const int e = std::atoi(stem.c_str() + stem.find('_') + 1);
+    if (e == epoch) return c;
+    have += (have.empty() ? "" : ", ") + std::to_string(e);
+  }
+  throw std::runtime_error("model: '" + run_dir + "' has no checkpoint of epoch " + wanted +
+                           " (it keeps epochs " + have + ")");
+}
+
+}  // namespace
+
+TrainedModel load_trained_model(const std::string& run_dir, const std::string& device,
+                                const std::string& checkpoint) {
   TrainedModel m;
   m.config = load_run_config(run_dir);
   const auto cks = train::list_checkpoints(run_dir + "/checkpoints");
   if (cks.empty())
     throw std::runtime_error("model: '" + run_dir + "/checkpoints' holds no checkpoint");
-  m.checkpoint = cks.back();
+  m.checkpoint = choose_checkpoint(run_dir, cks, checkpoint);
   m.net = model::ResNet(model::ResNetOptions::from_config(m.config));
-  train::load_checkpoint(m.checkpoint, m.net.get(), nullptr,
-                         {{"model", m.config.model},
-                          {"model_width", m.config.model_width},
-                          {"embedding_size", m.config.embedding_size}});
+  m.epoch = train::load_checkpoint(m.checkpoint, m.net.get(), nullptr,
+                                   {{"model", m.config.model},
+                                    {"model_width", m.config.model_width},
+                                    {"embedding_size", m.config.embedding_size}})
+                .epoch;
   m.device = torch::Device(device);
   m.net->to(m.device);
   m.net->eval();

@@ -20,10 +20,14 @@ struct TrainedModel {
   model::ResNet net{nullptr};
   std::string checkpoint;
   torch::Device device = torch::kCPU;
+  int epoch = 0;  // epochs the checkpoint had completed
 };
 
-// The run's config.json and its latest checkpoint, in eval mode.
-TrainedModel load_trained_model(const std::string& run_dir, const std::string& device = "cpu");
+// The run's config.json and a checkpoint, in eval mode: the latest, or the
+// one `checkpoint` names (an epoch number, or a checkpoint file's path).
+// Throws naming the run and the epochs it has when there is no such one.
+TrainedModel load_trained_model(const std::string& run_dir, const std::string& device = "cpu",
+                                const std::string& checkpoint = "");
 
 // The baseline a trained model must beat: the run's architecture with the
 // initial weights its training started from (same seed), untrained. Call

@@ -48,6 +48,9 @@ class FeatureExtractor {
   void compute_into(const float* samples, std::size_t n, float* out) const;
 
   const std::vector<float>& window() const { return window_; }
+  const MelFilterbank& mel_filterbank() const { return mel_; }
+  // MFCC's DCT-II matrix [n_mfcc][n_mel_bins], row-major; empty for log-mel.
+  const std::vector<float>& dct() const { return dct_; }
 
  private:
   FeatureOptions options_;
