@@ -260,4 +260,27 @@ inline std::string read_text(const std::string& path) {
   return s.str();
 }
 
+// A run that `tessera <command>` trains into `run` (the command names it),
+// shared by a test binary's tests and reused while its key holds: the
+// tessera binary's and `config`'s contents, and the command. `done` is the
+// checkpoint that says the training finished. Returns "" on success, else
+// why it failed: callers record it rather than assert, since gtest reports
+// a failed SetUpTestSuite as skipped tests, which ctest counts as passed.
+inline std::string train_shared_run(const std::string& run, const std::string& command,
+                                    const std::string& config, const std::string& done) {
+  const std::string key = content_key({TESSERA_BINARY, config}, command);
+  const std::string stamp = run + ".key";
+  if (std::filesystem::exists(run + "/checkpoints/" + done) && std::filesystem::exists(stamp) &&
+      read_text(stamp) == key)
+    return "";
+  std::filesystem::remove_all(run);
+  std::filesystem::remove(stamp);
+  std::filesystem::create_directories(run);
+  const auto r = run_tessera(command);
+  if (r.exit_code != 0)
+    return "training " + run + " exited with " + std::to_string(r.exit_code) + ":\n" + r.output;
+  std::ofstream(stamp) << key;
+  return "";
+}
+
 }  // namespace tessera::testing

@@ -26,26 +26,14 @@ class CliClassifyTest : public ::testing::Test {
     data_ = shared_synth_dataset(6);
     dir_ = std::string(TESSERA_TEST_TMP) + "/CliClassifyTest";
     const std::string run = dir_ + "/trained";
-    const std::string command = "train -c " + std::string(TESSERA_SOURCE_DIR) +
-                                "/configs/demo.json --set dcase_dataset_path=" + data_ +
-                                " --set epochs=4 --set batch_size=16 --set learning_rate=1e-3"
-                                " --set log_level=warning --threads 2 --run-dir " +
-                                run;
-    const std::string key = content_key(
-        {TESSERA_BINARY, std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json"}, command);
-    const std::string stamp = dir_ + "/trained.key";
-    if (std::filesystem::exists(run + "/checkpoints/epoch_0004.pt") &&
-        std::filesystem::exists(stamp) && read_text(stamp) == key)
-      return;
-    std::filesystem::remove_all(run);
-    std::filesystem::remove(stamp);
-    std::filesystem::create_directories(run);
-    const auto r = run_tessera(command);
-    if (r.exit_code != 0)
-      setup_error_ =
-          "training the shared model exited with " + std::to_string(r.exit_code) + ":\n" + r.output;
-    else
-      write_text(stamp, key);
+    const std::string demo = std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json";
+    setup_error_ = train_shared_run(run,
+                                    "train -c " + demo + " --set dcase_dataset_path=" + data_ +
+                                        " --set epochs=4 --set batch_size=16 --set "
+                                        "learning_rate=1e-3 --set log_level=warning --threads 2 "
+                                        "--run-dir " +
+                                        run,
+                                    demo, "epoch_0004.pt");
   }
   void SetUp() override {
     if (!setup_error_.empty()) FAIL() << setup_error_;

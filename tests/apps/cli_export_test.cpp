@@ -4,7 +4,8 @@
 // must give what `tessera embed --tiles` gives for that WAV.
 //
 // Tolerances:
-// - logmel: 1e-4, fp32 on both sides (tests/export/onnx_export_test.cpp).
+// - logmel: 1e-4, fp32 on both sides; for pooled features, 1e-4 of their
+//   largest magnitude (tests/export/onnx_export_test.cpp).
 // - waveform: 1e-3. The exported front end agrees with Tessera's features
 //   as both agree with the numpy TF reference: per log-mel value within
 //   (1e-4 mel + 1e-6 max mel) / (mel + 1e-6) + 1e-6 |log| (reference_
@@ -38,6 +39,10 @@ class CliExportTest : public ::testing::Test {
     dir_ = std::string(TESSERA_TEST_TMP) + "/CliExportTest";
     fp32_ = train("fp32", "--precision fp32");
     if (setup_error_.empty()) bf16_ = train("bf16", "--precision bf16");
+    // A depth and width other than the demo's.
+    if (setup_error_.empty())
+      resnet34_ =
+          train("resnet34", "--set model=ResNet34 --set model_width=4 --set embedding_size=24");
     // A mono 16 kHz 16-bit WAV of 10 s, the demo's clip length: tones and noise.
     wav_ = dir_ + "/clip.wav";
     audio::AudioBuffer a;
@@ -53,24 +58,12 @@ class CliExportTest : public ::testing::Test {
   }
   static std::string train(const std::string& name, const std::string& flags) {
     const std::string run = dir_ + "/" + name;
-    const std::string command = "train -c " + kDemo + " --set dcase_dataset_path=" + data_ +
-                                " --set epochs=2 --set batch_size=16 --set log_level=warning"
-                                " --threads 2 " +
-                                flags + " --run-dir " + run;
-    const std::string key = content_key({TESSERA_BINARY, kDemo}, command);
-    const std::string stamp = run + ".key";
-    if (std::filesystem::exists(run + "/checkpoints/epoch_0002.pt") &&
-        std::filesystem::exists(stamp) && read_text(stamp) == key)
-      return run;
-    std::filesystem::remove_all(run);
-    std::filesystem::remove(stamp);
-    std::filesystem::create_directories(run);
-    const auto r = run_tessera(command);
-    if (r.exit_code != 0)
-      setup_error_ =
-          "training " + name + " exited with " + std::to_string(r.exit_code) + ":\n" + r.output;
-    else
-      write_text(stamp, key);
+    setup_error_ = train_shared_run(run,
+                                    "train -c " + kDemo + " --set dcase_dataset_path=" + data_ +
+                                        " --set epochs=2 --set batch_size=16 --set "
+                                        "log_level=warning --threads 2 " +
+                                        flags + " --run-dir " + run,
+                                    kDemo, "epoch_0002.pt");
     return run;
   }
   void SetUp() override {
@@ -95,21 +88,27 @@ class CliExportTest : public ::testing::Test {
       ASSERT_EQ(r.exit_code, 0) << r.output;
     }
     char tol_text[32];
-    std::snprintf(tol_text, sizeof tol_text, "%g", tol);
+    // Pooled features are not unit length: their bound scales with them.
+    std::snprintf(tol_text, sizeof tol_text, layer == "pooled" ? "%gr" : "%g", tol);
     r = run_command(std::string("'") + TESSERA_TORCH_PYTHON + "' '" + kCheck + "' embed '" + model +
                     "' '" + dir + "/E.npy' " + tol_text + " 3 '" + input + "'");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     std::printf("%s %s %s: %s", run.substr(run.rfind('/') + 1).c_str(), flags.c_str(),
                 layer.c_str(), r.output.c_str());
   }
-  static std::string data_, dir_, fp32_, bf16_, wav_, setup_error_;
+  static std::string data_, dir_, fp32_, bf16_, resnet34_, wav_, setup_error_;
 };
 std::string CliExportTest::data_, CliExportTest::dir_, CliExportTest::fp32_, CliExportTest::bf16_,
-    CliExportTest::wav_, CliExportTest::setup_error_;
+    CliExportTest::resnet34_, CliExportTest::wav_, CliExportTest::setup_error_;
 
 TEST_F(CliExportTest, LogMelExportMatchesEmbedTiles) {
   expect_export_matches(fp32_, "", "embedding", 1e-4);
   expect_export_matches(fp32_, "--input logmel", "pooled", 1e-4);
+}
+
+TEST_F(CliExportTest, ResNet34AtAnotherWidthMatchesEmbedTiles) {
+  expect_export_matches(resnet34_, "", "embedding", 1e-4);
+  expect_export_matches(resnet34_, "", "pooled", 1e-4);
 }
 
 TEST_F(CliExportTest, WaveformExportMatchesEmbedTiles) {

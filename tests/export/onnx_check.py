@@ -3,6 +3,8 @@ tests/apps/cli_export_test.cpp): runs an exported model and compares its
 outputs with what Tessera computed, printing the largest difference.
 
   embed MODEL EXPECTED.npy TOL BATCH INPUT...
+      TOL: an absolute bound (1e-4), or one relative to the largest
+      expected magnitude (1e-4r), for unnormalised outputs such as pooled.
       INPUT: for a logmel model, `tessera features` .npy files; for a waveform
       model, 16-bit PCM mono WAVs. Tiles are cut as Tessera cuts them (from
       the model's metadata), run in batches of BATCH, and compared with
@@ -67,8 +69,11 @@ def embed(model, expected_path, tol, batch, inputs):
             raise SystemExit(f"a batch of {min(batch, len(x) - i)} gave {o.shape[0]} rows")
     got = np.concatenate(outs)
     diff = float(np.max(np.abs(got - expected)))
-    print(f"max_abs_diff {diff:.3g} rows {len(got)} batch {batch} tol {tol:g}")
-    return diff <= tol
+    scale = float(np.max(np.abs(expected)))
+    print(f"max_abs_diff {diff:.3g} max_abs_expected {scale:.3g} rows {len(got)} batch {batch} tol {tol}")
+    if tol.endswith("r"):  # relative to the largest expected value
+        return diff <= float(tol[:-1]) * scale
+    return diff <= float(tol)
 
 
 def frontend(model, wav, reference):
@@ -93,7 +98,7 @@ def frontend(model, wav, reference):
 
 def main(argv):
     if len(argv) >= 6 and argv[1] == "embed":
-        ok = embed(argv[2], argv[3], float(argv[4]), int(argv[5]), argv[6:])
+        ok = embed(argv[2], argv[3], argv[4], int(argv[5]), argv[6:])
     elif len(argv) == 5 and argv[1] == "frontend":
         ok = frontend(argv[2], argv[3], argv[4])
     else:
