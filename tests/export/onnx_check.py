@@ -9,11 +9,11 @@ outputs with what Tessera computed, printing the largest difference.
       model, 16-bit PCM mono WAVs. Tiles are cut as Tessera cuts them (from
       the model's metadata), run in batches of BATCH, and compared with
       EXPECTED (`tessera embed --tiles`, rows in the same order).
-  frontend MODEL WAV REFERENCE.npy
-      MODEL maps [batch, samples] to [batch, 1, frames, bins] log-mel;
-      compared with log(mel + 1e-6) of a numpy TF reference mel
-      (tests/data/reference/) under the bound that
-      tests/features/reference_features_test.cpp derives.
+  frontend MODEL WAV REFERENCE.mel.npy [REFERENCE.mfcc.npy]
+      MODEL maps [batch, samples] to [batch, 1, frames, bins] log-mel (or
+      MFCC, given the MFCC reference); compared with log(mel + 1e-6) of a
+      numpy TF reference mel (tests/data/reference/), or its MFCC, under
+      the bounds that tests/features/reference_features_test.cpp derives.
 Exit status 0 when within tolerance, 1 otherwise.
 """
 import json
@@ -76,20 +76,28 @@ def embed(model, expected_path, tol, batch, inputs):
     return diff <= float(tol)
 
 
-def frontend(model, wav, reference):
+def frontend(model, wav, reference, mfcc=None):
     s = session(model)
     x = read_pcm16_mono(wav)[None]
     got = s.run(None, {s.get_inputs()[0].name: x})[0][0, 0].astype(np.float64)
     mel = np.load(reference).astype(np.float64)  # the reference mel, before the log
     if mel.ndim == 3:
         mel = mel[0]
-    if got.shape != mel.shape:
-        raise SystemExit(f"log-mel of shape {got.shape}, reference {mel.shape}")
     ref = np.log(mel + 1e-6)
     # reference_features_test.cpp's bound: the mel's float32 error (1e-4
     # relative, 1e-6 of the clip's largest mel value) through the log's
     # derivative, plus a few ulp of the float32 logarithm.
     bound = (1e-4 * mel + 1e-6 * mel.max()) / (mel + 1e-6) + 1e-6 * np.abs(ref)
+    if mfcc is not None:
+        # Each coefficient: the largest DCT weight, 2 / sqrt(2 n_mel), times
+        # the sum of its frame's log bounds, plus its own float32 sum.
+        ref = np.load(mfcc).astype(np.float64)
+        if ref.ndim == 3:
+            ref = ref[0]
+        dct_max = 2.0 / np.sqrt(2.0 * mel.shape[1])
+        bound = dct_max * bound.sum(axis=1, keepdims=True) + 1e-6 * np.abs(ref) + 1e-6
+    if got.shape != ref.shape:
+        raise SystemExit(f"features of shape {got.shape}, reference {ref.shape}")
     excess = float(np.max(np.abs(got - ref) - bound))
     diff = float(np.max(np.abs(got - ref)))
     print(f"max_abs_diff {diff:.3g} frames {ref.shape[0]} worst_margin {excess:.3g}")
@@ -99,8 +107,8 @@ def frontend(model, wav, reference):
 def main(argv):
     if len(argv) >= 6 and argv[1] == "embed":
         ok = embed(argv[2], argv[3], argv[4], int(argv[5]), argv[6:])
-    elif len(argv) == 5 and argv[1] == "frontend":
-        ok = frontend(argv[2], argv[3], argv[4])
+    elif len(argv) in (5, 6) and argv[1] == "frontend":
+        ok = frontend(*argv[2:])
     else:
         raise SystemExit(__doc__)
     return 0 if ok else 1

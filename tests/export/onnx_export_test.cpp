@@ -203,5 +203,20 @@ TEST(OnnxExportTest, FrontEndMatchesTheNumpyTfReferenceFixtures) {
   }
 }
 
+TEST(OnnxExportTest, MfccFrontEndMatchesTheNumpyTfReferenceFixtures) {
+  const std::string dir = fresh_dir();
+  features::FeatureOptions fo;
+  fo.kind = features::FeatureKind::kMfcc;  // 13 coefficients of the 128 log-mel bands
+  const std::string model = dir + "/front_end.onnx";
+  export_front_end_onnx(fo, model);
+  const std::string ref = std::string(TESSERA_SOURCE_DIR) + "/tests/data/reference/";
+  for (const char* name : {"tones_16k_mono", "near_silent_16k"}) {
+    const auto r =
+        run_command(python_check("frontend '" + model + "' '" + ref + name + ".wav' '" + ref +
+                                 name + ".mel.npy' '" + ref + name + ".mfcc.npy'"));
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace tessera::exporting
