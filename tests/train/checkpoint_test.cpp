@@ -86,6 +86,16 @@ TEST(CheckpointTest, KeepsTheNewestThree) {
   EXPECT_NE(all.back().find("epoch_0005.pt"), std::string::npos);
 }
 
+// The name save_checkpoint writes reads back as its epoch; a temporary or
+// foreign file in the folder names none.
+TEST(CheckpointTest, CheckpointNamesReadBackAsTheirEpoch) {
+  EXPECT_EQ(checkpoint_name(12), "epoch_0012.pt");
+  EXPECT_EQ(checkpoint_epoch("/runs/a/checkpoints/" + checkpoint_name(12)), 12);
+  EXPECT_EQ(checkpoint_epoch(checkpoint_name(12345)), 12345);
+  EXPECT_EQ(checkpoint_epoch("/runs/a/checkpoints/epoch_0003.pt.tmp"), -1);
+  EXPECT_EQ(checkpoint_epoch("notes.pt"), -1);
+}
+
 TEST(CheckpointTest, GarbageFileIsAClearError) {
   const std::string dir = tessera::testing::fresh_dir();
   tessera::testing::write_text(dir + "/epoch_0001.pt", "not a checkpoint");

@@ -86,8 +86,7 @@ std::string choose_checkpoint(const std::string& run_dir, const std::vector<std:
   const int epoch = std::stoi(wanted);
   std::string have;
   for (const auto& c : cks) {
-    const std::string stem = std::filesystem::path(c).stem().string();  // epoch_NNNN
-    const int e = std::atoi(stem.c_str() + stem.find('_') + 1);
+    const int e = train::checkpoint_epoch(c);
     if (e == epoch) return c;
     have += (have.empty() ? "" : ", ") + std::to_string(e);
   }

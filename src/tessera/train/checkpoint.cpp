@@ -15,12 +15,6 @@ namespace tessera::train {
 namespace fs = std::filesystem;
 namespace {
 
-std::string checkpoint_name(int epoch) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "epoch_%04d.pt", epoch);
-  return buf;
-}
-
 // Where the module's weights are (the CPU for a module without any).
 torch::Device model_device(const torch::nn::Module& model) {
   const auto params = model.parameters();
@@ -67,6 +61,20 @@ std::string save_checkpoint(const std::string& dir, const CheckpointState& state
     all.erase(all.begin());
   }
   return path;
+}
+
+std::string checkpoint_name(int epoch) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "epoch_%04d.pt", epoch);
+  return buf;
+}
+
+int checkpoint_epoch(const std::string& path) {
+  const std::string name = fs::path(path).filename().string();
+  int epoch = -1, used = 0;
+  if (std::sscanf(name.c_str(), "epoch_%d.pt%n", &epoch, &used) != 1 || used != int(name.size()))
+    return -1;
+  return epoch;
 }
 
 std::vector<std::string> list_checkpoints(const std::string& dir) {

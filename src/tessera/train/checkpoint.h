@@ -33,6 +33,11 @@ std::string save_checkpoint(const std::string& dir, const CheckpointState& state
                             torch::nn::Module& model, torch::optim::Optimizer& optimizer,
                             int keep = 3);
 
+// The file name of epoch `epoch`'s checkpoint (epoch_NNNN.pt), and the
+// epoch a checkpoint path names (-1 for a name not of that form).
+std::string checkpoint_name(int epoch);
+int checkpoint_epoch(const std::string& path);
+
 // Paths of the checkpoints in `dir`, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& dir);
 
