@@ -5,7 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tessera/common/atomic_file.h"
 #include "tessera/common/format.h"
 #include "tessera/features/feature_extractor.h"
 #include "tessera/onnx/onnx_model.h"
@@ -123,7 +122,7 @@ class NetWriter {
     const auto& c = module<nn::Conv2dImpl>(name);
     const std::int64_t k = (*c.options.kernel_size())[0];
     const std::int64_t s = (*c.options.stride())[0];
-    const std::int64_t p = k / 2;  // every conv of these ResNets pads by half its kernel
+    const std::int64_t p = (*std::get<torch::ExpandingArray<2>>(c.options.padding()))[0];
     return m_.add_node(
         "Conv", {x, constant(m_, name + ".weight", c.weight)},
         {OnnxAttribute::ints("kernel_shape", {k, k}), OnnxAttribute::ints("strides", {s, s}),
@@ -234,17 +233,15 @@ OnnxExportSummary export_onnx(const eval::TrainedModel& model, const OnnxExportO
   OnnxModel m("tessera_" + eval::layer_name(options.layer), options.opset);
   m.set_producer("tessera", kVersion);
   OnnxExportSummary s;
-  s.input_name = waveform ? "waveform" : "logmel";
+  s.input_name = export_input_name(options.input);
   s.output_name = eval::layer_name(options.layer);
-  s.output_size = (g.channels > 1 ? g.channels : 1) * out_size;
+  s.output_size = g.channels * out_size;  // channels >= 1
   std::string x;
   if (waveform) {
-    s.tile_length = tile_samples;
     s.input_shape = "[batch, " + std::to_string(tile_samples) + "]";
     m.add_input(s.input_name, {std::string("batch"), tile_samples});
     x = front_end(m, fo, s.input_name);
   } else {
-    s.tile_length = g.tile_frames;
     s.input_shape = "[batch, " + std::to_string(g.channels) + ", " + std::to_string(g.tile_frames) +
                     ", " + std::to_string(g.bins) + "]";
     m.add_input(s.input_name, {std::string("batch"), std::int64_t(g.channels),
@@ -266,12 +263,9 @@ OnnxExportSummary export_onnx(const eval::TrainedModel& model, const OnnxExportO
   }
   m.add_output(y, s.output_name, {std::string("batch"), s.output_size});
 
-  m.set_doc("Tessera " + std::string(kVersion) + ": " + s.input_name + " tiles [batch, " +
-            (waveform ? std::to_string(tile_samples) + " samples at " +
-                            std::to_string(cfg.sample_rate) + " Hz"
-                      : std::to_string(g.channels) + ", " + std::to_string(g.tile_frames) +
-                            " frames, " + std::to_string(g.bins) + " bins") +
-            "] -> " + s.output_name + " [batch, " + std::to_string(s.output_size) + "]");
+  m.set_doc("Tessera " + std::string(kVersion) + ": " + s.input_name + " tiles " + s.input_shape +
+            (waveform ? " at " + std::to_string(cfg.sample_rate) + " Hz" : "") + " -> " +
+            s.output_name + " [batch, " + std::to_string(s.output_size) + "]");
   m.set_metadata("tessera_version", kVersion);
   m.set_metadata("config", cfg.to_json().dump());
   m.set_metadata("checkpoint_epoch", std::to_string(model.epoch));
@@ -285,9 +279,7 @@ OnnxExportSummary export_onnx(const eval::TrainedModel& model, const OnnxExportO
   m.set_metadata("channels", std::to_string(g.channels));
   m.set_metadata("features", fo.to_json().dump());
   m.set_metadata("margin", common::format_number(cfg.margin, "%g"));
-  const std::string bytes = m.serialise();
-  common::write_file_atomic(path, bytes);
-  s.bytes = bytes.size();
+  s.bytes = m.write(path);
   return s;
 }
 

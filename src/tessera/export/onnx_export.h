@@ -39,8 +39,7 @@ struct OnnxExportOptions {
 
 struct OnnxExportSummary {
   std::string input_name, output_name;
-  std::string input_shape;       // "[batch, 1, 198, 128]", "[batch, 32000]"
-  std::int64_t tile_length = 0;  // frames (logmel) or samples (waveform) per tile
+  std::string input_shape;  // "[batch, 1, 198, 128]", "[batch, 32000]"
   std::int64_t output_size = 0;
   std::size_t bytes = 0;
 };

@@ -181,9 +181,10 @@ std::string OnnxModel::serialise() const {
   return bytes;
 }
 
-void OnnxModel::write(const std::string& path) const {
+std::size_t OnnxModel::write(const std::string& path) const {
   const std::string bytes = serialise();
   common::write_file_atomic(path, bytes);
+  return bytes.size();
 }
 
 int onnx_library_opset() {

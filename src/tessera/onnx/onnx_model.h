@@ -65,7 +65,8 @@ class OnnxModel {
 
   // Runs ONNX's checker (throws std::runtime_error with its message), then
   // writes the model to `path` atomically: a failure leaves no file.
-  void write(const std::string& path) const;
+  // Returns the bytes written.
+  std::size_t write(const std::string& path) const;
   // The checked, serialised model.
   std::string serialise() const;
 
