@@ -149,11 +149,12 @@ full_set=(torch=="$torch_version" torchaudio=="$torch_version" tensorboard==2.21
 # own requirements pin (cuda-toolkit[cudart,cupti]==13.0.2).
 light_set=(torch=="$torch_version" nvidia-cuda-runtime==13.0.96 nvidia-cuda-cupti==13.0.85)
 
-# The set already there: full (cuBLAS came with torch), light, or none.
+# The set already there: full, light, or none. A full set is its own peer
+# environment (scripts/peer_env.sh holds that test).
 installed_set() {
   if [[ $(installed_version "$1" torch) != "$torch_version" ]]; then
     echo none
-  elif [[ -n $(installed_version "$1" nvidia-cublas) ]]; then
+  elif [[ $(bash "$here/peer_env.sh" "$1") == "$1" ]]; then
     echo full
   else
     echo light
