@@ -33,16 +33,21 @@ EVAL_SHARE = 0.3
 # First match wins; a member no rule names goes to the pool when POOL_RULE
 # matches it, and is dropped otherwise.
 LABEL_RULES = [
-    ("water", r"(ambience/water|waterfontain|water-(still|fast)|river_loop|cave_droplets|bubbles)"),
-    ("fire", r"(ambience/(small)?fire|firesoft|open_fire)"),
+    ("water", r"(ambience/water|waterfontain|water-(still|fast)|river_loop|cave_droplets|bubbles|misc/oceanwaves|env_sounds_water)"),
+    ("fire", r"(ambience/(small)?fire|firesoft|open_fire|fire/sounds/fire_(fire|large|small))"),
     ("weather", r"(thunder|/rain|wind1|wind_loop|cave_wind|arcticwind|lightningbolt)"),
-    ("bird", r"(stamps/animals/birds/|bird_twitter|raven_loop|forest_owl|critters/duck)"),
-    ("animal", r"(widelands/data/sound/animals/|stamps/animals/(mammals|marsupials|insects|amphibians|lizards)/|cricket_loop)"),
-    ("engine", r"(flightgear/.*(engine|prop\.wav|turbine|jet|rotor)|torcs/data/sound/.*(engine|viper|944|935|ford|lamborghini|ferrari|porsche|alpha|mclaren|lotus|nsx|renault|f360|gt40|corolla|xj220|cleanviper|impreza|206)|ugv/.*move|stamps/vehicles/)"),
+    ("bird", r"(stamps/animals/birds/|widelands/data/sound/animals/bird|bird_twitter|raven_loop|forest_owl|critters/duck|scorched3d/.*misc/birds[0-9])"),
+    ("animal", r"(widelands/data/sound/animals/|stamps/animals/(mammals|marsupials|insects|amphibians|lizards)/|cricket_loop"
+               r"|scorched3d/.*(misc/(frogs|cows|dog[0-9]|wolf|bats[0-9])|explosions/bees)|btanks/data/sounds/cow)"),
+    ("engine", r"(flightgear/.*(engine|prop\.wav|turbine|jet|rotor)|torcs/data/sound/.*(engine|viper|944|935|ford|lamborghini|ferrari|porsche|alpha|mclaren|lotus|nsx|renault|f360|gt40|corolla|xj220|cleanviper|impreza|206)|ugv/.*move|stamps/vehicles/"
+               r"|scorched3d/.*(misc/(cessna|helicopter|f16_|f18_|jet|apache|t38)|movement/tankmove)|searchandrescue/sounds/.*engine"
+               r"|btanks/data/sounds/(helicopter|train)|lincity-ng/sounds/RailTrain)"),
     ("tools", r"widelands/data/sound/(atlanteans/saw|atlanteans/cutting|woodcutting|smiths|hammering|stonecutting|sawmill|metal|mill)|anvil_loop"),
+    ("crowd", r"(etw/crowd/|etw/snd/crowd|SportsCroud|cheeringloop)"),
 ]
-POOL_RULE = r"(sound|sfx|soundfx|Sounds)/"
-EXCLUDE = r"(music|Music|/voices/|_desc|stamps/symbols/)"
+POOL_RULE = r"(sound|sounds|sfx|soundfx|Sounds|wav)/"
+# Music, speech (voices, spoken descriptions, a match commentary) and symbols.
+EXCLUDE = r"(music|Music|tunes/|/voices/|_desc|stamps/symbols/|etw/(arcadesnd|intro|snd/(?!crowd)))"
 
 
 def die(msg):
