@@ -6,6 +6,8 @@
 # A file listed here that later includes torch still builds, only slower; a
 # file missing from it pays for the precompiled header it does not use.
 set(TESSERA_SOURCES_WITHOUT_TORCH
+  apps/tessera/bench_features.cpp
+  apps/tessera/cmd_bench.cpp
   apps/tessera/cmd_cache.cpp
   apps/tessera/cmd_dataset_info.cpp
   apps/tessera/cmd_features.cpp
@@ -36,4 +38,5 @@ set(TESSERA_SOURCES_WITHOUT_TORCH
   tests/experiment/sweep_results_test.cpp
   tests/experiment/sweep_test.cpp
   tests/ops/kernel_options_test.cpp
-  tests/train/csv_log_test.cpp)
+  tests/train/csv_log_test.cpp
+  tests/train/run_data_test.cpp)
