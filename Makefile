@@ -48,6 +48,7 @@ demo: setup configure
 	@bash scripts/demo.sh $(BUILD_DIR)/apps/tessera/tessera $(DEMO_OUT)
 
 # Then the skipped tests by reason; a skip of a test without the `gpu` label
+# or a `-simd` one (a SIMD-variant test where only the baseline runs)
 # fails the target (scripts/test_skips.py).
 test: setup-test build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --output-junit ctest-junit.xml

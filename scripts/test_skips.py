@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Counts the tests ctest skipped, by reason, and fails on any skip that was
 not expected. A skip is expected only for a test with one of the given
-labels (by default `gpu`: tests that need a CUDA device). A test that cannot
+labels: by default `gpu` (tests that need a CUDA device) and the `-simd`
+labels (tests that compare SIMD variants, where only the baseline runs). A test that cannot
 run says why with GTEST_SKIP() << reason; this prints that reason.
 
 Usage: scripts/test_skips.py BUILD_DIR JUNIT_XML [--expected-label L ...]
@@ -36,7 +37,7 @@ def main():
     p.add_argument("junit")
     p.add_argument("--expected-label", action="append", default=None)
     a = p.parse_args()
-    expected_labels = a.expected_label or ["gpu"]
+    expected_labels = a.expected_label or ["gpu", "fast-simd", "fast-core-simd"]
     expected = set()
     for label in expected_labels:
         expected |= labelled(a.build_dir, label)

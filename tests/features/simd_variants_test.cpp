@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "simd_variants.h"
 #include "tessera/common/simd_dispatch.h"
 #include "tessera/features/fast_log.h"
 #include "tessera/features/feature_extractor.h"
@@ -46,6 +47,7 @@ void expect_same_bits(const std::vector<std::vector<float>>& r, const char* what
 }
 
 TEST(FeatureSimdVariantsTest, LogGivesTheSameBitsAtEveryLevel) {
+  TESSERA_SKIP_WITHOUT_SIMD_VARIANTS();
   // Positive normal floats over many octaves, and values near 1.
   std::mt19937 rng(5);
   std::vector<float> in(4096);
@@ -61,6 +63,7 @@ TEST(FeatureSimdVariantsTest, LogGivesTheSameBitsAtEveryLevel) {
 }
 
 TEST(FeatureSimdVariantsTest, LaneFftGivesTheSameBitsAtEveryLevel) {
+  TESSERA_SKIP_WITHOUT_SIMD_VARIANTS();
   std::mt19937 rng(6);
   std::normal_distribution<float> n01;
   const RealFft fft(1024);
@@ -78,6 +81,7 @@ TEST(FeatureSimdVariantsTest, LaneFftGivesTheSameBitsAtEveryLevel) {
 // The whole extractor, log-mel and MFCC, on a clip with silence, a tone and
 // noise: what the feature cache stores must not depend on the CPU.
 TEST(FeatureSimdVariantsTest, FeaturesGiveTheSameBitsAtEveryLevel) {
+  TESSERA_SKIP_WITHOUT_SIMD_VARIANTS();
   std::mt19937 rng(7);
   std::normal_distribution<float> n01;
   std::vector<float> clip(16000);

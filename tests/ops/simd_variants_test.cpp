@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/tensor_checks.h"
+#include "simd_variants.h"
 #include "tessera/common/simd_dispatch.h"
 #include "tessera/ops/batch_norm.h"
 #include "tessera/ops/unfold.h"
@@ -20,6 +21,7 @@ using testing::nhwc_bf16;
 // (unfold_test.cpp: it equals the float fold rounded): every level gives the
 // same bits. Channels 200 take the 128-, 32- and 1-channel paths.
 TEST(OpsSimdVariantsTest, FoldGivesTheSameBitsAtEveryLevel) {
+  TESSERA_SKIP_WITHOUT_SIMD_VARIANTS();
   torch::manual_seed(11);
   const std::int64_t n = 2, c = 200, h = 9, w = 7, k = 3, s = 2, p = 1;
   const std::int64_t ho = conv_out_size(h, k, s, p), wo = conv_out_size(w, k, s, p);
@@ -44,6 +46,7 @@ TEST(OpsSimdVariantsTest, FoldGivesTheSameBitsAtEveryLevel) {
 // statistics are sums in a fixed order, and its element loops do the same
 // operations at every level.
 TEST(OpsSimdVariantsTest, BatchNormGivesTheSameBitsAtEveryLevel) {
+  TESSERA_SKIP_WITHOUT_SIMD_VARIANTS();
   torch::manual_seed(12);
   const torch::Tensor x0 = nhwc_bf16(3 + 2 * torch::randn({2, 72, 13, 11}));
   const torch::Tensor r0 = nhwc_bf16(torch::randn({2, 72, 13, 11}));
