@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "tessera/audio/encode.h"
 #include "tessera/common/process.h"
 
 namespace tessera::testing {
@@ -70,6 +71,15 @@ inline std::vector<float> sine(double hz, double amplitude, int rate, std::size_
   std::vector<float> x(n);
   for (std::size_t i = 0; i < n; ++i) x[i] = float(amplitude * std::sin(2 * M_PI * hz * i / rate));
   return x;
+}
+
+// `samples` as a mono 16-bit WAV file at `rate` Hz.
+inline void write_mono_wav(const std::string& path, std::vector<float> samples, int rate = 16000) {
+  audio::AudioBuffer a;
+  a.sample_rate_hz = rate;
+  a.channels = 1;
+  a.samples = std::move(samples);
+  audio::write_wav(path, a);
 }
 
 }  // namespace tessera::testing

@@ -19,7 +19,6 @@
 #include <filesystem>
 #include <random>
 
-#include "tessera/audio/encode.h"
 #include "test_util.h"
 
 namespace tessera {
@@ -45,16 +44,12 @@ class CliExportTest : public ::testing::Test {
           train("resnet34", "--set model=ResNet34 --set model_width=4 --set embedding_size=24");
     // A mono 16 kHz 16-bit WAV of 10 s, the demo's clip length: tones and noise.
     wav_ = dir_ + "/clip.wav";
-    audio::AudioBuffer a;
-    a.sample_rate_hz = 16000;
-    a.channels = 1;
-    a.samples = sine(440, 0.2, 16000, 160000);
+    std::vector<float> x = sine(440, 0.2, 16000, 160000);
     const auto low = sine(97, 0.3, 16000, 160000);
     std::mt19937 rng(5);
     std::normal_distribution<float> noise(0.0f, 0.02f);
-    for (std::size_t i = 0; i < a.samples.size(); ++i)
-      a.samples[i] += low[i] * (i > 80000) + noise(rng);
-    audio::write_wav(wav_, a);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += low[i] * (i > 80000) + noise(rng);
+    write_mono_wav(wav_, std::move(x));
   }
   static std::string train(const std::string& name, const std::string& flags) {
     const std::string run = dir_ + "/" + name;

@@ -9,7 +9,6 @@
 #include <filesystem>
 
 #include "eval_fixture.h"
-#include "tessera/audio/encode.h"
 
 namespace tessera::eval {
 namespace {
@@ -78,12 +77,9 @@ TEST_F(EmbedderTest, ASplitsVectorsAreItsTileMeans) {
 // layout fits every clip to sample_size, so the half-second clip has the
 // tiles of a 10 s one.
 TEST_F(EmbedderTest, FilesGetTheirOwnTilesAcrossSharedBatches) {
-  audio::AudioBuffer short_clip;
-  short_clip.sample_rate_hz = 16000;
-  short_clip.channels = 1;
-  short_clip.samples = tessera::testing::sine(440, 0.3, 16000, 8000);  // 0.5 s
   const std::string short_path = dir_ + "/short.wav";
-  audio::write_wav(short_path, short_clip);
+  tessera::testing::write_mono_wav(short_path,
+                                   tessera::testing::sine(440, 0.3, 16000, 8000));  // 0.5 s
   std::vector<std::string> files = {data_->eval->recording(0).path, short_path,
                                     data_->eval->recording(1).path, data_->eval->recording(2).path};
   Embedder e(model_, 7);  // batches that split files

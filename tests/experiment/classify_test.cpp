@@ -15,7 +15,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tessera/audio/encode.h"
 #include "tessera/common/config.h"
 #include "test_util.h"
 
@@ -79,13 +78,10 @@ std::string write_tone_set(const std::string& root,
   std::normal_distribution<float> noise(0.0f, 0.01f);
   for (const auto& [label, hz] : labels) {
     for (int i = 0; i < train + eval; ++i) {
-      audio::AudioBuffer a;
-      a.sample_rate_hz = 16000;
-      a.channels = 1;
-      a.samples = testing::sine(hz * (1.0 + 0.02 * i), 0.2, 16000, 160000);
-      for (float& x : a.samples) x += noise(rng);
+      std::vector<float> x = testing::sine(hz * (1.0 + 0.02 * i), 0.2, 16000, 160000);
+      for (float& v : x) v += noise(rng);
       const std::string rel = "audio/" + label + "_" + std::to_string(i) + ".wav";
-      audio::write_wav(root + "/" + rel, a);
+      testing::write_mono_wav(root + "/" + rel, std::move(x));
       (i < train ? train_list : eval_list) +=
           rel + "\t" + label + "\t" + label + std::to_string(i) + "\n";
     }

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <thread>
 
-#include "tessera/audio/encode.h"
 #include "tessera/common/config.h"
 #include "tessera/sampling/tile_store.h"
 #include "test_util.h"
@@ -16,12 +15,10 @@ namespace {
 using tessera::testing::fresh_dir;
 
 std::string write_noise(const std::string& path, double seconds, unsigned seed) {
-  audio::AudioBuffer a;
-  a.sample_rate_hz = 16000;
-  a.channels = 1;
-  a.samples = tessera::testing::sine(300 + seed, 0.3, 16000, std::size_t(16000 * seconds));
-  for (std::size_t i = 0; i < a.samples.size(); i += 7) a.samples[i] += 0.01f * float(seed % 5);
-  audio::write_wav(path, a);
+  std::vector<float> x =
+      tessera::testing::sine(300 + seed, 0.3, 16000, std::size_t(16000 * seconds));
+  for (std::size_t i = 0; i < x.size(); i += 7) x[i] += 0.01f * float(seed % 5);
+  tessera::testing::write_mono_wav(path, std::move(x));
   return path;
 }
 

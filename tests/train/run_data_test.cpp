@@ -12,7 +12,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "tessera/audio/encode.h"
 #include "test_util.h"
 
 namespace tessera::train {
@@ -27,11 +26,7 @@ std::size_t lines_of(const std::string& path) {
 
 // A mono 16 kHz tone of `seconds` at `path`.
 void write_tone(const std::string& path, double seconds, double hz) {
-  audio::AudioBuffer a;
-  a.sample_rate_hz = 16000;
-  a.channels = 1;
-  a.samples = testing::sine(hz, 0.3, 16000, std::size_t(seconds * 16000));
-  audio::write_wav(path, a);
+  testing::write_mono_wav(path, testing::sine(hz, 0.3, 16000, std::size_t(seconds * 16000)));
 }
 
 TEST(RunDataTest, CacheDirIsTheConfigsElseTheRunsOwn) {

@@ -15,7 +15,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tessera/audio/encode.h"
 #include "tessera/train/checkpoint.h"
 #include "test_util.h"
 
@@ -336,12 +335,10 @@ TEST(TrainerTest, AnUnlabelledFolderTrainsWhileALabelledSetEvaluates) {
   std::filesystem::create_directories(pool + "/site_b");
   const std::vector<int> seconds = {6, 8, 10, 12, 14, 16, 18};
   for (std::size_t i = 0; i < seconds.size(); ++i) {
-    audio::AudioBuffer a;
-    a.sample_rate_hz = 16000;
-    a.channels = 1;
-    a.samples = tessera::testing::sine(150.0 + 90.0 * i, 0.3, 16000, 16000 * seconds[i]);
     const std::string sub = i % 3 == 0 ? "/site_a/day1/" : i % 3 == 1 ? "/site_b/" : "/";
-    audio::write_wav(pool + sub + "rec" + std::to_string(i) + ".wav", a);
+    tessera::testing::write_mono_wav(
+        pool + sub + "rec" + std::to_string(i) + ".wav",
+        tessera::testing::sine(150.0 + 90.0 * i, 0.3, 16000, 16000 * seconds[i]));
   }
   tessera::testing::write_text(pool + "/site_b/broken.wav", "not a wav file");
   tessera::testing::write_text(pool + "/site_b/notes.txt", "field notes");
