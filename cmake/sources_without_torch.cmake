@@ -24,9 +24,7 @@ set(TESSERA_SOURCES_WITHOUT_TORCH
   src/tessera/experiment/report_document.cpp
   src/tessera/experiment/sweep_results.cpp
   src/tessera/ops/kernel_options.cpp
-  src/tessera/train/csv_log.cpp
-  src/tessera/train/cuda_graph.cpp
-  src/tessera/train/run_data.cpp
+  src/tessera/device/cuda_graph.cpp
   tests/apps/cli_classify_test.cpp
   tests/apps/cli_reliability_test.cpp
   tests/apps/cli_sweep_test.cpp
@@ -37,6 +35,5 @@ set(TESSERA_SOURCES_WITHOUT_TORCH
   tests/experiment/report_test.cpp
   tests/experiment/sweep_results_test.cpp
   tests/experiment/sweep_test.cpp
-  tests/ops/kernel_options_test.cpp
-  tests/train/csv_log_test.cpp
-  tests/train/run_data_test.cpp)
+  tests/ops/kernel_options_test.cpp)
+

@@ -1,6 +1,6 @@
 // For the tests labelled gpu: why this process cannot run on a CUDA device,
 // or "" when it can. Loads Tessera's CUDA module first, since LibTorch only
-// sees CUDA once it is loaded (common/cuda_support.h).
+// sees CUDA once it is loaded (device/cuda_support.h).
 //
 //   if (const std::string why = tessera::testing::cuda_unavailable(); !why.empty())
 //     GTEST_SKIP() << why;
@@ -10,13 +10,13 @@
 
 #include <string>
 
-#include "tessera/common/cuda_support.h"
+#include "tessera/device/cuda_support.h"
 
 namespace tessera::testing {
 
 inline std::string cuda_unavailable() {
   try {
-    common::load_cuda_support();
+    device::load_cuda_support();
   } catch (const std::exception& e) {
     return std::string("the CUDA module cannot load: ") + e.what();
   }

@@ -14,6 +14,7 @@
 #include "tessera/audio/encode.h"
 #include "tessera/audio/loader.h"
 #include "tessera/features/feature_extractor.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::app {
 namespace {
@@ -49,8 +50,8 @@ audio::AudioBuffer make_clip(int rate, int channels, double seconds, unsigned se
 
 int run_features_bench(const FeaturesBenchArgs& a) {
   const common::Config cfg = load_config(a.config);
-  const features::FeatureExtractor fx(features::FeatureOptions::from_config(cfg));
-  const audio::AudioOptions ao = audio::AudioOptions::from_config(cfg);
+  const features::FeatureExtractor fx(train::feature_options(cfg));
+  const audio::AudioOptions ao = train::audio_options(cfg);
   const int distinct = std::min(a.clips, 8);  // a few distinct clips, reused
   std::vector<audio::AudioBuffer> clips;
   std::vector<std::string> files;

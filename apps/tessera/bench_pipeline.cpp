@@ -14,7 +14,8 @@
 #include "tessera/data/synth.h"
 #include "tessera/features/feature_extractor.h"
 #include "tessera/sampling/batch_pipeline.h"
-#include "tessera/train/run_data.h"
+#include "tessera/sampling/run_data.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::app {
 namespace {
@@ -47,10 +48,10 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
   std::shared_ptr<sampling::BufferPool> blocks;
   auto epoch = [&](const char* name) {
     const auto t0 = std::chrono::steady_clock::now();
-    train::RunData d = train::RunData::load(c, dir, a.threads);
-    const auto specs = sampling::TripletSampler(sampling::SamplerOptions::from_config(c))
-                           .sample(d.train->tile_counts(), 1);
-    const auto po = sampling::PipelineOptions::from_config(c);
+    sampling::RunData d = sampling::RunData::load(train::run_data_options(c, dir), a.threads);
+    const auto specs =
+        sampling::TripletSampler(train::sampler_options(c)).sample(d.train->tile_counts(), 1);
+    const auto po = train::pipeline_options(c);
     if (!blocks)
       blocks = sampling::BufferPool::create(po.batch_floats(d.train->geometry().tile_floats()));
     sampling::BatchPipeline p(*d.train, specs, po, blocks);
@@ -68,9 +69,9 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
   const auto specs = epoch("warm");
   if (a.per_tile_baseline) {
     // No cache: decode each recording and compute each tile's features anew.
-    train::RunData d = train::RunData::load(c, dir, a.threads);
-    const features::FeatureExtractor fx(features::FeatureOptions::from_config(c));
-    const audio::AudioOptions ao = audio::AudioOptions::from_config(c);
+    sampling::RunData d = sampling::RunData::load(train::run_data_options(c, dir), a.threads);
+    const features::FeatureExtractor fx(train::feature_options(c));
+    const audio::AudioOptions ao = train::audio_options(c);
     const int tile = c.tile_samples();
     const std::size_t limit = std::min<std::size_t>(specs.size(), 300);
     std::atomic<std::size_t> done{0};

@@ -23,7 +23,7 @@ struct StepBenchArgs {
   int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198,
       bins = 128;
   std::string layout = "auto";
-  std::string adam = "auto";  // train/fused_adam.h
+  std::string adam = "auto";  // device/fused_adam.h
   bool cuda_graph = false;
   std::string kernels = "all";  // ops/kernel_options.h
   bool flush_denormal = false;
@@ -54,11 +54,11 @@ int run_step_bench(const StepBenchArgs& a) {
   train::StepOptions so;
   so.precision = train::parse_precision(a.precision);
   so.layout = train::parse_layout(a.layout);
-  so.adam = train::parse_adam_update(a.adam);
+  so.adam = device::parse_adam_update(a.adam);
   so.cuda_graph = a.cuda_graph;
   train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device, so);
   // On the device already, as the peer's are: the step alone is timed (in
-  // training, train/device_feeder.h overlaps the copy with the step before).
+  // training, device/device_feeder.h overlaps the copy with the step before).
   const torch::Tensor tiles =
       torch::randn({3 * std::int64_t(a.batch), 1, a.frames, a.bins}).to(device);
   // With a graph, the untimed steps cover its warm-up and its capture, so
@@ -79,7 +79,7 @@ int run_step_bench(const StepBenchArgs& a) {
     runner.step(tiles);
   }
   // What the bf16 convolutions settled on (ops/conv.h).
-  for (const auto& line : ops::conv_backward_choices()) std::printf("conv: %s\n", line.c_str());
+  for (const auto& line : net->conv_plan().describe()) std::printf("conv: %s\n", line.c_str());
   const double med = median(times);
   const double gflop_per_triplet =
       3.0 * 3.0 * 2.0 * double(model::forward_macs(mo, a.frames, a.bins)) / 1e9;
@@ -89,7 +89,7 @@ int run_step_bench(const StepBenchArgs& a) {
       "triplets_per_s=%.2f gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
       a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
       runner.bf16_channels_last() || runner.channels_last_weights() ? "nhwc" : "nchw",
-      net->options().kernels.describe().c_str(), train::adam_update_name(runner.adam_update()),
+      net->options().kernels.describe().c_str(), device::adam_update_name(runner.adam_update()),
       static_cast<long long>(runner.graph_replays()), med,
       *std::min_element(times.begin(), times.end()), a.batch / med,
       gflop_per_triplet * a.batch / med, gflop_per_triplet, peak_rss_mb());

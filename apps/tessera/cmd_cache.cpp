@@ -9,8 +9,9 @@
 #include "tessera/common/threads.h"
 #include "tessera/data/dataset_loader.h"
 #include "tessera/data/folder_reader.h"
+#include "tessera/sampling/run_data.h"
 #include "tessera/sampling/tile_store.h"
-#include "tessera/train/run_data.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::app {
 namespace {
@@ -29,17 +30,16 @@ int run_cache_build(const CacheArgs& a) {
   common::remove_orphaned_temporaries(dir);
   // The labelled set's splits with its own layout's audio options; with
   // FolderDataset also the unlabelled folder's recordings, whole
-  // (train/run_data.h reads them the same way).
+  // (sampling/run_data.h reads them the same way).
   const common::Config labelled = train::labelled_config(cfg);
-  data::Dataset d = data::load_dataset(labelled);
-  features::FeatureCache cache(dir, audio::AudioOptions::from_config(labelled),
-                               features::FeatureOptions::from_config(labelled));
-  const auto geometry = sampling::TileGeometry::from_config(cfg);
+  data::Dataset d = data::load_dataset(train::dataset_source(labelled));
+  features::FeatureCache cache(dir, train::audio_options(labelled),
+                               train::feature_options(labelled));
+  const auto geometry = train::tile_geometry(cfg);
   const int threads = common::resolve_threads(a.threads);
   std::size_t usable = 0, computed = 0, cached = 0;
   if (cfg.dataset == "FolderDataset") {
-    features::FeatureCache whole(dir, audio::AudioOptions::from_config(cfg),
-                                 features::FeatureOptions::from_config(cfg));
+    features::FeatureCache whole(dir, train::audio_options(cfg), train::feature_options(cfg));
     usable += sampling::TileStore::build(data::read_folder(cfg.unlabelled_dataset_path).recordings,
                                          whole, geometry, threads, 1, d.skipped, "cache unlabelled")
                   .size();

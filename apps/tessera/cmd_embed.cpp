@@ -13,7 +13,8 @@
 #include "tessera/data/folder_reader.h"
 #include "tessera/eval/embedder.h"
 #include "tessera/eval/tile_index.h"
-#include "tessera/train/run_data.h"
+#include "tessera/sampling/run_data.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::app {
 namespace fs = std::filesystem;
@@ -53,10 +54,10 @@ struct EmbedArgs {
 int run_embed(const EmbedArgs& a) {
   torch::set_num_threads(common::resolve_threads(a.threads));
   eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
-  const auto geometry = sampling::TileGeometry::from_config(model.config);
+  const auto geometry = train::tile_geometry(model.config);
   // Files outside the dataset are not cached: an in-memory cache.
-  features::FeatureCache cache("", audio::AudioOptions::from_config(model.config),
-                               features::FeatureOptions::from_config(model.config));
+  features::FeatureCache cache("", train::audio_options(model.config),
+                               train::feature_options(model.config));
   eval::Embedder embedder(model, 64, eval::parse_layer(a.layer));
   const auto files = expand_inputs(a.inputs);
   if (files.empty()) throw std::invalid_argument("embed: no audio files in the inputs");
@@ -109,11 +110,12 @@ int run_neighbours(const NeighbourArgs& a) {
     if (*end != '\0' || at < 0)
       throw std::invalid_argument("neighbours: '" + a.query + "' must be FILE or FILE@SECONDS");
   }
-  train::RunData data = train::RunData::load(model.config, a.run_dir, threads);
+  sampling::RunData data =
+      sampling::RunData::load(train::run_data_options(model.config, a.run_dir), threads);
   const auto& g = data.geometry;
   eval::Embedder embedder(model);
-  features::FeatureCache query_cache("", audio::AudioOptions::from_config(model.config),
-                                     features::FeatureOptions::from_config(model.config));
+  features::FeatureCache query_cache("", train::audio_options(model.config),
+                                     train::feature_options(model.config));
   const torch::Tensor q_all = embedder.embed_features(*query_cache.get(file), g);
   const int tile = int(at / g.tile_seconds + 1e-9);
   if (tile >= q_all.size(0)) {

@@ -7,6 +7,7 @@
 #include "tessera/audio/loader.h"
 #include "tessera/common/npy.h"
 #include "tessera/features/feature_extractor.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::app {
 namespace {
@@ -19,9 +20,9 @@ struct FeaturesArgs {
 
 int run_features(const FeaturesArgs& a) {
   common::Config cfg = load_config(a.config);
-  features::FeatureOptions fo = features::FeatureOptions::from_config(cfg);
+  features::FeatureOptions fo = train::feature_options(cfg);
   if (!a.kind.empty()) fo.kind = features::parse_feature_kind(a.kind);
-  const audio::AudioOptions ao = audio::AudioOptions::from_config(cfg);
+  const audio::AudioOptions ao = train::audio_options(cfg);
   audio::AudioBuffer audio = audio::load_audio(a.input, ao);
   if (a.tile_start_s >= 0 || a.tile_seconds > 0) {
     const double start_s = std::max(0.0, a.tile_start_s);

@@ -50,6 +50,10 @@ void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
   cmd->add_option("--layout", o.layout, "auto (bf16 convolutions on NHWC activations) or nchw")
       ->check(CLI::IsMember({"auto", "nchw"}));
   add_kernels_option(cmd, o.kernels);
+  cmd->add_option("--kernel-plan", o.kernel_plan,
+                  "start from this conv plan (another run's kernel_plan.json): its layer shapes "
+                  "take its computations instead of being tuned")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--adam", o.adam,
                   "Adam's update: auto (fused on a GPU, the per-parameter loop on the CPU), "
                   "loop or fused")

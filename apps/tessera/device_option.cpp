@@ -2,7 +2,7 @@
 
 #include <regex>
 
-#include "tessera/common/cuda_support.h"
+#include "tessera/device/cuda_support.h"
 
 namespace tessera::app {
 
@@ -15,7 +15,7 @@ CLI::Option* add_device_option(CLI::App* cmd, std::string& device) {
                                                 : "'" + v + "' is not cpu, cuda or cuda:N";
           },
           "DEVICE"))
-      ->each([](const std::string& v) { common::load_cuda_support_for(v); });
+      ->each([](const std::string& v) { device::load_cuda_support_for(v); });
 }
 
 }  // namespace tessera::app

@@ -1,7 +1,7 @@
 // --device for every command that runs a model: cpu, cuda or cuda:N.
 // Naming a CUDA device loads LibTorch's CUDA support while the command line
 // is parsed, before anything asks LibTorch about CUDA
-// (common/cuda_support.h); a CPU run never loads it.
+// (device/cuda_support.h); a CPU run never loads it.
 #pragma once
 
 #include <string>

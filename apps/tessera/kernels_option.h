@@ -1,7 +1,8 @@
 // --kernels for the commands that train: which of Tessera's own CPU kernels
 // bf16 training runs (ops/kernel_options.h), checked while the command line
-// is parsed. "none" keeps LibTorch's operators everywhere, which also makes
-// bf16 runs repeatable: the conv tuner's choices rest on timings.
+// is parsed. "none" keeps LibTorch's operators everywhere. With the conv
+// tuner on, a run's choices are its kernel_plan.json, which `train
+// --kernel-plan` gives to another run (ops/conv_plan.h).
 #pragma once
 
 #include <string>

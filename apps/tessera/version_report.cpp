@@ -3,8 +3,8 @@
 #include <ATen/Version.h>
 #include <torch/torch.h>
 
-#include "tessera/common/cuda_support.h"
 #include "tessera/cuda/device_info.h"
+#include "tessera/device/cuda_support.h"
 #include "tessera/version.h"
 
 namespace tessera::app {
@@ -12,12 +12,12 @@ namespace {
 
 std::string cuda_line() {
   try {
-    common::load_cuda_support();
+    device::load_cuda_support();
   } catch (const std::exception& e) {
     return "CUDA: not available (" + std::string(e.what()) + ")";
   }
   const auto describe =
-      reinterpret_cast<TesseraCudaDescribe>(common::cuda_support_symbol("tessera_cuda_describe"));
+      reinterpret_cast<TesseraCudaDescribe>(device::cuda_support_symbol("tessera_cuda_describe"));
   char devices[2048] = "";
   const int n = describe(devices, sizeof devices);
   if (n == 0 || !torch::cuda::is_available())

@@ -1,7 +1,7 @@
 // `tessera --version`: what a bug report needs first. The version, the
 // LibTorch it runs on with its CPU libraries (BLAS, oneDNN, the CPU kernels
 // it dispatches to), and whether CUDA is usable, with each GPU. Asking about
-// CUDA loads LibTorch's CUDA support (common/cuda_support.h); a failure to
+// CUDA loads LibTorch's CUDA support (device/cuda_support.h); a failure to
 // load is reported as the reason CUDA is not available.
 #pragma once
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/csv_log.h"
 #include "tessera/common/npy.h"
-#include "tessera/train/csv_log.h"
 #include "test_util.h"
 
 namespace tessera {

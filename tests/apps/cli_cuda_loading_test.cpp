@@ -1,7 +1,7 @@
 // CPU runs do not pay for CUDA: `tessera` links LibTorch's CPU libraries
 // only, and loads its CUDA module (libtessera_cuda.so, with libtorch_cuda
 // and NVIDIA's libraries) when a command is given --device cuda
-// (common/cuda_support.h). The dynamic loader's own record (LD_DEBUG=files)
+// (device/cuda_support.h). The dynamic loader's own record (LD_DEBUG=files)
 // says which libraries a run opened.
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cuda_test_util.h"
-#include "tessera/train/csv_log.h"
+#include "tessera/common/csv_log.h"
 #include "test_util.h"
 
 namespace tessera {
@@ -46,7 +46,7 @@ TEST_F(CliCudaTrainTest, ARunOnTheGpuWritesTheContractAndResumesOnTheCpu) {
   EXPECT_GE(timing["device_idle_fraction"].get<double>(), 0.0);
   EXPECT_LT(timing["device_idle_fraction"].get<double>(), 1.0);
   EXPECT_GT(timing["device_busy_seconds"].get<double>(), 0.0);
-  const auto gpu_epochs = train::CsvLog::read(run + "/metrics/epochs.csv");
+  const auto gpu_epochs = common::CsvLog::read(run + "/metrics/epochs.csv");
   ASSERT_EQ(gpu_epochs.size(), 2u);
   for (const auto& row : gpu_epochs)
     for (double v : row) EXPECT_TRUE(std::isfinite(v));
@@ -55,7 +55,7 @@ TEST_F(CliCudaTrainTest, ARunOnTheGpuWritesTheContractAndResumesOnTheCpu) {
   more.insert(more.end(), {"--resume", "--device", "cpu"});
   ASSERT_EQ(wait_exit(spawn_tessera(more, dir + "/cpu.log")), 0) << read_text(dir + "/cpu.log");
   EXPECT_EQ(device_of(run), "cpu");
-  const auto all_epochs = train::CsvLog::read(run + "/metrics/epochs.csv");
+  const auto all_epochs = common::CsvLog::read(run + "/metrics/epochs.csv");
   ASSERT_EQ(all_epochs.size(), 3u);
   EXPECT_EQ(all_epochs[0], gpu_epochs[0]);  // the GPU's epochs are kept as written
   EXPECT_EQ(all_epochs[1], gpu_epochs[1]);
@@ -90,9 +90,9 @@ TEST_F(CliCudaTrainTest, AGraphedRunReplaysItsStepsAndTracksTheEagerRun) {
   const std::int64_t replays = t["cuda_graph_replays"], steps = t["steps"];
   EXPECT_GE(replays, 1);
   EXPECT_LE(replays, steps - 3);
-  const auto a = train::CsvLog::read(dir + "/eager/metrics/epochs.csv");
-  const auto other = train::CsvLog::read(dir + "/other_seed/metrics/epochs.csv");
-  const auto b = train::CsvLog::read(dir + "/graph/metrics/epochs.csv");
+  const auto a = common::CsvLog::read(dir + "/eager/metrics/epochs.csv");
+  const auto other = common::CsvLog::read(dir + "/other_seed/metrics/epochs.csv");
+  const auto b = common::CsvLog::read(dir + "/graph/metrics/epochs.csv");
   ASSERT_EQ(a.size(), 2u);
   ASSERT_EQ(other.size(), 2u);
   ASSERT_EQ(b.size(), 2u);

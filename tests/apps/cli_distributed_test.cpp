@@ -7,8 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tessera/common/csv_log.h"
 #include "tessera/train/checkpoint.h"
-#include "tessera/train/csv_log.h"
 #include "test_util.h"
 
 namespace tessera {
@@ -42,7 +42,7 @@ std::vector<int> run_two(const std::string& run, int seed, int signal_rank1 = 0,
 }
 
 double final_loss(const std::string& run) {
-  return train::CsvLog::read(run + "/metrics/epochs.csv").back()[1];
+  return common::CsvLog::read(run + "/metrics/epochs.csv").back()[1];
 }
 
 // Batch norm statistics are per rank (like DDP without SyncBatchNorm), so
@@ -62,7 +62,7 @@ TEST(CliDistributedTest, TwoProcessesTrackOneProcess) {
                  std::to_string(one) + " " + std::to_string(other) + " " + std::to_string(two));
   EXPECT_LE(std::fabs(two - one), 3 * noise + 0.05)
       << "1-proc " << one << ", seed 43 " << other << ", 2-proc " << two;
-  const auto epochs = train::CsvLog::read(dir + "/two42/metrics/epochs.csv");
+  const auto epochs = common::CsvLog::read(dir + "/two42/metrics/epochs.csv");
   EXPECT_LT(epochs.back()[1], epochs.front()[1]) << "the 2-process run learns";
   // Only rank 0 writes: one metrics file, one set of checkpoints.
   EXPECT_TRUE(std::filesystem::exists(dir + "/two42/checkpoints/epoch_0003.pt"));
@@ -101,7 +101,7 @@ TEST(CliDistributedTest, AStopAskedOfOneRankStopsBothAtOneStep) {
   ASSERT_FALSE(train::list_checkpoints(run + "/checkpoints").empty());
   ASSERT_EQ(run_two(run, 42, 0, {"--resume"}), (std::vector<int>{0, 0}))
       << read_text(run + ".rank0.log") << read_text(run + ".rank1.log");
-  EXPECT_EQ(train::CsvLog::read(run + "/metrics/epochs.csv").size(), 3u);
+  EXPECT_EQ(common::CsvLog::read(run + "/metrics/epochs.csv").size(), 3u);
   const auto ranks = nlohmann::json::parse(read_text(run + "/metrics/ranks.json"));
   EXPECT_TRUE(ranks["identical"].get<bool>()) << ranks.dump();
 }

@@ -2,7 +2,7 @@
 // file-size limit, RLIMIT_FSIZE, makes every write past it fail with EFBIG).
 #include <gtest/gtest.h>
 
-#include "tessera/train/csv_log.h"
+#include "tessera/common/csv_log.h"
 #include "test_util.h"
 
 namespace tessera {
@@ -59,8 +59,8 @@ TEST(ReliabilityTest, FailedCheckpointWriteKeepsThePreviousOne) {
   // with the metrics of an uninterrupted run.
   const auto again = run_limited(train_cmd(data, run, 2) + " --resume", 1 << 20);
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_EQ(train::CsvLog::read(dir + "/straight/metrics/epochs.csv"),
-            train::CsvLog::read(run + "/metrics/epochs.csv"));
+  EXPECT_EQ(common::CsvLog::read(dir + "/straight/metrics/epochs.csv"),
+            common::CsvLog::read(run + "/metrics/epochs.csv"));
 }
 
 TEST(ReliabilityTest, FailedCacheWriteIsAClearError) {

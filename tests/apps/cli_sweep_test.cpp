@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "tessera/common/atomic_file.h"
-#include "tessera/train/csv_log.h"
+#include "tessera/common/csv_log.h"
 #include "test_util.h"
 
 namespace tessera {
@@ -85,7 +85,7 @@ std::vector<std::string> csv_column(const std::string& path, const std::string& 
 // A run's final value of one epochs.csv column.
 double final_epoch_value(const std::string& run_dir, const std::string& name) {
   std::vector<std::string> header;
-  const auto rows = train::CsvLog::read(run_dir + "/metrics/epochs.csv", &header);
+  const auto rows = common::CsvLog::read(run_dir + "/metrics/epochs.csv", &header);
   const auto it = std::find(header.begin(), header.end(), name);
   EXPECT_NE(it, header.end()) << name;
   EXPECT_FALSE(rows.empty()) << run_dir;
@@ -164,8 +164,8 @@ TEST_F(CliSweepTest, ShowsTheStudysEffects) {
   EXPECT_NE(j["recommendation"]["margin"].get<double>(), 10.0);
   // Same seed: every margin starts from the same weights and sees the same
   // triplets, so the first step's distances agree across margins.
-  const auto a = train::CsvLog::read(dir_ + "/sweep/margin_0.3/metrics/train_steps.csv");
-  const auto b = train::CsvLog::read(dir_ + "/sweep/margin_10/metrics/train_steps.csv");
+  const auto a = common::CsvLog::read(dir_ + "/sweep/margin_0.3/metrics/train_steps.csv");
+  const auto b = common::CsvLog::read(dir_ + "/sweep/margin_10/metrics/train_steps.csv");
   EXPECT_EQ(a[0][5], b[0][5]) << "dist_neighbour of step 1";
   EXPECT_EQ(a[0][6], b[0][6]) << "dist_opposite of step 1";
 }
@@ -330,9 +330,9 @@ TEST_F(CliSweepSeedsTest, EveryMetricHasAnIntervalOverTheSeeds) {
   ASSERT_EQ(first_.exit_code, 0) << first_.output;
   const std::string s = dir_ + "/sweep";
   // The seed: same start across margins, a different start across seeds.
-  const auto a = train::CsvLog::read(s + "/margin_0.3/seed_42/metrics/train_steps.csv");
-  const auto b = train::CsvLog::read(s + "/margin_1/seed_42/metrics/train_steps.csv");
-  const auto c = train::CsvLog::read(s + "/margin_1/seed_43/metrics/train_steps.csv");
+  const auto a = common::CsvLog::read(s + "/margin_0.3/seed_42/metrics/train_steps.csv");
+  const auto b = common::CsvLog::read(s + "/margin_1/seed_42/metrics/train_steps.csv");
+  const auto c = common::CsvLog::read(s + "/margin_1/seed_43/metrics/train_steps.csv");
   EXPECT_EQ(a[0][5], b[0][5]) << "dist_neighbour of step 1, seed 42";
   EXPECT_NE(b[0][5], c[0][5]) << "dist_neighbour of step 1, seeds 42 and 43";
 
@@ -448,7 +448,7 @@ TEST(CliSweepSeedsResumeTest, ResumesBetweenAndInsideRuns) {
   std::filesystem::remove(inside + "/checkpoints/epoch_0002.pt");
   write_text(inside + "/metrics/epochs.csv",
              epochs.substr(0, epochs.rfind('\n', epochs.size() - 2) + 1));
-  ASSERT_EQ(train::CsvLog::read(inside + "/metrics/epochs.csv").size(), 1u);
+  ASSERT_EQ(common::CsvLog::read(inside + "/metrics/epochs.csv").size(), 1u);
 
   const auto again = run_tessera(cmd);
   ASSERT_EQ(again.exit_code, 0) << again.output;

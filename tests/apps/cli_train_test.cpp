@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "tessera/train/csv_log.h"
+#include "tessera/common/csv_log.h"
 #include "test_util.h"
 
 namespace tessera {
@@ -28,7 +28,7 @@ int train(const std::string& data, const std::string& run, int epochs,
 }
 
 std::vector<std::vector<double>> csv(const std::string& path) {
-  return train::CsvLog::read(path);
+  return common::CsvLog::read(path);
 }
 
 // Every column but the wall-clock seconds.
@@ -55,7 +55,7 @@ TEST(CliTrainTest, WritesTheRunDirectoryContractAndLearns) {
     EXPECT_TRUE(std::filesystem::exists(run + "/" + f)) << f;
   }
   std::vector<std::string> header;
-  const auto epochs = train::CsvLog::read(run + "/metrics/epochs.csv", &header);
+  const auto epochs = common::CsvLog::read(run + "/metrics/epochs.csv", &header);
   ASSERT_EQ(epochs.size(), 6u);
   EXPECT_EQ(header.at(7), "silhouette");
   // Training drives the loss down and the silhouette up.
@@ -97,7 +97,7 @@ TEST(CliTrainTest, Bf16OnChannelsLastTrainsEndToEnd) {
   const auto t = nlohmann::json::parse(read_text(run + "/metrics/timing.json"));
   EXPECT_EQ(t["precision"], "bf16");
   EXPECT_EQ(t["layout"], "auto");
-  const auto epochs = train::CsvLog::read(run + "/metrics/epochs.csv");
+  const auto epochs = common::CsvLog::read(run + "/metrics/epochs.csv");
   ASSERT_EQ(epochs.size(), 4u);
   for (const auto& e : epochs) EXPECT_TRUE(std::isfinite(e[1]) && std::isfinite(e[7]));
   EXPECT_LT(epochs[3][1], epochs[0][1]) << "train loss";

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include "tessera/common/atomic_file.h"
-#include "tessera/common/config.h"
 #include "test_util.h"
 
 namespace tessera::data {
@@ -31,9 +30,9 @@ std::vector<std::string> names(const Split& s) {
 TEST(DatasetLoaderTest, MusicSplitIsWrittenOnceAndReusedAfterTheFolderChanges) {
   const std::string root = fresh_dir("music"), run = fresh_dir("run");
   add_files(root, 0, 10);
-  common::Config c;
-  c.dataset = "MusicDataset";
-  c.music_dataset_path = root;
+  DatasetSource c;
+  c.layout = Layout::kMusic;
+  c.music.root = root;
   const std::string split = run + "/split.json";
   const Dataset a = load_dataset(c, split);
   ASSERT_TRUE(std::filesystem::exists(split));
@@ -45,7 +44,7 @@ TEST(DatasetLoaderTest, MusicSplitIsWrittenOnceAndReusedAfterTheFolderChanges) {
   // The folder changes (ten more files per genre) and so does the seed,
   // which alone would split differently: the run keeps its files.
   add_files(root, 10, 20);
-  c.random_seed = 7;
+  c.music.seed = 7;
   const Dataset b = load_dataset(c, split);
   EXPECT_EQ(names(b.train), names(a.train));
   EXPECT_EQ(names(b.eval), names(a.eval));

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "tessera/common/config.h"
 #include "tessera/data/dataset_loader.h"
 #include "test_util.h"
 
@@ -83,12 +82,12 @@ TEST(DcaseReaderTest, MalformedLineNamesFileAndLine) {
   }
 }
 
-TEST(DcaseReaderTest, ConfigLabelsReplaceDefaults) {
+TEST(DcaseReaderTest, GivenLabelsReplaceDefaults) {
   const std::string root = make_layout("audio/a.wav\tdog\n", "audio/a.wav\tcat\n", {"audio/a.wav"});
-  common::Config c;
-  c.dcase_dataset_path = root;
-  c.labels = {"cat", "dog"};
-  const Dataset d = load_dataset(c);
+  DatasetSource source;
+  source.dcase.root = root;
+  source.dcase.labels = {"cat", "dog"};
+  const Dataset d = load_dataset(source);
   EXPECT_EQ(d.train.recordings.at(0).label, 1);
   EXPECT_EQ(d.eval.recordings.at(0).label, 0);
 }

@@ -8,7 +8,8 @@
 
 #include "tessera/common/config.h"
 #include "tessera/model/resnet.h"
-#include "tessera/train/run_data.h"
+#include "tessera/sampling/run_data.h"
+#include "tessera/train/config_options.h"
 #include "test_util.h"
 
 namespace tessera::eval::testing {
@@ -22,7 +23,7 @@ inline common::Config demo_config() {
 // A network with weights drawn from `seed`, as the trainer draws them.
 inline model::ResNet demo_network(const common::Config& c, std::uint64_t seed) {
   torch::manual_seed(seed);
-  return model::ResNet(model::ResNetOptions::from_config(c));
+  return model::ResNet(train::model_options(c));
 }
 
 // A fresh directory for the test, and the dataset loaded into it as a run
@@ -32,11 +33,12 @@ class EvalDataTest : public ::testing::Test {
   void SetUp() override {
     config_ = demo_config();
     dir_ = tessera::testing::fresh_dir();
-    data_ = std::make_unique<train::RunData>(train::RunData::load(config_, dir_, 2));
+    data_ = std::make_unique<sampling::RunData>(
+        sampling::RunData::load(train::run_data_options(config_, dir_), 2));
   }
   common::Config config_;
   std::string dir_;
-  std::unique_ptr<train::RunData> data_;
+  std::unique_ptr<sampling::RunData> data_;
 };
 
 }  // namespace tessera::eval::testing

@@ -22,6 +22,7 @@
 #include "tessera/export/onnx_export.h"
 #include "tessera/onnx/onnx_model.h"
 #include "tessera/sampling/tile_store.h"
+#include "tessera/train/config_options.h"
 #include "test_util.h"
 
 namespace tessera::exporting {
@@ -42,9 +43,9 @@ eval::TrainedModel make_model(const common::Config& c) {
   m.config = c;
   m.config.validate();
   torch::manual_seed(3);
-  m.net = model::ResNet(model::ResNetOptions::from_config(m.config));
+  m.net = model::ResNet(train::model_options(m.config));
   if (m.config.input_normalisation == "dataset") m.net->set_input_statistics(-4.0, 2.5);
-  const auto g = sampling::TileGeometry::from_config(m.config);
+  const auto g = train::tile_geometry(m.config);
   m.net->train();
   {
     torch::NoGradGuard no_grad;
@@ -71,7 +72,7 @@ struct Case {
 };
 
 Case write_case(eval::TrainedModel& m, eval::Layer layer, int tiles, const std::string& dir) {
-  const auto g = sampling::TileGeometry::from_config(m.config);
+  const auto g = train::tile_geometry(m.config);
   const std::int64_t frames = g.tile_frames + std::int64_t(tiles - 1) * g.step_frames;
   const torch::Tensor f = torch::randn({g.channels, frames, g.bins}) * 2 - 4;
   std::vector<torch::Tensor> cut;

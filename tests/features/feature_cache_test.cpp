@@ -5,7 +5,6 @@
 #include <cstring>
 #include <thread>
 
-#include "tessera/common/config.h"
 #include "tessera/sampling/tile_store.h"
 #include "test_util.h"
 
@@ -133,12 +132,12 @@ TEST(TileStoreTest, UnusableRecordingsAreSkippedAndCounted) {
   };
   tessera::testing::write_text(dir + "/bad.wav", "garbage");
   recs.push_back({dir + "/bad.wav", "bad.wav", 0, ""});
-  common::Config c;
-  c.dataset = "MusicDataset";  // keep each file's own length
-  FeatureCache cache(dir + "/cache", audio::AudioOptions::from_config(c), FeatureOptions{});
+  audio::AudioOptions own_length;
+  own_length.fixed_length_s = 0;
+  FeatureCache cache(dir + "/cache", own_length, FeatureOptions{});
   data::SkipReport skipped;
-  const auto store = sampling::TileStore::build(recs, cache, sampling::TileGeometry::from_config(c),
-                                                2, 2, skipped);
+  const auto store =
+      sampling::TileStore::build(recs, cache, sampling::TileGeometry{}, 2, 2, skipped);
   ASSERT_EQ(store.size(), 1u);
   EXPECT_EQ(store.tiles(0), 5);
   EXPECT_EQ(skipped.count(), 3u);

@@ -20,15 +20,11 @@ namespace {
 
 using common::SimdLevel;
 
-// Runs f() under each runnable level and returns its results in that order.
+// Runs f(level) for each runnable level and returns its results in that order.
 template <typename F>
 auto under_each_level(F f) {
-  std::vector<decltype(f())> out;
-  for (SimdLevel l : common::runnable_simd_levels()) {
-    common::force_simd_level(l);
-    out.push_back(f());
-  }
-  common::reset_simd_level();
+  std::vector<decltype(f(SimdLevel::kBaseline))> out;
+  for (SimdLevel l : common::runnable_simd_levels()) out.push_back(f(l));
   return out;
 }
 
@@ -54,9 +50,9 @@ TEST(FeatureSimdVariantsTest, LogGivesTheSameBitsAtEveryLevel) {
   for (std::size_t i = 0; i < in.size(); ++i)
     in[i] = i % 4 == 0 ? 1.0f + std::uniform_real_distribution<float>(-1e-3f, 1e-3f)(rng)
                        : std::exp2(std::uniform_real_distribution<float>(-100.0f, 100.0f)(rng));
-  const auto r = under_each_level([&] {
+  const auto r = under_each_level([&](SimdLevel level) {
     std::vector<float> v = in;
-    log_inplace_x8(v.data(), int(v.size()));
+    log_inplace_x8(v.data(), int(v.size()), level);
     return v;
   });
   expect_same_bits(r, "log_inplace_x8");
@@ -69,10 +65,10 @@ TEST(FeatureSimdVariantsTest, LaneFftGivesTheSameBitsAtEveryLevel) {
   const RealFft fft(1024);
   std::vector<float> in(std::size_t(fft.size()) * RealFft::kLanes);
   for (float& v : in) v = n01(rng);
-  const auto r = under_each_level([&] {
+  const auto r = under_each_level([&](SimdLevel level) {
     RealFft::LaneScratch s = fft.make_lane_scratch();
     std::vector<float> out(std::size_t(fft.bins()) * RealFft::kLanes);
-    fft.magnitude_lanes(in.data(), out.data(), s);
+    fft.magnitude_lanes(in.data(), out.data(), s, level);
     return out;
   });
   expect_same_bits(r, "RealFft::magnitude_lanes");
@@ -88,10 +84,12 @@ TEST(FeatureSimdVariantsTest, FeaturesGiveTheSameBitsAtEveryLevel) {
   for (std::size_t i = 4000; i < clip.size(); ++i)
     clip[i] = 0.3f * std::sin(0.05f * float(i)) + 0.05f * n01(rng);
   for (FeatureKind kind : {FeatureKind::kLogMel, FeatureKind::kMfcc}) {
-    FeatureOptions o;
-    o.kind = kind;
-    const FeatureExtractor fx(o);
-    const auto r = under_each_level([&] { return fx.compute(clip.data(), clip.size()).data; });
+    const auto r = under_each_level([&](SimdLevel level) {
+      FeatureOptions o;
+      o.kind = kind;
+      o.simd = level;
+      return FeatureExtractor(o).compute(clip.data(), clip.size()).data;
+    });
     expect_same_bits(r, to_string(kind).c_str());
   }
 }

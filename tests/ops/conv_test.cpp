@@ -132,13 +132,15 @@ KernelOptions nchw() {
 }
 
 // ours: ops::conv2d with these kernel options; else LibTorch's convolution.
+// `plan` keeps the tuner's choices; without one, a plan of this call's own.
 Grads run(bool ours, const torch::Tensor& x0, const torch::Tensor& w0, const torch::Tensor& g,
-          int stride, int padding, const KernelOptions& kernels = {}) {
+          int stride, int padding, const KernelOptions& kernels = {}, ConvPlan* plan = nullptr) {
+  ConvPlan own;
   torch::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
   at::autocast::set_autocast_enabled(at::kCPU, true);
   at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-  torch::Tensor y =
-      ours ? conv2d(x, w, stride, padding, kernels) : torch::conv2d(x, w, {}, stride, padding);
+  torch::Tensor y = ours ? conv2d(x, w, stride, padding, kernels, plan ? plan : &own)
+                         : torch::conv2d(x, w, {}, stride, padding);
   at::autocast::set_autocast_enabled(at::kCPU, false);
   at::autocast::clear_cache();
   y.backward(g.to(y.scalar_type()));
@@ -153,8 +155,9 @@ TEST(ConvTest, TunedBf16MatchesAutocastConvolution) {
   const int stride = 2, padding = 1;
   const torch::Tensor x = torch::randn({8, 16, 13, 8}), w = torch::randn({32, 16, 3, 3}) * 0.1;
   const torch::Tensor g = torch::randn({8, 32, 7, 4});
+  ConvPlan plan;
   for (int round = 0; round < 2; ++round) {  // the first tunes, the second uses the choice
-    const Grads a = run(true, x, w, g, stride, padding, nchw()),
+    const Grads a = run(true, x, w, g, stride, padding, nchw(), &plan),
                 b = run(false, x, w, g, stride, padding);
     EXPECT_EQ(a.y.scalar_type(), torch::kBFloat16);
     EXPECT_TRUE(torch::equal(a.y, b.y));
@@ -164,7 +167,7 @@ TEST(ConvTest, TunedBf16MatchesAutocastConvolution) {
     EXPECT_LT(rel_err(a.gx, b.gx), 1e-2) << round;
   }
   bool listed = false;
-  for (const auto& line : conv_backward_choices())
+  for (const auto& line : plan.describe())
     listed |= line.find("x[16,13,8] w[32,16,3,3] s2 p1: weight ") != std::string::npos &&
               line.find(", input ") != std::string::npos;
   EXPECT_TRUE(listed);
@@ -181,8 +184,9 @@ TEST(ConvTest, ChannelsLastBf16MatchesAutocastConvolution) {
   const torch::Tensor x = torch::randn({8, 16, 25, 16}), w = torch::randn({16, 16, 3, 3}) * 0.1;
   const torch::Tensor g = torch::randn({8, 16, 25, 16});
   EXPECT_TRUE(run(true, x, w, g, 1, 1, nchw()).y.is_contiguous());
+  ConvPlan plan;
   for (int round = 0; round < 2; ++round) {
-    const Grads a = run(true, x, w, g, 1, 1);
+    const Grads a = run(true, x, w, g, 1, 1, {}, &plan);
     const Grads b = run(false, x, w, g, 1, 1);
     EXPECT_EQ(a.y.scalar_type(), torch::kBFloat16);
     EXPECT_TRUE(a.y.is_contiguous(nhwc) && !a.y.is_contiguous());
@@ -194,7 +198,7 @@ TEST(ConvTest, ChannelsLastBf16MatchesAutocastConvolution) {
     EXPECT_LT(rel_err(a.gx, b.gx), 1e-2) << round;
   }
   bool listed = false;
-  for (const auto& line : conv_backward_choices())
+  for (const auto& line : plan.describe())
     listed |= line.find("BFloat16 nhwc x[16,25,16] w[16,16,3,3] s1 p1: forward ") == 0 &&
               line.find(", weight ") != std::string::npos &&
               line.find(", input ") != std::string::npos;
@@ -208,7 +212,8 @@ TEST(ConvTest, ChannelsLastBf16StemRunsOnPhasePlanes) {
   torch::manual_seed(6);
   const torch::Tensor x = torch::randn({4, 1, 38, 24}), w = torch::randn({8, 1, 7, 7}) * 0.1;
   const torch::Tensor g = torch::randn({4, 8, 19, 12});
-  const Grads a = run(true, x, w, g, 2, 3);
+  ConvPlan plan;
+  const Grads a = run(true, x, w, g, 2, 3, {}, &plan);
   const Grads b = run(false, x, w, g, 2, 3);
   ASSERT_EQ(a.y.sizes(), b.y.sizes());
   EXPECT_TRUE(a.y.is_contiguous(at::MemoryFormat::ChannelsLast));
@@ -216,7 +221,7 @@ TEST(ConvTest, ChannelsLastBf16StemRunsOnPhasePlanes) {
   EXPECT_LT(rel_err(a.gw, b.gw), 1e-2);
   EXPECT_LT(rel_err(a.gx, b.gx), 1e-2);
   bool listed = false;
-  for (const auto& line : conv_backward_choices())
+  for (const auto& line : plan.describe())
     listed |= line.find("BFloat16 nhwc x[4,22,15] w[8,4,4,4] s1 p0: forward ") == 0;
   EXPECT_TRUE(listed);
 }
@@ -227,7 +232,7 @@ TEST(ConvTest, Fp32IsLibTorchConvolution) {
   torch::manual_seed(2);
   torch::Tensor x = torch::randn({2, 3, 9, 9}).requires_grad_();
   const torch::Tensor w = torch::randn({4, 3, 3, 3});
-  const torch::Tensor y = conv2d(x, w, 1, 1, KernelOptions{});
+  const torch::Tensor y = conv2d(x, w, 1, 1, KernelOptions{}, nullptr);
   EXPECT_TRUE(torch::equal(y, torch::conv2d(x, w, {}, 1, 1)));
   KernelOptions untuned = nchw();
   untuned.conv_tuning = false;

@@ -28,15 +28,13 @@ TEST(OpsSimdVariantsTest, FoldGivesTheSameBitsAtEveryLevel) {
   const torch::Tensor cols = torch::randn({n * ho * wo, k * k * c}).to(torch::kBFloat16);
   std::vector<torch::Tensor> outs;
   for (SimdLevel l : common::runnable_simd_levels()) {
-    common::force_simd_level(l);
     torch::Tensor out =
         torch::empty({n, c, h, w}, torch::TensorOptions()
                                        .dtype(torch::kBFloat16)
                                        .memory_format(at::MemoryFormat::ChannelsLast));
-    fold_nhwc(cols, out, k, s, p);
+    fold_nhwc(cols, out, k, s, p, l);
     outs.push_back(out);
   }
-  common::reset_simd_level();
   for (std::size_t i = 1; i < outs.size(); ++i)
     EXPECT_TRUE(torch::equal(outs[i], outs[0]))
         << common::simd_level_name(common::runnable_simd_levels()[i]);
@@ -53,16 +51,16 @@ TEST(OpsSimdVariantsTest, BatchNormGivesTheSameBitsAtEveryLevel) {
   const torch::Tensor g = nhwc_bf16(torch::randn({2, 72, 13, 11}));
   std::vector<std::vector<torch::Tensor>> results;
   for (SimdLevel l : common::runnable_simd_levels()) {
-    common::force_simd_level(l);
+    KernelOptions kernels;
+    kernels.simd = l;
     torch::nn::BatchNorm2d bn(72);
     const torch::Tensor x = x0.clone().requires_grad_(), r = r0.clone().requires_grad_();
-    const torch::Tensor y = batch_norm(x, *bn, KernelOptions{}, true, r);
+    const torch::Tensor y = batch_norm(x, *bn, kernels, true, r);
     y.backward(g);
     results.push_back({y.detach().clone(), x.grad().clone(), r.grad().clone(),
                        bn->weight.grad().clone(), bn->bias.grad().clone(), bn->running_mean.clone(),
                        bn->running_var.clone()});
   }
-  common::reset_simd_level();
   const char* names[] = {"y",      "dx",           "d residual", "d weight",
                          "d bias", "running mean", "running var"};
   for (std::size_t i = 1; i < results.size(); ++i)

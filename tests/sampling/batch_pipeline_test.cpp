@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "tessera/audio/encode.h"
-#include "tessera/common/config.h"
 #include "tessera/sampling/tile_statistics.h"
 #include "test_util.h"
 
@@ -30,13 +29,12 @@ class BatchPipelineTest : public ::testing::Test {
       audio::write_wav(path, a);
       recs_.push_back({path, "r" + std::to_string(i) + ".wav", i % 2, ""});
     }
-    cache_ = std::make_unique<features::FeatureCache>(
-        dir_ + "/cache", audio::AudioOptions::from_config(config_),
-        features::FeatureOptions::from_config(config_));
+    cache_ = std::make_unique<features::FeatureCache>(dir_ + "/cache", audio::AudioOptions{},
+                                                      features::FeatureOptions{});
     data::SkipReport skipped;
     store_ = std::make_unique<TileStore>(
-        TileStore::build(recs_, *cache_, TileGeometry::from_config(config_), 2, 2, skipped));
-    specs_ = TripletSampler(SamplerOptions::from_config(config_)).sample(store_->tile_counts(), 0);
+        TileStore::build(recs_, *cache_, TileGeometry{}, 2, 2, skipped));
+    specs_ = TripletSampler(SamplerOptions{}).sample(store_->tile_counts(), 0);
   }
 
   std::vector<TripletBatch> drain(int workers, int batch, int prefetch,
@@ -56,7 +54,6 @@ class BatchPipelineTest : public ::testing::Test {
   }
 
   std::string dir_;
-  common::Config config_;
   std::vector<data::Recording> recs_;
   std::unique_ptr<features::FeatureCache> cache_;
   std::unique_ptr<TileStore> store_;

@@ -16,9 +16,9 @@
 
 #include "cuda_test_util.h"
 #include "tessera/cuda/sync_check.h"
+#include "tessera/device/device_feeder.h"
+#include "tessera/device/device_idle.h"
 #include "tessera/train/checkpoint.h"
-#include "tessera/train/device_feeder.h"
-#include "tessera/train/device_idle.h"
 #include "tessera/train/train_step.h"
 #include "test_util.h"
 
@@ -171,7 +171,7 @@ TEST_F(CudaTest, ACheckpointKeepsTheGpusDropoutStream) {
 // throws there, which shows that it was on.
 TEST_F(CudaTest, AQueuedStepDoesNotWaitForTheDevice) {
   const auto set_check = reinterpret_cast<TesseraCudaSetSyncCheck>(
-      common::cuda_support_symbol("tessera_cuda_set_sync_check"));
+      device::cuda_support_symbol("tessera_cuda_set_sync_check"));
   for (const Precision precision : {Precision::kFp32, Precision::kBf16}) {
     model::ResNet gpu = net_on(torch::kCUDA);
     torch::optim::Adam adam(gpu->parameters(), 1e-3);
@@ -213,7 +213,7 @@ TEST_F(CudaTest, AStepReplayedFromAGraphTracksTheEagerStep) {
         graph_adam(graph_net->parameters(), 1e-3);
     StepOptions e;
     e.precision = precision;
-    e.adam = AdamUpdate::kFused;
+    e.adam = device::AdamUpdate::kFused;
     StepOptions g = e;
     g.cuda_graph = true;
     g.cuda_graph_warmup = 2;
@@ -280,8 +280,8 @@ TEST_F(CudaTest, ReplaysDrawNewDropoutMasks) {
 TEST_F(CudaTest, TheFeederDeliversEveryBatchWhole) {
   const torch::Device gpu(torch::kCUDA);
   const std::int64_t tile = 64 * 32;
-  auto pool = sampling::BufferPool::create(3 * 4 * tile, DeviceFeeder::host_allocator(gpu));
-  DeviceFeeder feeder(gpu, {1, 64, 32});
+  auto pool = sampling::BufferPool::create(3 * 4 * tile, device::DeviceFeeder::host_allocator(gpu));
+  device::DeviceFeeder feeder(gpu, {1, 64, 32});
   std::vector<torch::Tensor> sent, arrived;
   auto next = [&](int k) {
     sampling::TripletBatch b;
@@ -312,7 +312,7 @@ TEST_F(CudaTest, TheFeederDeliversEveryBatchWhole) {
 // the meter finds a gap of about that long (the device's clock), and busy
 // time for the work itself.
 TEST_F(CudaTest, TheIdleMeterSeesTheGapBetweenSteps) {
-  DeviceIdleMeter idle(torch::kCUDA);
+  device::DeviceIdleMeter idle(torch::kCUDA);
   ASSERT_TRUE(idle.active());
   const torch::Tensor m = torch::randn({2048, 2048}, torch::kCUDA);
   torch::Tensor r;

@@ -93,7 +93,7 @@ TEST(TrainStepTest, BothPrecisionsReduceTheLossOnAFixedBatch) {
 // loop's exactly (no update has happened), and after four steps the losses
 // and weights still agree to float precision.
 TEST(TrainStepTest, TheFusedUpdateTracksTheLoop) {
-  const auto run = [](AdamUpdate update) {
+  const auto run = [](device::AdamUpdate update) {
     torch::manual_seed(0);
     model::ResNet net(tiny());
     torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
@@ -110,7 +110,7 @@ TEST(TrainStepTest, TheFusedUpdateTracksTheLoop) {
     EXPECT_EQ(runner.graph_replays(), 0);
     return r;
   };
-  const Trained loop = run(AdamUpdate::kLoop), fused = run(AdamUpdate::kFused);
+  const Trained loop = run(device::AdamUpdate::kLoop), fused = run(device::AdamUpdate::kFused);
   EXPECT_EQ(fused.losses[0], loop.losses[0]);
   EXPECT_LT(loop.losses[3], loop.losses[0]);
   for (int i = 1; i < 4; ++i) EXPECT_NEAR(fused.losses[i], loop.losses[i], 1e-5 * loop.losses[i]);
@@ -146,13 +146,13 @@ TEST(StepOptionsTest, ACudaGraphNeedsAGpuTheFusedUpdateAndAWarmUp) {
   };
   EXPECT_NE(refused(o, torch::kCPU).find("needs a CUDA device"), std::string::npos);
   StepOptions loop = o;
-  loop.adam = AdamUpdate::kLoop;
+  loop.adam = device::AdamUpdate::kLoop;
   EXPECT_NE(refused(loop, torch::kCUDA).find("fused Adam"), std::string::npos);
   StepOptions cold = o;
   cold.cuda_graph_warmup = 0;
   EXPECT_NE(refused(cold, torch::kCUDA).find("cuda_graph_warmup"), std::string::npos);
   StepOptions off;
-  off.adam = AdamUpdate::kLoop;
+  off.adam = device::AdamUpdate::kLoop;
   EXPECT_NO_THROW(off.validate(torch::kCPU));
 
   model::ResNet net(tiny());

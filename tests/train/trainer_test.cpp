@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/train/checkpoint.h"
+#include "tessera/train/config_options.h"
 #include "test_util.h"
 
 namespace tessera::train {
@@ -78,7 +79,7 @@ struct RunResult {
 
 RunResult train(const common::Config& cfg, const std::string& dir, const TrainerOptions& o,
                 RecordingEval& eval) {
-  RunData data = RunData::load(cfg, dir, 1);
+  sampling::RunData data = sampling::RunData::load(train::run_data_options(cfg, dir), 1);
   Trainer trainer(cfg, dir, o, data,
                   [&](model::ResNet& net, int epoch) { return eval(net, epoch); });
   RunResult r;
@@ -306,6 +307,85 @@ TEST(TrainerTest, TheRealAudioMethodWithAugmentationResumesBitForBit) {
   EXPECT_NE(unaugmented.steps[0][2], whole.steps[0][2]) << "the first loss ignores augmentation";
 }
 
+// The conv tuner's choices rest on wall-clock timings, so two default bf16
+// runs could take different computations and round differently. With a
+// plan they cannot: a run writes kernel_plan.json; a second run given it
+// trains bit for bit alike (and keeps the plan as given, timings and all,
+// instead of tuning again); a run stopped mid-epoch resumes on its own plan
+// to the same end. A plan with every choice switched to the other
+// computation changes the steps, so the plan is what decides them.
+TEST(TrainerTest, Bf16RunsWithTheKernelsOnRepeatBitForBitUnderOnePlan) {
+  const common::Config cfg = tiny_config();
+  TrainerOptions bf16 = one_thread();
+  bf16.precision = "bf16";
+  ASSERT_EQ(bf16.kernels, "all");
+  RecordingEval a_eval;
+  const std::string a_dir = tessera::testing::fresh_dir("plan_a");
+  const RunResult a = train(cfg, a_dir, bf16, a_eval);
+  const std::string plan_path = a_dir + "/kernel_plan.json";
+  ASSERT_TRUE(std::filesystem::exists(plan_path));
+  const nlohmann::json plan = nlohmann::json::parse(tessera::testing::read_text(plan_path));
+  ASSERT_GT(plan["shapes"].size(), 5u);  // the stem and every stage's shapes
+
+  TrainerOptions given = bf16;
+  given.kernel_plan = plan_path;
+  RecordingEval b_eval;
+  const std::string b_dir = tessera::testing::fresh_dir("plan_b");
+  const RunResult b = train(cfg, b_dir, given, b_eval);
+  expect_same_steps_but_times(b.steps, a.steps);
+  EXPECT_EQ(b.epochs, a.epochs);
+  EXPECT_TRUE(torch::equal(b_eval.parameters.back(), a_eval.parameters.back()));
+  EXPECT_EQ(nlohmann::json::parse(tessera::testing::read_text(b_dir + "/kernel_plan.json")), plan);
+
+  const std::string r_dir = tessera::testing::fresh_dir("plan_resumed");
+  RecordingEval first_eval;
+  ASSERT_TRUE(train_until_backward(cfg, r_dir, given, 3, first_eval).summary.interrupted);
+  EXPECT_EQ(nlohmann::json::parse(tessera::testing::read_text(r_dir + "/kernel_plan.json")), plan);
+  expect_resumes_to(cfg, r_dir, bf16, a, a_eval);  // no --kernel-plan: the run's own
+  EXPECT_EQ(nlohmann::json::parse(tessera::testing::read_text(r_dir + "/kernel_plan.json")), plan);
+
+  nlohmann::json other = plan;
+  int switched = 0;
+  for (auto& [key, shape] : other["shapes"].items()) {
+    for (auto& [part, choice] : shape.items()) {
+      choice["method"] = choice["method"] == "gemm" ? "library" : "gemm";
+      ++switched;
+    }
+  }
+  ASSERT_GT(switched, 0);
+  const std::string other_path = tessera::testing::fresh_dir("plan_other") + "/plan.json";
+  { std::ofstream(other_path) << other.dump(); }
+  TrainerOptions switched_plan = bf16;
+  switched_plan.kernel_plan = other_path;
+  RecordingEval c_eval;
+  const RunResult c = train(cfg, tessera::testing::fresh_dir("plan_c"), switched_plan, c_eval);
+  ASSERT_EQ(c.steps.size(), a.steps.size());
+  EXPECT_FALSE(torch::equal(c_eval.parameters.back(), a_eval.parameters.back()));
+}
+
+// A plan that cannot be read stops the run before it writes anything.
+TEST(TrainerTest, AnUnreadableKernelPlanLeavesTheRunDirectoryEmpty) {
+  const std::string dir = tessera::testing::fresh_dir("plan_bad");
+  const std::string bad = dir + "/plan.json";
+  {
+    std::ofstream(bad) << R"({"format": "tessera-conv-plan", "version": 1, "shapes": )"
+                       << R"({"k": {"forward": {"method": "winograd"}}}})";
+  }
+  TrainerOptions o = one_thread();
+  o.precision = "bf16";
+  o.kernel_plan = bad;
+  RecordingEval eval;
+  try {
+    train(tiny_config(), dir + "/run", o, eval);
+    FAIL() << "a plan with an unknown method was accepted";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(bad), std::string::npos) << what;
+    EXPECT_NE(what.find("unknown method 'winograd'"), std::string::npos) << what;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/run/config.json"));
+}
+
 // A checkpoint of the method keys refuses a run with other ones.
 TEST(TrainerTest, AResumeWithAnotherObjectiveIsRefused) {
   common::Config cfg = tiny_config();
@@ -350,7 +430,7 @@ TEST(TrainerTest, AnUnlabelledFolderTrainsWhileALabelledSetEvaluates) {
   cfg.epochs = 1;
   cfg.validate();
   const std::string dir = tessera::testing::fresh_dir("folder_run");
-  RunData data = RunData::load(cfg, dir, 1);
+  sampling::RunData data = sampling::RunData::load(train::run_data_options(cfg, dir), 1);
   ASSERT_EQ(data.train->size(), seconds.size());
   int tiles = 0;
   for (std::size_t r = 0; r < data.train->size(); ++r) {

@@ -6,7 +6,6 @@
 #include "tessera/audio/channels.h"
 #include "tessera/audio/decode.h"
 #include "tessera/audio/resample.h"
-#include "tessera/common/config.h"
 
 namespace tessera::audio {
 
@@ -14,20 +13,6 @@ void AudioOptions::validate() const {
   if (sample_rate_hz <= 0) throw std::invalid_argument("audio: sample_rate_hz must be > 0");
   if (!to_mono && channels <= 0) throw std::invalid_argument("audio: channels must be > 0");
   if (trim) trim_options.validate();
-}
-
-AudioOptions AudioOptions::from_config(const common::Config& c) {
-  AudioOptions o;
-  o.sample_rate_hz = c.sample_rate;
-  o.to_mono = c.to_mono;
-  o.channels = c.stereo_channels;
-  const bool music = c.dataset == "MusicDataset";
-  // An unlabelled folder's recordings are taken whole, of any length.
-  const bool whole = music || c.dataset == "FolderDataset";
-  o.fixed_length_s = whole ? 0.0 : c.sample_size;
-  o.trim = music;
-  o.trim_options.top_db = c.trim_top_db;
-  return o;
 }
 
 AudioBuffer prepare_audio(AudioBuffer audio, const AudioOptions& options) {

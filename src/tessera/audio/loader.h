@@ -8,10 +8,6 @@
 #include "tessera/audio/audio_buffer.h"
 #include "tessera/audio/trim.h"
 
-namespace tessera::common {
-struct Config;
-}
-
 namespace tessera::audio {
 
 struct AudioOptions {
@@ -25,7 +21,6 @@ struct AudioOptions {
   void validate() const;
   int out_channels() const { return to_mono ? 1 : channels; }
   // DCASE layout: fixed sample_size seconds. Music layout: own length, trimmed.
-  static AudioOptions from_config(const common::Config& config);
 };
 
 AudioBuffer load_audio(const std::string& path, const AudioOptions& options);

@@ -1,6 +1,5 @@
 #include "tessera/common/simd_dispatch.h"
 
-#include <atomic>
 #include <stdexcept>
 #include <string>
 
@@ -15,9 +14,6 @@ SimdLevel detect() {
 #endif
   return SimdLevel::kBaseline;
 }
-
-// -1: not forced.
-std::atomic<int> g_forced{-1};
 
 }  // namespace
 
@@ -38,22 +34,12 @@ SimdLevel cpu_simd_level() {
   return level;
 }
 
-SimdLevel simd_level() {
-  const int forced = g_forced.load(std::memory_order_relaxed);
-  return forced >= 0 ? static_cast<SimdLevel>(forced) : cpu_simd_level();
-}
-
-void force_simd_level(SimdLevel level) {
+void check_simd_level(SimdLevel level) {
   if (static_cast<int>(level) > static_cast<int>(cpu_simd_level())) {
     throw std::invalid_argument(std::string("simd: this build or CPU cannot run ") +
                                 simd_level_name(level) + " (its best is " +
                                 simd_level_name(cpu_simd_level()) + ")");
   }
-  g_forced.store(static_cast<int>(level), std::memory_order_relaxed);
-}
-
-void reset_simd_level() {
-  g_forced.store(-1, std::memory_order_relaxed);
 }
 
 std::vector<SimdLevel> runnable_simd_levels() {

@@ -1,8 +1,10 @@
 // Explicit SIMD dispatch for the hot vector loops. Each such function is
 // compiled three times, for AVX-512, AVX2 and the baseline, from one body,
-// and a dispatcher calls the variant of the level in use: the best the CPU
-// has, or a lower one that a test forced (force_simd_level), so that tests
-// can run every variant the machine supports and compare their outputs.
+// and a dispatcher calls the variant of the level its caller names: the
+// options of the computer that runs it carry the level (FeatureOptions::simd,
+// KernelOptions::simd), by default the best the CPU has, so that a test can
+// run every variant the machine supports side by side and compare them.
+// There is no process-wide level.
 //
 // Only GCC on x86-64 builds the AVX variants. Other compilers (clang builds
 // the fuzzers) and ThreadSanitizer builds (TESSERA_NO_TARGET_CLONES) get the
@@ -12,7 +14,8 @@
 // variant compiles it for its own instruction set) becomes dispatched with
 //   TESSERA_SIMD_DISPATCH(name, (params), (args))
 // and a member function with TESSERA_SIMD_DISPATCH(Class::name, (params),
-// (args), const), its variants declared in the class.
+// (args), const), its variants declared in the class. The dispatcher takes
+// the level as its last argument: name(args..., level).
 #pragma once
 
 #include <vector>
@@ -24,14 +27,10 @@ enum class SimdLevel { kBaseline = 0, kAvx2 = 1, kAvx512 = 2 };
 const char* simd_level_name(SimdLevel level);
 // The best level this build and this CPU support.
 SimdLevel cpu_simd_level();
-// The level the dispatchers use now.
-SimdLevel simd_level();
-// Makes the dispatchers use `level` until reset; throws std::invalid_argument
-// for a level above cpu_simd_level(). For tests; not thread-safe against
-// kernels running at the same time.
-void force_simd_level(SimdLevel level);
-void reset_simd_level();
-// Every level up to cpu_simd_level(), lowest first: what a test can force.
+// Throws std::invalid_argument, naming both, for a level above
+// cpu_simd_level(): its instructions would fault on this CPU.
+void check_simd_level(SimdLevel level);
+// Every level up to cpu_simd_level(), lowest first: what a test can run.
 std::vector<SimdLevel> runnable_simd_levels();
 
 }  // namespace tessera::common
@@ -50,23 +49,25 @@ std::vector<SimdLevel> runnable_simd_levels();
 // The body a dispatched function's variants inline.
 #define TESSERA_SIMD_BODY __attribute__((always_inline)) inline
 
-#define TESSERA_SIMD_DISPATCH(name, params, args, ...)               \
-  TESSERA_SIMD_TARGET_AVX512 void name##_avx512 params __VA_ARGS__ { \
-    name##_body args;                                                \
-  }                                                                  \
-  TESSERA_SIMD_TARGET_AVX2 void name##_avx2 params __VA_ARGS__ {     \
-    name##_body args;                                                \
-  }                                                                  \
-  void name##_baseline params __VA_ARGS__ {                          \
-    name##_body args;                                                \
-  }                                                                  \
-  void name params __VA_ARGS__ {                                     \
-    switch (::tessera::common::simd_level()) {                       \
-      case ::tessera::common::SimdLevel::kAvx512:                    \
-        return name##_avx512 args;                                   \
-      case ::tessera::common::SimdLevel::kAvx2:                      \
-        return name##_avx2 args;                                     \
-      default:                                                       \
-        return name##_baseline args;                                 \
-    }                                                                \
+#define TESSERA_SIMD_UNPAREN(...) __VA_ARGS__
+
+#define TESSERA_SIMD_DISPATCH(name, params, args, ...)                                     \
+  TESSERA_SIMD_TARGET_AVX512 void name##_avx512 params __VA_ARGS__ {                       \
+    name##_body args;                                                                      \
+  }                                                                                        \
+  TESSERA_SIMD_TARGET_AVX2 void name##_avx2 params __VA_ARGS__ {                           \
+    name##_body args;                                                                      \
+  }                                                                                        \
+  void name##_baseline params __VA_ARGS__ {                                                \
+    name##_body args;                                                                      \
+  }                                                                                        \
+  void name(TESSERA_SIMD_UNPAREN params, ::tessera::common::SimdLevel level) __VA_ARGS__ { \
+    switch (level) {                                                                       \
+      case ::tessera::common::SimdLevel::kAvx512:                                          \
+        return name##_avx512 args;                                                         \
+      case ::tessera::common::SimdLevel::kAvx2:                                            \
+        return name##_avx2 args;                                                           \
+      default:                                                                             \
+        return name##_baseline args;                                                       \
+    }                                                                                      \
   }

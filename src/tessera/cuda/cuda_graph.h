@@ -1,7 +1,7 @@
 // What the CUDA module (libtessera_cuda.so) exports for CUDA graphs, as C
 // symbols that common::cuda_support_symbol() finds: at::cuda::CUDAGraph
 // lives in libtorch_cuda, which the CPU-only binary does not link.
-// train/cuda_graph.h wraps them.
+// device/cuda_graph.h wraps them.
 #pragma once
 
 #include <cstddef>

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "tessera/train/checkpoint.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::eval {
 
@@ -29,7 +30,7 @@ TrainedModel random_weights_model(const std::string& run_dir, const std::string&
   m.checkpoint = "random weights (seed " + std::to_string(m.config.random_seed) + ")";
   // Seeded as the trainer seeds it, so these are the run's initial weights.
   torch::manual_seed(std::uint64_t(m.config.random_seed));
-  m.net = model::ResNet(model::ResNetOptions::from_config(m.config));
+  m.net = model::ResNet(train::model_options(m.config));
   m.device = torch::Device(device);
   m.net->to(m.device);
   m.net->eval();
@@ -104,12 +105,17 @@ TrainedModel load_trained_model(const std::string& run_dir, const std::string& d
   if (cks.empty())
     throw std::runtime_error("model: '" + run_dir + "/checkpoints' holds no checkpoint");
   m.checkpoint = choose_checkpoint(run_dir, cks, checkpoint);
-  m.net = model::ResNet(model::ResNetOptions::from_config(m.config));
+  m.net = model::ResNet(train::model_options(m.config));
   m.epoch = train::load_checkpoint(m.checkpoint, m.net.get(), nullptr,
                                    {{"model", m.config.model},
                                     {"model_width", m.config.model_width},
                                     {"embedding_size", m.config.embedding_size}})
                 .epoch;
+  // The run's conv choices go with its weights (ops/conv_plan.h). Embedding
+  // computes in fp32, where nothing is tuned; a bf16 forward pass of this
+  // network takes the computations the run trained with.
+  const std::string plan = run_dir + "/kernel_plan.json";
+  if (std::filesystem::exists(plan)) m.net->conv_plan().assign(ops::ConvPlan::load(plan));
   m.device = torch::Device(device);
   m.net->to(m.device);
   m.net->eval();

@@ -4,11 +4,12 @@
 #include <sstream>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/device/device_feeder.h"
 #include "tessera/eval/embedding_metrics.h"
 #include "tessera/eval/retrieval_metrics.h"
 #include "tessera/loss/triplet_loss.h"
 #include "tessera/sampling/batch_pipeline.h"
-#include "tessera/train/device_feeder.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::eval {
 namespace {
@@ -34,11 +35,10 @@ EpochEvaluator::EpochEvaluator(const common::Config& config, const sampling::Til
       labels_(std::move(labels)),
       run_dir_(std::move(run_dir)),
       device_(device),
-      blocks_(
-          sampling::BufferPool::create(sampling::PipelineOptions::from_config(config_).batch_floats(
-                                           store_.geometry().tile_floats()),
-                                       train::DeviceFeeder::host_allocator(device))) {
-  specs_ = sampling::TripletSampler(sampling::SamplerOptions::from_config(config_))
+      blocks_(sampling::BufferPool::create(
+          train::pipeline_options(config_).batch_floats(store_.geometry().tile_floats()),
+          device::DeviceFeeder::host_allocator(device))) {
+  specs_ = sampling::TripletSampler(train::sampler_options(config_))
                .sample(store_.tile_counts(), kEvalEpoch);
   if (config_.max_eval_anchors > 0 && specs_.size() > std::size_t(config_.max_eval_anchors)) {
     specs_.resize(std::size_t(config_.max_eval_anchors));
@@ -56,15 +56,15 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   const loss::TripletLoss loss(lo);
   const bool zero_filtered =
       loss::parse_reduction(config_.loss_reduction) == loss::Reduction::kZeroFiltered;
-  sampling::PipelineOptions po = sampling::PipelineOptions::from_config(config_);
+  sampling::PipelineOptions po = train::pipeline_options(config_);
   po.workers = std::min(po.workers, 4);
   sampling::BatchPipeline pipeline(store_, specs_, po, blocks_);
   const auto& g = store_.geometry();
-  // Batches reach the device as in training (train/device_feeder.h), and
+  // Batches reach the device as in training (device/device_feeder.h), and
   // the forward passes are queued without waiting: the anchors' embeddings
   // and the loss sums stay on the device until the last batch, then come
   // back in one copy.
-  train::DeviceFeeder feeder(device_, {g.channels, g.tile_frames, g.bins});
+  device::DeviceFeeder feeder(device_, {g.channels, g.tile_frames, g.bins});
   std::vector<torch::Tensor> anchors, sums;
   std::int64_t count = 0;
   sampling::TripletBatch b;

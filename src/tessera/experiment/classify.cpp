@@ -14,7 +14,8 @@
 #include "tessera/eval/embedder.h"
 #include "tessera/eval/logmel_stats.h"
 #include "tessera/experiment/figures.h"
-#include "tessera/train/run_data.h"
+#include "tessera/sampling/run_data.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::experiment {
 namespace {
@@ -150,7 +151,8 @@ ClassifyResult run_classify(const ClassifyOptions& o) {
     data_dir = result.out_dir;
     common::make_dirs(data_dir);
   }
-  train::RunData data = train::RunData::load(config, data_dir, threads, /*with_test=*/true);
+  sampling::RunData data = sampling::RunData::load(train::run_data_options(config, data_dir),
+                                                   threads, /*with_test=*/true);
   if (o.representation == Representation::kRandomWeights)
     eval::recalibrate_batch_norm(*model, *data.train);
   std::optional<eval::Embedder> embedder;

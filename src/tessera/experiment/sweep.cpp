@@ -17,7 +17,8 @@
 #include "tessera/experiment/classify.h"
 #include "tessera/experiment/training_run.h"
 #include "tessera/ops/kernel_options.h"
-#include "tessera/train/run_data.h"
+#include "tessera/sampling/run_data.h"
+#include "tessera/train/config_options.h"
 #include "tessera/train/train_step.h"
 
 namespace tessera::experiment {
@@ -286,8 +287,8 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
   // Fill the cache once (and fix the music split), so no margin computes features.
   {
     const auto t0 = std::chrono::steady_clock::now();
-    train::RunData data =
-        train::RunData::load(base, out_dir, train::feature_threads(base, total_threads));
+    sampling::RunData data = sampling::RunData::load(train::run_data_options(base, out_dir),
+                                                     train::feature_threads(base, total_threads));
     common::log_info("sweep: feature cache ready in ", base.cache_dir, " (",
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                      " s; ", data.train->size(), " training recordings)");

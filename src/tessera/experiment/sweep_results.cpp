@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/csv_log.h"
 #include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
-#include "tessera/train/csv_log.h"
 
 namespace tessera::experiment {
 namespace fs = std::filesystem;
@@ -79,8 +79,8 @@ MarginRun read_margin_run(const std::string& dir, double margin) {
     throw std::runtime_error("sweep: cannot read '" + dir + "/config.json': " + e.what());
   }
   std::vector<std::string> eh, sh;
-  const auto epochs = train::CsvLog::read(epochs_csv, &eh);
-  const auto steps = train::CsvLog::read(steps_csv, &sh);
+  const auto epochs = common::CsvLog::read(epochs_csv, &eh);
+  const auto steps = common::CsvLog::read(steps_csv, &sh);
   const int c_step = column(sh, "step", steps_csv), c_epoch = column(sh, "epoch", steps_csv);
   const int c_tl = column(sh, "triplet_loss", steps_csv),
             c_af = column(sh, "active_fraction", steps_csv);

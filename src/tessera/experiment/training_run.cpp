@@ -13,7 +13,8 @@
 #include "tessera/common/temporary_files.h"
 #include "tessera/common/threads.h"
 #include "tessera/eval/epoch_evaluator.h"
-#include "tessera/train/run_data.h"
+#include "tessera/sampling/run_data.h"
+#include "tessera/train/config_options.h"
 
 namespace tessera::experiment {
 namespace {
@@ -78,7 +79,8 @@ train::TrainSummary run_training(const common::Config& cfg, const std::string& r
   const int feature_threads = train::feature_threads(cfg, threads);
   // Rank 0 fills the feature cache; the others then map it.
   if (ctx && env.rank != 0) ctx->barrier();
-  train::RunData data = train::RunData::load(cfg, run_dir, feature_threads);
+  sampling::RunData data =
+      sampling::RunData::load(train::run_data_options(cfg, run_dir), feature_threads);
   if (ctx && env.rank == 0) ctx->barrier();
   common::log_info("train: ", common::count_of((long long)data.train->size(), "training recording"),
                    " and ", common::count_of((long long)data.eval->size(), "eval recording"));

@@ -9,6 +9,7 @@
 #include "tessera/features/feature_extractor.h"
 #include "tessera/onnx/onnx_model.h"
 #include "tessera/sampling/tile_store.h"
+#include "tessera/train/config_options.h"
 #include "tessera/version.h"
 
 namespace tessera::exporting {
@@ -217,8 +218,8 @@ OnnxExportSummary export_onnx(const eval::TrainedModel& model, const OnnxExportO
                               const std::string& path) {
   options.validate();
   const auto& cfg = model.config;
-  const auto g = sampling::TileGeometry::from_config(cfg);
-  const auto fo = features::FeatureOptions::from_config(cfg);
+  const auto g = train::tile_geometry(cfg);
+  const auto fo = train::feature_options(cfg);
   const model::ResNetImpl& net = *model.net;
   const bool waveform = options.input == ExportInput::kWaveform;
   if (waveform && g.channels != 1) {

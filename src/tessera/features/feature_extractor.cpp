@@ -72,10 +72,10 @@ void FeatureExtractor::compute_into(const float* x, std::size_t n, float* out) c
         for (int i = 0; i < flen; ++i) lanes[i * L + l] = 0.0f;
       }
     }
-    fft_.magnitude_lanes(lanes.data(), spectrum.data(), scratch);
+    fft_.magnitude_lanes(lanes.data(), spectrum.data(), scratch, options_.simd);
     mel_.apply_lanes<L>(spectrum.data(), mel.data());
     for (float& v : mel) v += offset;
-    log_inplace_x8(mel.data(), n_mel * L);
+    log_inplace_x8(mel.data(), n_mel * L, options_.simd);
     for (int l = 0; l < used; ++l) {
       float* dst = out + (f0 + l) * n_out;
       if (dct_.empty()) {

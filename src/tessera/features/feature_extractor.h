@@ -8,7 +8,7 @@
 // computed independently, so a tile starting at a multiple of frame_step is a
 // bit-exact slice of the whole clip's features.
 //
-//   FeatureExtractor fx(FeatureOptions::from_config(config));
+//   FeatureExtractor fx(FeatureOptions{});
 //   FeatureMatrix m = fx.compute(samples.data(), samples.size());
 #pragma once
 

@@ -4,12 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tessera/common/config.h"
-
 namespace tessera::features {
 
 void FeatureOptions::validate() const {
   auto bad = [](const std::string& m) { throw std::invalid_argument("features: " + m); };
+  common::check_simd_level(simd);
   if (sample_rate_hz <= 0) bad("sample_rate_hz must be > 0");
   if (frame_length_samples < 2) bad("frame_length must be >= 2");
   if (frame_step_samples < 1) bad("frame_step must be >= 1");
@@ -44,19 +43,6 @@ nlohmann::json FeatureOptions::to_json() const {
           {"lower_edge_hz", lower_edge_hz},
           {"upper_edge_hz", upper_edge()},
           {"log_offset", log_offset}};
-}
-
-FeatureOptions FeatureOptions::from_config(const common::Config& c) {
-  FeatureOptions o;
-  o.kind = c.feature_extractor == "MFCCExtractor" ? FeatureKind::kMfcc : FeatureKind::kLogMel;
-  o.sample_rate_hz = c.sample_rate;
-  o.frame_length_samples = c.frame_length;
-  o.frame_step_samples = c.frame_step;
-  o.fft_size = c.fft_size;
-  o.n_mel_bins = c.n_mel_bin;
-  o.n_mfcc = c.n_mfcc_bin;
-  o.lower_edge_hz = c.mel_lower_edge_hz;
-  return o;
 }
 
 std::string to_string(FeatureKind kind) {

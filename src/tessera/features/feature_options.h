@@ -7,9 +7,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace tessera::common {
-struct Config;
-}
+#include "tessera/common/simd_dispatch.h"
 
 namespace tessera::features {
 
@@ -26,6 +24,11 @@ struct FeatureOptions {
   double lower_edge_hz = 50.0;
   double upper_edge_hz = 0.0;  // <= 0: the Nyquist frequency
   double log_offset = 1e-6;    // log(mel + offset), as the original extractor
+  // The SIMD variant of the FFT's and the log's vector loops
+  // (common/simd_dispatch.h). Every level computes the same bits
+  // (tests/features/simd_variants_test.cpp), so it is not part of to_json()
+  // nor of the feature cache's key; a lower one is for that comparison.
+  common::SimdLevel simd = common::cpu_simd_level();
 
   void validate() const;
   int spectrum_bins() const { return fft_size / 2 + 1; }
@@ -35,7 +38,6 @@ struct FeatureOptions {
   long num_frames(long n_samples) const;
 
   nlohmann::json to_json() const;
-  static FeatureOptions from_config(const common::Config& config);
 };
 
 std::string to_string(FeatureKind kind);

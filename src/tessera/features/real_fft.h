@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "tessera/common/simd_dispatch.h"
+
 namespace tessera::features {
 
 class RealFft {
@@ -38,7 +40,8 @@ class RealFft {
     std::vector<float> re, im;
   };
   LaneScratch make_lane_scratch() const;
-  void magnitude_lanes(const float* in, float* out, LaneScratch& scratch) const;
+  void magnitude_lanes(const float* in, float* out, LaneScratch& scratch,
+                       common::SimdLevel level = common::cpu_simd_level()) const;
 
  private:
   void complex_fft(float* re, float* im) const;  // in place, size m_

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "tessera/common/config.h"
 #include "tessera/ops/batch_norm.h"
 #include "tessera/ops/conv.h"
 #include "tessera/ops/stem_pool.h"
@@ -36,16 +35,18 @@ nn::Sequential projection(int in, int out, int stride) {
 
 // A conv module through ops::conv2d, whose bf16 computations are tuned
 // per layer shape (ops/conv.h); the module keeps the weights and the stride.
-torch::Tensor run(const nn::Conv2dImpl& c, const torch::Tensor& x, const ops::KernelOptions& k) {
+torch::Tensor run(const nn::Conv2dImpl& c, const torch::Tensor& x, const ops::KernelOptions& k,
+                  ops::ConvPlan* plan) {
   return ops::conv2d(x, c.weight, int((*c.options.stride())[0]),
-                     padding_of((*c.options.kernel_size())[0]), k);
+                     padding_of((*c.options.kernel_size())[0]), k, plan);
 }
 
 // The projection shortcut (conv 1x1 with the block's stride, batch norm), or x.
-torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x, const ops::KernelOptions& k) {
+torch::Tensor shortcut_of(nn::Sequential& s, const torch::Tensor& x, const ops::KernelOptions& k,
+                          ops::ConvPlan* plan) {
   if (s->is_empty()) return x;
-  return ops::batch_norm(run(*s[0]->as<nn::Conv2dImpl>(), x, k), *s[1]->as<nn::BatchNorm2dImpl>(),
-                         k, /*relu=*/false);
+  return ops::batch_norm(run(*s[0]->as<nn::Conv2dImpl>(), x, k, plan),
+                         *s[1]->as<nn::BatchNorm2dImpl>(), k, /*relu=*/false);
 }
 
 int conv_out(int n, int kernel, int stride, int pad) {
@@ -82,6 +83,7 @@ int pooled_bins(int bins) {
 }
 
 void ResNetOptions::validate() const {
+  kernels.validate();
   if (depth != 18 && depth != 34 && depth != 50) {
     throw std::invalid_argument("model: depth " + std::to_string(depth) + " must be 18, 34 or 50");
   }
@@ -96,27 +98,6 @@ void ResNetOptions::validate() const {
   if (input_bins < 1) throw std::invalid_argument("model: input_bins must be >= 1");
 }
 
-ResNetOptions ResNetOptions::from_config(const common::Config& c) {
-  ResNetOptions o;
-  if (c.model == "ResNet18")
-    o.depth = 18;
-  else if (c.model == "ResNet34")
-    o.depth = 34;
-  else if (c.model == "ResNet50")
-    o.depth = 50;
-  else
-    throw std::invalid_argument("config: model '" + c.model +
-                                "' must be ResNet18, ResNet34 or ResNet50");
-  o.width = c.model_width;
-  o.embedding_size = c.embedding_size;
-  o.input_normalisation = c.input_normalisation;
-  o.pooling = parse_pooling(c.pooling);
-  o.head = parse_head(c.projection_head);
-  o.head_hidden = c.projection_hidden;
-  o.input_bins = c.feature_bins();
-  return o;
-}
-
 BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride)
     : conv1_(register_module("conv1", conv(in_planes, planes, 3, stride))),
       conv2_(register_module("conv2", conv(planes, planes, 3, 1))),
@@ -128,9 +109,11 @@ BasicBlockImpl::BasicBlockImpl(int in_planes, int planes, int stride)
 // fused kernels for bf16 NHWC, else in-place add and ReLU after the module,
 // as torchvision does (batch norm's backward needs its input, not its
 // output, so the output may be overwritten).
-torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x, const ops::KernelOptions& k) {
-  const torch::Tensor y = ops::batch_norm(run(*conv1_, x, k), *bn1_, k, /*relu=*/true);
-  return ops::batch_norm(run(*conv2_, y, k), *bn2_, k, /*relu=*/true, shortcut_of(shortcut_, x, k));
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x, const ops::KernelOptions& k,
+                                      ops::ConvPlan* plan) {
+  const torch::Tensor y = ops::batch_norm(run(*conv1_, x, k, plan), *bn1_, k, /*relu=*/true);
+  return ops::batch_norm(run(*conv2_, y, k, plan), *bn2_, k, /*relu=*/true,
+                         shortcut_of(shortcut_, x, k, plan));
 }
 
 BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
@@ -142,13 +125,16 @@ BottleneckImpl::BottleneckImpl(int in_planes, int planes, int stride)
       bn3_(register_module("bn3", nn::BatchNorm2d(planes * kExpansion))),
       shortcut_(register_module("shortcut", projection(in_planes, planes * kExpansion, stride))) {}
 
-torch::Tensor BottleneckImpl::forward(const torch::Tensor& x, const ops::KernelOptions& k) {
-  torch::Tensor y = ops::batch_norm(run(*conv1_, x, k), *bn1_, k, /*relu=*/true);
-  y = ops::batch_norm(run(*conv2_, y, k), *bn2_, k, /*relu=*/true);
-  return ops::batch_norm(run(*conv3_, y, k), *bn3_, k, /*relu=*/true, shortcut_of(shortcut_, x, k));
+torch::Tensor BottleneckImpl::forward(const torch::Tensor& x, const ops::KernelOptions& k,
+                                      ops::ConvPlan* plan) {
+  torch::Tensor y = ops::batch_norm(run(*conv1_, x, k, plan), *bn1_, k, /*relu=*/true);
+  y = ops::batch_norm(run(*conv2_, y, k, plan), *bn2_, k, /*relu=*/true);
+  return ops::batch_norm(run(*conv3_, y, k, plan), *bn3_, k, /*relu=*/true,
+                         shortcut_of(shortcut_, x, k, plan));
 }
 
-ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
+ResNetImpl::ResNetImpl(const ResNetOptions& options)
+    : options_(options), conv_plan_(std::make_shared<ops::ConvPlan>()) {
   options_.validate();
   const int w = options_.width;
   stem_conv_ = register_module("stem_conv", conv(1, w, 7, 2));
@@ -222,12 +208,14 @@ torch::Tensor ResNetImpl::body(const torch::Tensor& input) {
   // Pooling before the ReLU gives the same values and gradients (the ReLU is
   // monotone) on a quarter of the elements.
   const ops::KernelOptions& k = options_.kernels;
-  torch::Tensor y = ops::batch_norm_max_pool_3x3_s2(run(*stem_conv_, x, k), *stem_bn_, k).relu_();
+  ops::ConvPlan* plan = conv_plan_.get();
+  torch::Tensor y =
+      ops::batch_norm_max_pool_3x3_s2(run(*stem_conv_, x, k, plan), *stem_bn_, k).relu_();
   for (const auto& block : *stages_) {
     if (auto* basic = block->as<BasicBlockImpl>())
-      y = basic->forward(y, k);
+      y = basic->forward(y, k, plan);
     else
-      y = block->as<BottleneckImpl>()->forward(y, k);
+      y = block->as<BottleneckImpl>()->forward(y, k, plan);
   }
   return y;
 }

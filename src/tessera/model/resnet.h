@@ -23,7 +23,7 @@
 // Multi-channel input runs the network on each channel and concatenates the
 // unit embeddings, scaled by 1/sqrt(channels) so the result is unit length.
 //
-//   ResNet net(ResNetOptions::from_config(config));
+//   ResNet net(ResNetOptions{});
 //   torch::Tensor e = net->forward(tiles);  // [batch, embedding], |e| = 1
 #pragma once
 
@@ -32,11 +32,8 @@
 
 #include <torch/torch.h>
 
+#include "tessera/ops/conv_plan.h"
 #include "tessera/ops/kernel_options.h"
-
-namespace tessera::common {
-struct Config;
-}
 
 namespace tessera::model {
 
@@ -58,10 +55,10 @@ struct ResNetOptions {
   int head_hidden = 512;  // the MLP head's hidden units
   int input_bins = 128;   // bins of a tile: the time statistics' size depends on it
   // Tessera's own CPU kernels for bf16 training (ops/kernel_options.h); they
-  // change speed, not results beyond bf16 rounding, and are not saved.
+  // change speed, not results beyond bf16 rounding. The conv tuner's
+  // choices are the network's conv_plan(), saved with a run (train/trainer.h).
   ops::KernelOptions kernels;
   void validate() const;
-  static ResNetOptions from_config(const common::Config& config);
   std::string name() const { return "ResNet" + std::to_string(depth); }
 };
 
@@ -69,7 +66,8 @@ class BasicBlockImpl : public torch::nn::Module {
  public:
   static constexpr int kExpansion = 1;
   BasicBlockImpl(int in_planes, int planes, int stride);
-  torch::Tensor forward(const torch::Tensor& x, const ops::KernelOptions& kernels);
+  torch::Tensor forward(const torch::Tensor& x, const ops::KernelOptions& kernels,
+                        ops::ConvPlan* plan);
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
@@ -82,7 +80,8 @@ class BottleneckImpl : public torch::nn::Module {
  public:
   static constexpr int kExpansion = 4;
   BottleneckImpl(int in_planes, int planes, int stride);
-  torch::Tensor forward(const torch::Tensor& x, const ops::KernelOptions& kernels);
+  torch::Tensor forward(const torch::Tensor& x, const ops::KernelOptions& kernels,
+                        ops::ConvPlan* plan);
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
@@ -112,6 +111,11 @@ class ResNetImpl : public torch::nn::Module {
   // Chooses the kernels of later forward passes (the step runner turns
   // channels-last off for an NCHW layout).
   void set_kernels(const ops::KernelOptions& kernels) { options_.kernels = kernels; }
+  // The conv tuner's choices for this network (ops/conv_plan.h): empty at
+  // construction, filled as bf16 layer shapes are first seen, or given a
+  // saved plan to take the same computations as the run that made it.
+  ops::ConvPlan& conv_plan() { return *conv_plan_; }
+  const ops::ConvPlan& conv_plan() const { return *conv_plan_; }
 
  private:
   torch::Tensor embed_one_channel(const torch::Tensor& x);   // [B, 1, T, F]
@@ -120,6 +124,7 @@ class ResNetImpl : public torch::nn::Module {
                             torch::Tensor (ResNetImpl::*one)(const torch::Tensor&));
 
   ResNetOptions options_;
+  std::shared_ptr<ops::ConvPlan> conv_plan_;
   torch::nn::Conv2d stem_conv_{nullptr};
   torch::nn::BatchNorm2d stem_bn_{nullptr};
   torch::nn::ModuleList stages_{nullptr};

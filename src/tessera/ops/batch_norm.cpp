@@ -255,11 +255,13 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
                                const c10::optional<torch::Tensor>& residual,
                                const torch::Tensor& weight, const torch::Tensor& bias,
                                torch::Tensor running_mean, torch::Tensor running_var,
-                               double momentum, double eps, bool with_relu) {
+                               double momentum, double eps, bool with_relu,
+                               std::int64_t simd_level) {
+    const auto simd = common::SimdLevel(simd_level);
     // Named in profiles (`bench step --profile`); the backward shows as its CppNode.
     RECORD_FUNCTION("tessera::batch_norm", std::vector<c10::IValue>());
     const BatchNormStatistics st =
-        batch_norm_statistics(x, weight, bias, running_mean, running_var, momentum, eps);
+        batch_norm_statistics(x, weight, bias, running_mean, running_var, momentum, eps, simd);
     const int C = int(x.size(1));
     const std::int64_t rows = x.numel() / C;
     torch::Tensor y = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
@@ -268,13 +270,15 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
     bf16* yp = y.data_ptr<bf16>();
     const std::vector<float> scale_lanes = to_lanes(st.scale), offset_lanes = to_lanes(st.offset);
     at::parallel_for(0, rows, grain_rows(C), [&](std::int64_t r0, std::int64_t r1) {
-      forward_apply(xp, rp, yp, C, r0, r1, scale_lanes.data(), offset_lanes.data(), with_relu);
+      forward_apply(xp, rp, yp, C, r0, r1, scale_lanes.data(), offset_lanes.data(), with_relu,
+                    simd);
     });
     ctx->save_for_backward({x, y, weight});
     ctx->saved_data["mean"] = st.mean;
     ctx->saved_data["invstd"] = st.invstd;
     ctx->saved_data["relu"] = with_relu;
     ctx->saved_data["residual"] = residual.has_value();
+    ctx->saved_data["simd"] = simd_level;
     return y;
   }
 
@@ -285,13 +289,14 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
     const torch::Tensor& weight = saved[2];
     const bool with_relu = ctx->saved_data["relu"].toBool();
     const bool with_residual = ctx->saved_data["residual"].toBool();
+    const auto simd = common::SimdLevel(ctx->saved_data["simd"].toInt());
     const torch::Tensor g =
         grads[0].to(torch::kBFloat16).contiguous(at::MemoryFormat::ChannelsLast);
     const int C = int(x.size(1));
     const std::int64_t rows = x.numel() / C;
     const BatchNormGradient bg = batch_norm_gradient(
         g, with_relu ? y : torch::Tensor(), x, ctx->saved_data["mean"].toTensor(),
-        ctx->saved_data["invstd"].toTensor(), weight, rows);
+        ctx->saved_data["invstd"].toTensor(), weight, rows, simd);
     torch::Tensor dx = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
     torch::Tensor dres;
     if (with_residual) dres = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast);
@@ -302,9 +307,9 @@ class FusedBatchNorm : public torch::autograd::Function<FusedBatchNorm> {
                              slope_lanes = to_lanes(bg.slope), offset_lanes = to_lanes(bg.offset);
     at::parallel_for(0, rows, grain_rows(C), [&](std::int64_t r0, std::int64_t r1) {
       backward_apply(gp, yp, xp, dxp, drp, C, r0, r1, mean_lanes.data(), scale_lanes.data(),
-                     slope_lanes.data(), offset_lanes.data(), with_relu);
+                     slope_lanes.data(), offset_lanes.data(), with_relu, simd);
     });
-    return {dx, dres, bg.dweight, bg.dbias, {}, {}, {}, {}, {}};
+    return {dx, dres, bg.dweight, bg.dbias, {}, {}, {}, {}, {}, {}};
   }
 };
 
@@ -317,7 +322,8 @@ bool fusable_activation(const torch::Tensor& t) {
 
 BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::Tensor& weight,
                                           const torch::Tensor& bias, torch::Tensor& running_mean,
-                                          torch::Tensor& running_var, double momentum, double eps) {
+                                          torch::Tensor& running_var, double momentum, double eps,
+                                          common::SimdLevel simd) {
   const int C = int(x.size(1));
   const std::int64_t rows = x.numel() / C;
   const bf16* xp = x.data_ptr<bf16>();
@@ -331,7 +337,7 @@ BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::T
   blocked_totals(
       rows, C,
       [&](std::int64_t r0, std::int64_t r1, float* a, float* b) {
-        forward_sums(xp, C, r0, r1, shift_lanes.data(), a, b);
+        forward_sums(xp, C, r0, r1, shift_lanes.data(), a, b, simd);
       },
       s1, s2);
   const std::vector<float> gamma = as_floats(weight), beta = as_floats(bias);
@@ -362,7 +368,7 @@ BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::T
 BatchNormGradient batch_norm_gradient(const torch::Tensor& g, const torch::Tensor& y,
                                       const torch::Tensor& x, const torch::Tensor& mean,
                                       const torch::Tensor& invstd_t, const torch::Tensor& weight,
-                                      std::int64_t rows) {
+                                      std::int64_t rows, common::SimdLevel simd) {
   const int C = int(weight.size(0));
   const bf16 *gp = g.data_ptr<bf16>(), *xp = x.data_ptr<bf16>();
   const bf16* yp = y.defined() ? y.data_ptr<bf16>() : nullptr;
@@ -373,7 +379,7 @@ BatchNormGradient batch_norm_gradient(const torch::Tensor& g, const torch::Tenso
   blocked_totals(
       g.numel() / C, C,
       [&](std::int64_t r0, std::int64_t r1, float* a, float* b) {
-        backward_sums(gp, yp, xp, C, r0, r1, mean_lanes.data(), yp != nullptr, a, b);
+        backward_sums(gp, yp, xp, C, r0, r1, mean_lanes.data(), yp != nullptr, a, b, simd);
       },
       sg, sgx);
   const std::vector<float> gamma = as_floats(weight), invstd = as_floats(invstd_t);
@@ -430,7 +436,7 @@ torch::Tensor batch_norm(const torch::Tensor& x, torch::nn::BatchNorm2dImpl& bn,
   const c10::optional<torch::Tensor> r =
       residual.defined() ? c10::optional<torch::Tensor>(residual) : c10::nullopt;
   return FusedBatchNorm::apply(x, r, bn.weight, bn.bias, bn.running_mean, bn.running_var, momentum,
-                               bn.options.eps(), relu);
+                               bn.options.eps(), relu, std::int64_t(kernels.simd));
 }
 
 }  // namespace tessera::ops

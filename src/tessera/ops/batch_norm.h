@@ -57,7 +57,8 @@ struct BatchNormStatistics {
 // Also updates the running mean and (unbiased) variance with this momentum.
 BatchNormStatistics batch_norm_statistics(const torch::Tensor& x, const torch::Tensor& weight,
                                           const torch::Tensor& bias, torch::Tensor& running_mean,
-                                          torch::Tensor& running_var, double momentum, double eps);
+                                          torch::Tensor& running_var, double momentum, double eps,
+                                          common::SimdLevel simd);
 
 // The parameter gradients, and the input gradient dx = gm * scale +
 // (x - mean) * slope + offset, where gm is the output gradient (zero where
@@ -72,7 +73,7 @@ struct BatchNormGradient {
 BatchNormGradient batch_norm_gradient(const torch::Tensor& g, const torch::Tensor& y,
                                       const torch::Tensor& x, const torch::Tensor& mean,
                                       const torch::Tensor& invstd, const torch::Tensor& weight,
-                                      std::int64_t rows);
+                                      std::int64_t rows, common::SimdLevel simd);
 
 // Counts a training batch as BatchNorm2d's forward does and returns the
 // momentum of this update (1 / batches so far without a momentum).

@@ -3,9 +3,9 @@
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
-#include <map>
-#include <mutex>
+#include <stdexcept>
 
 #include "tessera/common/fastest.h"
 #include "tessera/ops/unfold.h"
@@ -17,29 +17,10 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 constexpr auto kNhwc = at::MemoryFormat::ChannelsLast;
 
-// The ways of computing one of a convolution's three results.
-enum Method { kLibrary = 0, kGemm = 1, kFlipped = 2, kMethods = 3 };
-const char* const kMethodNames[kMethods] = {"library", "gemm", "flipped"};
-
-// The way kept for one result of one layer shape, and the times that
-// decided it (0: not timed, or not possible for this layer).
-struct OpChoice {
-  bool tuned = false;
-  Method method = kLibrary;
-  double ms[kMethods] = {0, 0, 0};
-};
-struct Choice {
-  OpChoice forward, weight, input;
-};
-
-std::mutex& choices_mutex() {
-  static std::mutex m;
-  return m;
-}
-std::map<std::string, Choice>& choices() {
-  static std::map<std::string, Choice> c;
-  return c;
-}
+using Method = ConvMethod;
+constexpr Method kLibrary = ConvMethod::kLibrary, kGemm = ConvMethod::kGemm,
+                 kFlipped = ConvMethod::kFlipped;
+constexpr int kMethods = kConvMethods;
 
 // Choices are made on at most this many samples of a batch and hold for any
 // batch size: every computation scales linearly with it, and timing a whole
@@ -75,12 +56,31 @@ std::string shape_key(const torch::Tensor& x, const torch::Tensor& w, int stride
 // fastest (common/fastest.h: an untimed call of each first, then the
 // fastest of interleaved rounds).
 template <typename F>
-void tune(OpChoice& c, const bool (&possible)[kMethods], F run) {
+void tune(ConvOpChoice& c, const bool (&possible)[kMethods], F run) {
   const common::RaceResult r = common::race(std::vector<bool>(possible, possible + kMethods),
                                             [&](int m) { run(Method(m)); });
-  c.tuned = true;
+  c.decided = true;
   c.method = Method(r.fastest);
   for (int m = 0; m < kMethods; ++m) c.ms[m] = r.ms[m];
+}
+
+// A plan read from a file may name a way this shape cannot take (an edited
+// plan, or one of another network): refuse it rather than compute garbage.
+void check_possible(const ConvOpChoice& c, const bool (&possible)[kMethods], const char* part,
+                    const std::string& key) {
+  if (!possible[int(c.method)]) {
+    throw std::invalid_argument(std::string("kernel plan: the ") + part + " of '" + key +
+                                "' cannot be computed by '" + conv_method_name(c.method) + "'");
+  }
+}
+
+// The plan travels through autograd's saved data as an integer: the network
+// that owns it outlives every forward and backward pass it runs.
+ConvPlan* plan_of(std::int64_t address) {
+  return reinterpret_cast<ConvPlan*>(static_cast<std::intptr_t>(address));
+}
+std::int64_t address_of(ConvPlan* plan) {
+  return static_cast<std::int64_t>(reinterpret_cast<std::intptr_t>(plan));
 }
 
 torch::Tensor library_grad(const torch::Tensor& g, const torch::Tensor& x, const torch::Tensor& w,
@@ -150,7 +150,7 @@ torch::Tensor weight_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor&
 }
 
 torch::Tensor input_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor& w, int height,
-                                   int width, int s, int p) {
+                                   int width, int s, int p, common::SimdLevel simd) {
   const std::int64_t n = g.size(0), o = g.size(1), ho = g.size(2), wo = g.size(3);
   const std::int64_t c = w.size(1), k = w.size(2);
   const torch::Tensor wm = weight_rows(w);
@@ -162,7 +162,7 @@ torch::Tensor input_grad_gemm_nhwc(const torch::Tensor& g, const torch::Tensor& 
   for (std::int64_t i = 0; i < n; i += step) {
     const std::int64_t m = std::min(step, n - i);
     const torch::Tensor cols = at::mm(rows.narrow(0, i * ho * wo, m * ho * wo), wm);
-    fold_nhwc(cols, dx.narrow(0, i, m), k, s, p);
+    fold_nhwc(cols, dx.narrow(0, i, m), k, s, p, simd);
   }
   return dx;
 }
@@ -194,11 +194,15 @@ class TunedConv : public torch::autograd::Function<TunedConv> {
   // x and w arrive in bf16 (the casts before it carry fp32 master weights'
   // gradients back), channels-last when `nhwc`, and so do their gradients.
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
-                               std::int64_t stride, std::int64_t padding, bool nhwc) {
+                               std::int64_t stride, std::int64_t padding, bool nhwc,
+                               std::int64_t plan_address, std::int64_t simd_level) {
     ctx->save_for_backward({x, w});
+    ctx->saved_data["simd"] = simd_level;
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["padding"] = padding;
     ctx->saved_data["nhwc"] = nhwc;
+    ctx->saved_data["plan"] = plan_address;
+    ConvPlan& plan = *plan_of(plan_address);
     const int s = int(stride), p = int(padding);
     auto library = [&](const torch::Tensor& xx) {
       torch::Tensor y = at::conv2d(xx, w, {}, {stride, stride}, {padding, padding});
@@ -207,22 +211,19 @@ class TunedConv : public torch::autograd::Function<TunedConv> {
     };
     if (!nhwc) return library(x);  // the only NCHW forward
     const std::string key = shape_key(x, w, s, p, true);
-    OpChoice choice;
-    {
-      std::lock_guard<std::mutex> lock(choices_mutex());
-      choice = choices()[key].forward;
-    }
+    ConvChoice choice = plan.get(key);
     auto by = [&](Method m, const torch::Tensor& xx) {
       return m == kGemm ? forward_gemm_nhwc(xx, w, s, p) : library(xx);
     };
-    if (!choice.tuned) {
+    const bool possible[kMethods] = {true, true, false};
+    if (!choice.forward.decided) {
       const torch::Tensor xs = x.narrow(0, 0, std::min(kTuneSamples, x.size(0)));
-      const bool possible[kMethods] = {true, true, false};
-      tune(choice, possible, [&](Method m) { return by(m, xs); });
-      std::lock_guard<std::mutex> lock(choices_mutex());
-      choices()[key].forward = choice;
+      tune(choice.forward, possible, [&](Method m) { return by(m, xs); });
+      plan.record(key, choice);
+      choice = plan.get(key);  // another thread may have decided first
     }
-    return by(choice.method, x);
+    check_possible(choice.forward, possible, "forward", key);
+    return by(choice.forward.method, x);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -231,15 +232,13 @@ class TunedConv : public torch::autograd::Function<TunedConv> {
     const int stride = int(ctx->saved_data["stride"].toInt());
     const int padding = int(ctx->saved_data["padding"].toInt());
     const bool nhwc = ctx->saved_data["nhwc"].toBool();
+    ConvPlan& plan = *plan_of(ctx->saved_data["plan"].toInt());
+    const auto simd = common::SimdLevel(ctx->saved_data["simd"].toInt());
     const auto format = nhwc ? kNhwc : at::MemoryFormat::Contiguous;
     const torch::Tensor g = grads[0].to(x.scalar_type()).contiguous(format);
     const bool want_x = ctx->needs_input_grad(0), want_w = ctx->needs_input_grad(1);
     const std::string key = shape_key(x, w, stride, padding, nhwc);
-    Choice choice;
-    {
-      std::lock_guard<std::mutex> lock(choices_mutex());
-      choice = choices()[key];
-    }
+    ConvChoice choice = plan.get(key);
     const int k = int(w.size(2));
     auto weight_grad = [&](Method m, const torch::Tensor& gg, const torch::Tensor& xx) {
       return m == kGemm ? conv2d_weight_grad_gemm(gg, xx, k, stride, padding)
@@ -247,34 +246,46 @@ class TunedConv : public torch::autograd::Function<TunedConv> {
     };
     auto input_grad = [&](Method m, const torch::Tensor& gg, const torch::Tensor& xx) {
       if (m == kGemm)
-        return conv2d_input_grad_gemm(gg, w, int(xx.size(2)), int(xx.size(3)), stride, padding);
+        return conv2d_input_grad_gemm(gg, w, int(xx.size(2)), int(xx.size(3)), stride, padding,
+                                      simd);
       if (m == kFlipped) return conv2d_input_grad_flipped(gg, w, padding);
       return library_grad(gg, xx, w, stride, padding, true);
     };
     // A shape first seen without an input gradient (the stem) is tuned for
     // one if one is ever wanted.
-    if ((want_w && !choice.weight.tuned) || (want_x && !choice.input.tuned)) {
+    const bool weight_possible[kMethods] = {true, true, false};
+    const bool input_possible[kMethods] = {true, true, stride == 1 && padding <= k - 1};
+    if ((want_w && !choice.weight.decided) || (want_x && !choice.input.decided)) {
       // Time every way once on the first samples, and remember the fastest.
       const std::int64_t n = std::min(kTuneSamples, x.size(0));
       const torch::Tensor gs = g.narrow(0, 0, n).contiguous(format);
       const torch::Tensor xs = x.narrow(0, 0, n).contiguous(format);
-      if (want_w && !choice.weight.tuned) {
-        const bool possible[kMethods] = {true, true, false};
-        tune(choice.weight, possible, [&](Method m) { return weight_grad(m, gs, xs); });
+      ConvChoice tuned;
+      if (want_w && !choice.weight.decided) {
+        tune(tuned.weight, weight_possible, [&](Method m) { return weight_grad(m, gs, xs); });
       }
-      if (want_x && !choice.input.tuned) {
-        const bool possible[kMethods] = {true, true, stride == 1 && padding <= k - 1};
-        tune(choice.input, possible, [&](Method m) { return input_grad(m, gs, xs); });
+      if (want_x && !choice.input.decided) {
+        tune(tuned.input, input_possible, [&](Method m) { return input_grad(m, gs, xs); });
       }
-      std::lock_guard<std::mutex> lock(choices_mutex());
-      Choice& kept = choices()[key];
-      if (want_w) kept.weight = choice.weight;
-      if (want_x) kept.input = choice.input;
+      plan.record(key, tuned);
+      choice = plan.get(key);
     }
     torch::Tensor gx, gw;
-    if (want_w) gw = weight_grad(choice.weight.method, g, x);
-    if (want_x) gx = input_grad(choice.input.method, g, x).contiguous(format);
-    return {gx, gw, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    if (want_w) {
+      check_possible(choice.weight, weight_possible, "weight gradient", key);
+      gw = weight_grad(choice.weight.method, g, x);
+    }
+    if (want_x) {
+      check_possible(choice.input, input_possible, "input gradient", key);
+      gx = input_grad(choice.input.method, g, x).contiguous(format);
+    }
+    return {gx,
+            gw,
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -341,7 +352,7 @@ torch::Tensor bf16_operand(const torch::Tensor& t, at::MemoryFormat format) {
 }  // namespace
 
 torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride, int padding,
-                     const KernelOptions& kernels) {
+                     const KernelOptions& kernels, ConvPlan* plan) {
   if (x.dim() != 4 || !computes_in_bf16(x, w)) return torch::conv2d(x, w, {}, stride, padding);
   const bool nhwc = kernels.bf16_channels_last;
   const auto format = nhwc ? kNhwc : at::MemoryFormat::Contiguous;
@@ -350,16 +361,20 @@ torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& w, int stride,
     return torch::conv2d(bf16_operand(x, format), bf16_operand(w, format), {}, stride, padding)
         .contiguous(format);
   }
+  if (plan == nullptr) {
+    throw std::invalid_argument("ops::conv2d: conv_tuning needs a plan to keep its choices in");
+  }
+  const std::int64_t address = address_of(plan), simd = std::int64_t(kernels.simd);
   if (nhwc && stride == 2 && x.size(1) <= kSpaceToDepthChannels && w.size(2) > 2 &&
       padding <= w.size(2) - 1) {
     return space_to_depth_conv(
-        x, w, padding, kNhwc, [](const torch::Tensor& xp, const torch::Tensor& wp) {
+        x, w, padding, kNhwc, [address, simd](const torch::Tensor& xp, const torch::Tensor& wp) {
           return TunedConv::apply(bf16_operand(xp, kNhwc), bf16_operand(wp, kNhwc), std::int64_t(1),
-                                  std::int64_t(0), true);
+                                  std::int64_t(0), true, address, simd);
         });
   }
   return TunedConv::apply(bf16_operand(x, format), bf16_operand(w, format), std::int64_t(stride),
-                          std::int64_t(padding), nhwc);
+                          std::int64_t(padding), nhwc, address, simd);
 }
 
 torch::Tensor conv2d_space_to_depth(const torch::Tensor& x, const torch::Tensor& w, int padding) {
@@ -385,8 +400,8 @@ torch::Tensor conv2d_weight_grad_gemm(const torch::Tensor& g, const torch::Tenso
 }
 
 torch::Tensor conv2d_input_grad_gemm(const torch::Tensor& g, const torch::Tensor& w, int height,
-                                     int width, int stride, int padding) {
-  if (is_nhwc(g)) return input_grad_gemm_nhwc(g, w, height, width, stride, padding);
+                                     int width, int stride, int padding, common::SimdLevel simd) {
+  if (is_nhwc(g)) return input_grad_gemm_nhwc(g, w, height, width, stride, padding, simd);
   return input_grad_gemm_nchw(g, w, height, width, stride, padding);
 }
 
@@ -396,30 +411,6 @@ torch::Tensor conv2d_input_grad_flipped(const torch::Tensor& g, const torch::Ten
   const torch::Tensor flipped = w.flip({2, 3}).transpose(0, 1).contiguous(format);
   const std::int64_t p = w.size(2) - 1 - padding;
   return at::conv2d(g, flipped, {}, {1, 1}, {p, p}).contiguous(format);
-}
-
-std::vector<std::string> conv_backward_choices() {
-  std::lock_guard<std::mutex> lock(choices_mutex());
-  std::vector<std::string> out;
-  auto part = [](const char* what, const OpChoice& c) {
-    if (!c.tuned) return std::string();
-    char buf[64];
-    std::snprintf(buf, sizeof buf, ", %s %s %.1f ms", what, kMethodNames[c.method], c.ms[c.method]);
-    std::string s = buf, others;
-    for (int m = 0; m < kMethods; ++m) {
-      if (m == c.method || c.ms[m] <= 0) continue;
-      std::snprintf(buf, sizeof buf, "%s%s %.1f", others.empty() ? "" : ", ", kMethodNames[m],
-                    c.ms[m]);
-      others += buf;
-    }
-    return s + (others.empty() ? "" : " (" + others + ")");
-  };
-  for (const auto& [key, c] : choices()) {
-    const std::string parts =
-        part("forward", c.forward) + part("weight", c.weight) + part("input", c.input);
-    if (!parts.empty()) out.push_back(key + ":" + parts.substr(1));
-  }
-  return out;
 }
 
 }  // namespace tessera::ops

@@ -9,7 +9,8 @@
 // the large maps of stage 1 oneDNN wins. The tuner removes the guess: each
 // (shape, dtype, layout) is timed every way the first time it is seen, on
 // at most 48 samples (each way's fastest of three interleaved rounds,
-// common/fastest.h), and the fastest is kept for the process:
+// common/fastest.h), and the fastest is kept in the network's plan
+// (ops/conv_plan.h), which a run saves and a later run can reuse:
 //   forward:  oneDNN, or im2col + GEMM (channels-last only);
 //   input gradient: oneDNN's backward, col2im of a GEMM, or (stride 1) the
 //     forward convolution of the output gradient with the flipped weights,
@@ -30,7 +31,7 @@
 // fp32, other devices, and conv_tuning off run LibTorch's convolution, so
 // fp32 stays bit-identical to plain LibTorch.
 //
-//   torch::Tensor y = ops::conv2d(x, conv->weight, stride, padding, kernels);
+//   torch::Tensor y = ops::conv2d(x, conv->weight, stride, padding, kernels, &plan);
 #pragma once
 
 #include <string>
@@ -38,12 +39,16 @@
 
 #include <torch/torch.h>
 
+#include "tessera/ops/conv_plan.h"
 #include "tessera/ops/kernel_options.h"
 
 namespace tessera::ops {
 
+// `plan` keeps the tuner's choices and gives those it holds; it must
+// outlive the backward pass, and may be null only where nothing is tuned
+// (fp32, other devices, conv_tuning off), else std::invalid_argument.
 torch::Tensor conv2d(const torch::Tensor& x, const torch::Tensor& weight, int stride, int padding,
-                     const KernelOptions& kernels);
+                     const KernelOptions& kernels, ConvPlan* plan);
 
 // The computations, exposed for tests and benchmarks. x [N, C, H, W],
 // weight [O, C, k, k], grad_out [N, O, Ho, Wo]. The gemm ones work on the
@@ -54,7 +59,8 @@ torch::Tensor conv2d_forward_gemm(const torch::Tensor& x, const torch::Tensor& w
 torch::Tensor conv2d_weight_grad_gemm(const torch::Tensor& grad_out, const torch::Tensor& input,
                                       int kernel, int stride, int padding);
 torch::Tensor conv2d_input_grad_gemm(const torch::Tensor& grad_out, const torch::Tensor& weight,
-                                     int height, int width, int stride, int padding);
+                                     int height, int width, int stride, int padding,
+                                     common::SimdLevel simd = common::cpu_simd_level());
 // Stride 1 only: the forward convolution of grad_out with the weights
 // flipped in space and transposed, padded by kernel - 1 - padding.
 torch::Tensor conv2d_input_grad_flipped(const torch::Tensor& grad_out, const torch::Tensor& weight,
@@ -66,11 +72,5 @@ torch::Tensor conv2d_input_grad_flipped(const torch::Tensor& grad_out, const tor
 // through the tuner.
 torch::Tensor conv2d_space_to_depth(const torch::Tensor& x, const torch::Tensor& weight,
                                     int padding);
-
-// What the tuner chose so far, one line per layer shape ("" if nothing yet):
-// "BFloat16 nhwc x[512,7,4] w[512,512,3,3] s1 p1: forward gemm <ms> (library <ms>),
-//  weight gemm <ms> (library <ms>), input gemm <ms> (library <ms>, flipped <ms>)"
-// (per-sample input shape; times on the tuning samples).
-std::vector<std::string> conv_backward_choices();
 
 }  // namespace tessera::ops

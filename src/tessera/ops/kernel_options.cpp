@@ -19,6 +19,10 @@ const Named kKernels[] = {{"conv_tuning", &KernelOptions::conv_tuning},
 
 }  // namespace
 
+void KernelOptions::validate() const {
+  common::check_simd_level(simd);
+}
+
 std::string KernelOptions::describe() const {
   std::string on;
   bool all = true;

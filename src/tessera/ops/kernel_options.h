@@ -10,6 +10,8 @@
 
 #include <string>
 
+#include "tessera/common/simd_dispatch.h"
+
 namespace tessera::ops {
 
 struct KernelOptions {
@@ -21,10 +23,17 @@ struct KernelOptions {
   // bf16 convolutions on the CPU take and give channels-last (NHWC)
   // activations; the fused batch norm works only on those.
   bool bf16_channels_last = true;
+  // The SIMD variant the fused batch norm and the fold run
+  // (common/simd_dispatch.h). Every level computes the same bits
+  // (tests/ops/simd_variants_test.cpp); a lower one is for that comparison.
+  // Not part of describe().
+  common::SimdLevel simd = common::cpu_simd_level();
 
   // "all", "none", or the names of those on, joined by '+'
   // ("conv_tuning+bf16_channels_last").
   std::string describe() const;
+  // Throws std::invalid_argument for a SIMD level the CPU cannot run.
+  void validate() const;
   // Parses describe()'s forms; throws std::invalid_argument naming the
   // unknown part.
   static KernelOptions parse(const std::string& text);

@@ -297,10 +297,10 @@ class BatchNormMaxPool : public torch::autograd::Function<BatchNormMaxPool> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x,
                                const torch::Tensor& weight, const torch::Tensor& bias,
                                torch::Tensor running_mean, torch::Tensor running_var,
-                               double momentum, double eps) {
+                               double momentum, double eps, std::int64_t simd_level) {
     RECORD_FUNCTION("tessera::batch_norm_max_pool", std::vector<c10::IValue>());
-    const BatchNormStatistics st =
-        batch_norm_statistics(x, weight, bias, running_mean, running_var, momentum, eps);
+    const BatchNormStatistics st = batch_norm_statistics(
+        x, weight, bias, running_mean, running_var, momentum, eps, common::SimdLevel(simd_level));
     const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
     const std::int64_t ho = pooled_size(h), wo = pooled_size(w);
     const std::vector<float> scale = simd::to_lanes(st.scale), offset = simd::to_lanes(st.offset);
@@ -316,6 +316,7 @@ class BatchNormMaxPool : public torch::autograd::Function<BatchNormMaxPool> {
     ctx->save_for_backward({x, pos, at_max, weight});
     ctx->saved_data["mean"] = st.mean;
     ctx->saved_data["invstd"] = st.invstd;
+    ctx->saved_data["simd"] = simd_level;
     return out;
   }
 
@@ -326,13 +327,14 @@ class BatchNormMaxPool : public torch::autograd::Function<BatchNormMaxPool> {
     const torch::Tensor g = grads[0].to(torch::kBFloat16).contiguous(nhwc);
     const BatchNormGradient bg =
         batch_norm_gradient(g, torch::Tensor(), at_max, ctx->saved_data["mean"].toTensor(),
-                            ctx->saved_data["invstd"].toTensor(), weight, x.numel() / x.size(1));
+                            ctx->saved_data["invstd"].toTensor(), weight, x.numel() / x.size(1),
+                            common::SimdLevel(ctx->saved_data["simd"].toInt()));
     const std::vector<float> mean_lanes = simd::to_lanes(bg.mean), scale = simd::to_lanes(bg.scale),
                              slope = simd::to_lanes(bg.slope), offset = simd::to_lanes(bg.offset);
     const UnpoolNorm nm{mean_lanes.data(), scale.data(), slope.data(), offset.data()};
     torch::Tensor dx = torch::empty_like(x, x.options(), nhwc);
     unpool_nhwc(g, pos, dx, nm, x);
-    return {dx, bg.dweight, bg.dbias, {}, {}, {}, {}};
+    return {dx, bg.dweight, bg.dbias, {}, {}, {}, {}, {}};
   }
 };
 
@@ -345,7 +347,7 @@ torch::Tensor batch_norm_max_pool_3x3_s2(const torch::Tensor& x, torch::nn::Batc
     return torch::max_pool2d(batch_norm(x, bn, kernels, /*relu=*/false), 3, 2, 1);
   const double momentum = count_batch(bn);
   return BatchNormMaxPool::apply(x, bn.weight, bn.bias, bn.running_mean, bn.running_var, momentum,
-                                 bn.options.eps());
+                                 bn.options.eps(), std::int64_t(kernels.simd));
 }
 
 }  // namespace tessera::ops

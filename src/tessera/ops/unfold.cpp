@@ -160,9 +160,10 @@ TESSERA_SIMD_DISPATCH(fold_position,
                        bf16* out),
                       (cols, taps, n, c, out))
 
-// float and double add in their own type.
+// float and double add in their own type, with the compiler's own vectors.
 template <typename T>
-void fold_position(const T* cols, const std::int64_t* taps, int n, std::int64_t c, T* out) {
+void fold_position(const T* cols, const std::int64_t* taps, int n, std::int64_t c, T* out,
+                   common::SimdLevel) {
   for (std::int64_t j = 0; j < c; ++j) {
     T acc = 0;
     for (int t = 0; t < n; ++t) acc += cols[taps[t] + j];
@@ -172,7 +173,8 @@ void fold_position(const T* cols, const std::int64_t* taps, int n, std::int64_t 
 
 template <typename T>
 void fold_all(const T* cols, T* out, std::int64_t images, std::int64_t c, std::int64_t h,
-              std::int64_t w, std::int64_t k, std::int64_t s, std::int64_t p) {
+              std::int64_t w, std::int64_t k, std::int64_t s, std::int64_t p,
+              common::SimdLevel simd) {
   const std::int64_t ho = conv_out_size(h, k, s, p), wo = conv_out_size(w, k, s, p);
   const std::int64_t row = k * k * c;
   // The columns' coverings are the same on every row.
@@ -191,7 +193,7 @@ void fold_all(const T* cols, T* out, std::int64_t images, std::int64_t c, std::i
           for (const auto& [ox, b] : columns[x])
             taps.push_back(((image * ho + oy) * wo + ox) * row + (a * k + b) * c);
         }
-        fold_position(cols, taps.data(), int(taps.size()), c, out + (i * w + x) * c);
+        fold_position(cols, taps.data(), int(taps.size()), c, out + (i * w + x) * c, simd);
       }
     }
   });
@@ -200,7 +202,8 @@ void fold_all(const T* cols, T* out, std::int64_t images, std::int64_t c, std::i
 }  // namespace
 
 void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t k, std::int64_t s,
-               std::int64_t p) {
+               std::int64_t p, common::SimdLevel simd) {
+  common::check_simd_level(simd);
   const std::int64_t n = out.size(0), c = out.size(1), h = out.size(2), w = out.size(3);
   const std::int64_t positions = conv_out_size(h, k, s, p) * conv_out_size(w, k, s, p);
   if (!out.is_contiguous(kNhwc) || !cols.is_contiguous() || cols.dtype() != out.dtype() ||
@@ -209,13 +212,13 @@ void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t
         "fold_nhwc: cols must be contiguous [N*Ho*Wo, k*k*C] of out's dtype");
   switch (out.scalar_type()) {
     case torch::kBFloat16:
-      fold_all(cols.data_ptr<bf16>(), out.data_ptr<bf16>(), n, c, h, w, k, s, p);
+      fold_all(cols.data_ptr<bf16>(), out.data_ptr<bf16>(), n, c, h, w, k, s, p, simd);
       break;
     case torch::kFloat32:
-      fold_all(cols.data_ptr<float>(), out.data_ptr<float>(), n, c, h, w, k, s, p);
+      fold_all(cols.data_ptr<float>(), out.data_ptr<float>(), n, c, h, w, k, s, p, simd);
       break;
     case torch::kFloat64:
-      fold_all(cols.data_ptr<double>(), out.data_ptr<double>(), n, c, h, w, k, s, p);
+      fold_all(cols.data_ptr<double>(), out.data_ptr<double>(), n, c, h, w, k, s, p, simd);
       break;
     default:
       throw std::invalid_argument("fold_nhwc: dtype " +

@@ -14,6 +14,8 @@
 
 #include <torch/torch.h>
 
+#include "tessera/common/simd_dispatch.h"
+
 namespace tessera::ops {
 
 // The output size of a convolution along one dimension of size n.
@@ -32,7 +34,9 @@ torch::Tensor unfold_nhwc(const torch::Tensor& x, std::int64_t k, std::int64_t s
 // cols' dtype, which it overwrites. Each input position gathers the rows
 // that read it, in (kh, kw) order, in fp32 for bf16 and float (double for
 // double), and is rounded once: no zero fill, no wider copy of the input.
+// `simd` picks the bf16 loop's variant (common/simd_dispatch.h); every level
+// gives the same bits.
 void fold_nhwc(const torch::Tensor& cols, const torch::Tensor& out, std::int64_t k, std::int64_t s,
-               std::int64_t p);
+               std::int64_t p, common::SimdLevel simd = common::cpu_simd_level());
 
 }  // namespace tessera::ops

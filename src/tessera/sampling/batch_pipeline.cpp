@@ -5,7 +5,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "tessera/common/config.h"
 #include "tessera/common/log.h"
 #include "tessera/common/rng.h"
 #include "tessera/common/threads.h"
@@ -19,15 +18,6 @@ void PipelineOptions::validate() const {
   if (!(memory_budget_mb > 0))
     throw std::invalid_argument("pipeline: prefetch_memory_mb must be > 0");
   augment.validate();
-}
-
-PipelineOptions PipelineOptions::from_config(const common::Config& c) {
-  PipelineOptions o;
-  o.batch_size = c.batch_size;
-  o.workers = common::resolve_threads(c.gen_count);
-  o.prefetch_batches = c.prefetch_batches;
-  o.memory_budget_mb = c.prefetch_memory_mb;
-  return o;
 }
 
 std::size_t PipelineOptions::batch_floats(std::size_t tile_floats) const {

@@ -23,10 +23,6 @@
 #include "tessera/sampling/tile_store.h"
 #include "tessera/sampling/triplet_sampler.h"
 
-namespace tessera::common {
-struct Config;
-}
-
 namespace tessera::sampling {
 
 struct TripletBatch {
@@ -58,7 +54,6 @@ struct PipelineOptions {
   std::uint64_t seed = 0;
   int epoch = 0;
   void validate() const;
-  static PipelineOptions from_config(const common::Config& config);
   // The floats of a full batch: anchors, neighbours and opposites, each
   // batch_size tiles of `tile_floats` (a BufferPool's block size).
   std::size_t batch_floats(std::size_t tile_floats) const;

@@ -3,7 +3,7 @@
 // epoch allocates (and the kernel maps and zeroes) a block once per batch in
 // flight rather than once per batch. Where the blocks come from is the
 // caller's choice: page-locked memory lets a GPU copy from them
-// asynchronously (train/device_feeder.h); the default is the heap.
+// asynchronously (device/device_feeder.h); the default is the heap.
 //
 //   auto pool = BufferPool::create(floats_per_batch);
 //   std::shared_ptr<float> block = pool->take();   // reused once released

@@ -8,27 +8,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "tessera/common/config.h"
 #include "tessera/common/progress.h"
 
 namespace tessera::sampling {
-
-TileGeometry TileGeometry::from_config(const common::Config& c) {
-  TileGeometry g;
-  const long tile_samples = c.tile_samples();
-  if (tile_samples % c.frame_step != 0) {
-    throw std::invalid_argument(
-        "config: sample_tile_size (" + std::to_string(c.sample_tile_size) +
-        " s = " + std::to_string(tile_samples) + " samples) must be a multiple of frame_step (" +
-        std::to_string(c.frame_step) + ") so that tiles are slices of the cached features");
-  }
-  g.tile_frames = c.tile_frames();
-  g.step_frames = int(tile_samples / c.frame_step);
-  g.tile_seconds = c.sample_tile_size;
-  g.channels = c.to_mono ? 1 : c.stereo_channels;
-  g.bins = c.feature_bins();
-  return g;
-}
 
 TileStore TileStore::build(const std::vector<data::Recording>& recordings,
                            features::FeatureCache& cache, const TileGeometry& geometry, int threads,

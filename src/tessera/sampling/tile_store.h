@@ -10,10 +10,6 @@
 #include "tessera/data/dataset.h"
 #include "tessera/features/feature_cache.h"
 
-namespace tessera::common {
-struct Config;
-}
-
 namespace tessera::sampling {
 
 struct TileGeometry {
@@ -23,7 +19,6 @@ struct TileGeometry {
   int channels = 1;
   int bins = 128;
   // Throws std::invalid_argument when a tile start is not a whole frame.
-  static TileGeometry from_config(const common::Config& config);
   std::size_t tile_floats() const { return std::size_t(channels) * tile_frames * bins; }
   int tiles_in(long frames) const {
     return frames < tile_frames ? 0 : int((frames - tile_frames) / step_frames) + 1;

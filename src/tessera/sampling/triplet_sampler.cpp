@@ -6,7 +6,6 @@
 #include <random>
 #include <stdexcept>
 
-#include "tessera/common/config.h"
 #include "tessera/common/rng.h"
 
 namespace tessera::sampling {
@@ -25,17 +24,6 @@ void SamplerOptions::validate() const {
 int SamplerOptions::max_neighbour_offset() const {
   // A small epsilon so 4.0 / 2.0 is 2 despite rounding.
   return int(std::floor(neighbourhood_seconds / tile_seconds + 1e-9));
-}
-
-SamplerOptions SamplerOptions::from_config(const common::Config& c) {
-  SamplerOptions o;
-  o.tile_seconds = c.sample_tile_size;
-  o.neighbourhood_seconds = c.sample_tile_neighbourhood;
-  o.opposite_buffer = c.opposite_sample_buffer_size;
-  o.shuffle = c.shuffle_dataset;
-  o.shuffle_buffer = c.random_selection_buffer_size;
-  o.seed = std::uint64_t(c.random_seed);
-  return o;
 }
 
 TripletSampler::TripletSampler(const SamplerOptions& options) : options_(options) {

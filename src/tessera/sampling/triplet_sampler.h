@@ -14,10 +14,6 @@
 #include <cstdint>
 #include <vector>
 
-namespace tessera::common {
-struct Config;
-}
-
 namespace tessera::sampling {
 
 struct TripletSpec {
@@ -33,7 +29,6 @@ struct SamplerOptions {
   int shuffle_buffer = 64;
   std::uint64_t seed = 42;
   void validate() const;
-  static SamplerOptions from_config(const common::Config& config);
   // The largest tile distance a neighbour may have.
   int max_neighbour_offset() const;
 };

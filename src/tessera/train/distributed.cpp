@@ -13,8 +13,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
-#include "tessera/common/cuda_support.h"
 #include "tessera/cuda/nccl_backend.h"
+#include "tessera/device/cuda_support.h"
 
 namespace tessera::train {
 namespace {
@@ -129,7 +129,7 @@ DistributedContext::DistributedContext(const DistEnv& env, const DistOptions& op
     } else {
       // NCCL lives in libtorch_cuda, which only the CUDA module links.
       const auto make = reinterpret_cast<TesseraMakeNcclBackend>(
-          common::cuda_support_symbol("tessera_make_nccl_backend"));
+          device::cuda_support_symbol("tessera_make_nccl_backend"));
       char error[512] = "";
       c10d::Backend* pg = make(impl_->store.get(), env_.rank, env_.world,
                                std::int64_t(timeout.count()), error, sizeof error);

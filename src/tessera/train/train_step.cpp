@@ -7,7 +7,7 @@
 #include <c10/core/StreamGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 
-#include "tessera/train/cuda_graph.h"
+#include "tessera/device/cuda_graph.h"
 
 namespace tessera::train {
 namespace {
@@ -69,7 +69,7 @@ void StepOptions::validate(const torch::Device& device) const {
   if (!device.is_cuda()) {
     throw std::invalid_argument("step: a CUDA graph needs a CUDA device, not " + device.str());
   }
-  if (resolve_adam_update(adam, device) != AdamUpdate::kFused) {
+  if (device::resolve_adam_update(adam, device) != device::AdamUpdate::kFused) {
     throw std::invalid_argument(
         "step: a CUDA graph needs the fused Adam update (the loop decides each step's bias "
         "corrections on the host, which a replay would not redo)");
@@ -85,7 +85,7 @@ struct StepRunner::Graphed {
   std::vector<std::int64_t> shape;  // the batch shape the graph is for
   int warm = 0;                     // steps of that shape before the capture
   c10::Stream stream;
-  std::unique_ptr<CudaGraph> graph;
+  std::unique_ptr<device::CudaGraph> graph;
   torch::Tensor input, recordings, metrics;  // the graph's own
 };
 
@@ -110,7 +110,7 @@ StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::O
       l2_amount_(l2_amount),
       device_(device),
       options_(options),
-      adam_(resolve_adam_update(options.adam, device)),
+      adam_(device::resolve_adam_update(options.adam, device)),
       nhwc_(device.is_cpu()
                 ? options.precision == Precision::kFp32 && options.layout == Layout::kNhwc
                 : options.layout != Layout::kNchw) {
@@ -121,7 +121,7 @@ StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::O
     net_->set_kernels(k);
   }
   if (nhwc_) to_channels_last(*net_);
-  if (adam_ == AdamUpdate::kFused) fused_ = std::make_unique<FusedAdam>(optimizer_);
+  if (adam_ == device::AdamUpdate::kFused) fused_ = std::make_unique<device::FusedAdam>(optimizer_);
 }
 
 StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::Objective loss,
@@ -239,7 +239,7 @@ StepMetrics StepRunner::run_graphed(const torch::Tensor& tiles, const torch::Ten
     fused_->refresh_learning_rates();
     NoAutocastCache no_cache;
     on_stream(g.stream, [&] {
-      g.graph = std::make_unique<CudaGraph>(
+      g.graph = std::make_unique<device::CudaGraph>(
           [&] { g.metrics = queue_step(g.input, g.recordings).values; });
     });
     fused_->keep_last_step_for_replay();

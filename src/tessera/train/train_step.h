@@ -10,9 +10,9 @@
 
 #include <torch/torch.h>
 
+#include "tessera/device/fused_adam.h"
 #include "tessera/loss/objective.h"
 #include "tessera/model/resnet.h"
-#include "tessera/train/fused_adam.h"
 
 namespace tessera::train {
 
@@ -54,7 +54,7 @@ struct StepOptions {
   Layout layout = Layout::kAuto;
   // The optimiser's update (fused_adam.h): auto is the fused kernel on a
   // GPU and LibTorch's per-parameter loop on the CPU.
-  AdamUpdate adam = AdamUpdate::kAuto;
+  device::AdamUpdate adam = device::AdamUpdate::kAuto;
   // Capture the step in a CUDA graph once it has run cuda_graph_warmup
   // times at one batch shape, then replay the graph for every batch of that
   // shape (others, like an epoch's short last batch, run as they are). A
@@ -84,7 +84,7 @@ class StepRunner {
   bool bf16_channels_last() const;
   bool channels_last_weights() const { return nhwc_; }
   // The update in use (kAuto resolved).
-  AdamUpdate adam_update() const { return adam_; }
+  device::AdamUpdate adam_update() const { return adam_; }
   // Queues one step on tiles shaped [3B, C, T, F] (anchors, neighbours,
   // opposites), moving them to the device first if they are not there. It
   // reads nothing back from the device: the update is applied whatever the
@@ -116,8 +116,8 @@ class StepRunner {
   double l2_amount_;
   torch::Device device_;
   StepOptions options_;
-  AdamUpdate adam_;
-  std::unique_ptr<FusedAdam> fused_;
+  device::AdamUpdate adam_;
+  std::unique_ptr<device::FusedAdam> fused_;
   bool nhwc_ = false;
   // CUDA-graph state: the shape it is for, steps run before the capture,
   // the stream of those and of the capture, the graph with its own input

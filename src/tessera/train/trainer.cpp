@@ -9,15 +9,16 @@
 #include <thread>
 
 #include "tessera/common/atomic_file.h"
+#include "tessera/common/csv_log.h"
 #include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
 #include "tessera/common/progress.h"
+#include "tessera/device/device_feeder.h"
+#include "tessera/device/device_idle.h"
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/train/checkpoint.h"
-#include "tessera/train/csv_log.h"
-#include "tessera/train/device_feeder.h"
-#include "tessera/train/device_idle.h"
+#include "tessera/train/config_options.h"
 #include "tessera/train/method_options.h"
 #include "tessera/train/module_digest.h"
 #include "tessera/train/tensorboard_log.h"
@@ -73,8 +74,8 @@ void Trainer::install_signal_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
-Trainer::Trainer(common::Config config, std::string run_dir, TrainerOptions options, RunData& data,
-                 EpochEvalFn eval)
+Trainer::Trainer(common::Config config, std::string run_dir, TrainerOptions options,
+                 sampling::RunData& data, EpochEvalFn eval)
     : config_(std::move(config)),
       run_dir_(std::move(run_dir)),
       options_(std::move(options)),
@@ -102,7 +103,7 @@ struct EpochProgress {
 class TrainingSession {
  public:
   TrainingSession(const common::Config& config, const std::string& run_dir,
-                  const TrainerOptions& options, RunData& data, const EpochEvalFn& eval,
+                  const TrainerOptions& options, sampling::RunData& data, const EpochEvalFn& eval,
                   nlohmann::json fingerprint);
   TrainSummary run();
 
@@ -126,13 +127,14 @@ class TrainingSession {
   void check_ranks_agree(int epoch);
   void checkpoint(int epochs_done, const EpochProgress& p);
   void write_timing() const;
+  void save_plan() const;
   // Hands a batch to the feeder (with its recording ids when needed).
-  void push(DeviceFeeder& feeder, sampling::TripletBatch& batch);
+  void push(device::DeviceFeeder& feeder, sampling::TripletBatch& batch);
 
   const common::Config& config_;
   const std::string& run_dir_;
   const TrainerOptions& options_;
-  RunData& data_;
+  sampling::RunData& data_;
   const EpochEvalFn& eval_;
   const nlohmann::json fingerprint_;
   const bool writer_;
@@ -161,8 +163,8 @@ class TrainingSession {
   std::deque<torch::Tensor> recordings_;
   double queued_seconds_ = 0;
   // Made once the device is known to be usable (its constructor asks it).
-  std::unique_ptr<DeviceIdleMeter> idle_;
-  CsvLog steps_csv_, epochs_csv_;
+  std::unique_ptr<device::DeviceIdleMeter> idle_;
+  common::CsvLog steps_csv_, epochs_csv_;
   std::unique_ptr<TensorBoardLog> board_;
   bool resumed_ = false;
   int start_epoch_ = 1;
@@ -172,7 +174,7 @@ class TrainingSession {
 };
 
 TrainingSession::TrainingSession(const common::Config& config, const std::string& run_dir,
-                                 const TrainerOptions& options, RunData& data,
+                                 const TrainerOptions& options, sampling::RunData& data,
                                  const EpochEvalFn& eval, nlohmann::json fingerprint)
     : config_(config),
       run_dir_(run_dir),
@@ -185,15 +187,15 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
       ckpt_dir_(run_dir + "/checkpoints"),
       threads_(common::resolve_threads(options.threads)),
       device_(options.device),
-      sampler_(sampling::SamplerOptions::from_config(config)),
-      pipeline_(sampling::PipelineOptions::from_config(config)) {
+      sampler_(train::sampler_options(config)),
+      pipeline_(train::pipeline_options(config)) {
   if (device_.is_cuda() && !torch::cuda::is_available()) {
     throw std::runtime_error(
         "train: --device cuda was given, but this LibTorch has no CUDA or sees no GPU");
   }
   step_options_.precision = parse_precision(options_.precision);
   step_options_.layout = parse_layout(options_.layout);
-  step_options_.adam = parse_adam_update(options_.adam);
+  step_options_.adam = device::parse_adam_update(options_.adam);
   step_options_.cuda_graph = options_.cuda_graph;
   step_options_.validate(device_);
   if (step_options_.cuda_graph && options_.world > 1) {
@@ -214,6 +216,12 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
                                 ") exceeds the " + std::to_string(probe.size()) +
                                 " training triplets of an epoch; lower batch_size or add data");
   }
+  // Read before anything is written: a plan that cannot be used leaves the
+  // run directory as it was.
+  std::unique_ptr<ops::ConvPlan> given_plan;
+  if (!options_.kernel_plan.empty()) {
+    given_plan = std::make_unique<ops::ConvPlan>(ops::ConvPlan::load(options_.kernel_plan));
+  }
   if (writer_) {
     common::make_dirs(metrics_dir_);
     config_.save(run_dir_ + "/config.json");
@@ -221,9 +229,10 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
   torch::set_num_threads(threads_);
   // The same seed gives every margin of a sweep the same initial weights.
   torch::manual_seed(std::uint64_t(config_.random_seed));
-  model::ResNetOptions model_options = model::ResNetOptions::from_config(config_);
+  model::ResNetOptions model_options = train::model_options(config_);
   model_options.kernels = ops::KernelOptions::parse(options_.kernels);
   net_ = model::ResNet(model_options);
+  if (given_plan) net_->conv_plan().assign(*given_plan);
   net_->to(device_);
   adam_ = std::make_unique<torch::optim::Adam>(net_->parameters(),
                                                torch::optim::AdamOptions(config_.learning_rate));
@@ -240,10 +249,10 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
   metrics_every_ = std::size_t(options_.metrics_every > 0 ? options_.metrics_every
                                : device_.is_cpu()         ? 1
                                                           : std::max(1, config_.log_every));
-  idle_ = std::make_unique<DeviceIdleMeter>(device_);
+  idle_ = std::make_unique<device::DeviceIdleMeter>(device_);
   host_blocks_ =
       sampling::BufferPool::create(pipeline_.batch_floats(data_.train->geometry().tile_floats()),
-                                   DeviceFeeder::host_allocator(device_));
+                                   device::DeviceFeeder::host_allocator(device_));
 }
 
 void TrainingSession::start_or_resume() {
@@ -258,9 +267,12 @@ void TrainingSession::start_or_resume() {
     resumed_progress_.loss_sum = st.meta.value("epoch_loss_sum", 0.0);
     resumed_progress_.triplet_sum = st.meta.value("epoch_triplet_sum", 0.0);
     resumed_progress_.counted = st.meta.value("epoch_batches", std::size_t(0));
+    // The computations the run took so far, whatever --kernel-plan says.
+    const std::string plan = run_dir_ + "/kernel_plan.json";
+    if (fs::exists(plan)) net_->conv_plan().assign(ops::ConvPlan::load(plan));
     if (writer_) {
-      CsvLog::truncate(metrics_dir_ + "/train_steps.csv", double(step_));
-      CsvLog::truncate(metrics_dir_ + "/epochs.csv", double(st.epoch));
+      common::CsvLog::truncate(metrics_dir_ + "/train_steps.csv", double(step_));
+      common::CsvLog::truncate(metrics_dir_ + "/epochs.csv", double(st.epoch));
     }
     const std::size_t in_epoch = resumed_progress_.batches;
     common::log_info(
@@ -276,6 +288,7 @@ void TrainingSession::start_or_resume() {
     std::error_code ec;
     fs::remove(metrics_dir_ + "/train_steps.csv", ec);
     fs::remove(metrics_dir_ + "/epochs.csv", ec);
+    fs::remove(run_dir_ + "/kernel_plan.json", ec);
   }
   // A resumed run's statistics come with its checkpoint's buffers.
   if (!resumed_ && config_.input_normalisation == "dataset") {
@@ -284,7 +297,7 @@ void TrainingSession::start_or_resume() {
   if (options_.sync_parameters) options_.sync_parameters(net_);
 }
 
-void TrainingSession::push(DeviceFeeder& feeder, sampling::TripletBatch& batch) {
+void TrainingSession::push(device::DeviceFeeder& feeder, sampling::TripletBatch& batch) {
   if (needs_recordings_) {
     const std::vector<std::uint32_t> ids = batch.view_recordings();
     recordings_.push_back(
@@ -295,8 +308,8 @@ void TrainingSession::push(DeviceFeeder& feeder, sampling::TripletBatch& batch) 
 
 void TrainingSession::open_logs() {
   if (!writer_) return;
-  steps_csv_ = CsvLog(metrics_dir_ + "/train_steps.csv", kStepColumns);
-  epochs_csv_ = CsvLog(metrics_dir_ + "/epochs.csv", kEpochColumns);
+  steps_csv_ = common::CsvLog(metrics_dir_ + "/train_steps.csv", kStepColumns);
+  epochs_csv_ = common::CsvLog(metrics_dir_ + "/epochs.csv", kEpochColumns);
   if (options_.tensorboard) {
     board_ = std::make_unique<TensorBoardLog>(run_dir_, resumed_ ? step_ : -1,
                                               common::dump_json(config_.to_json(), 2));
@@ -399,7 +412,7 @@ bool TrainingSession::train_epoch(int epoch) {
   sampling::BatchPipeline pipeline(*data_.train, epoch_triplets(epoch, skipped), options,
                                    host_blocks_);
   const auto& g = data_.geometry;
-  DeviceFeeder feeder(device_, {g.channels, g.tile_frames, g.bins});
+  device::DeviceFeeder feeder(device_, {g.channels, g.tile_frames, g.bins});
   common::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs),
                        pipeline.batches());
   const auto epoch_start = std::chrono::steady_clock::now();
@@ -511,9 +524,14 @@ void TrainingSession::checkpoint(int epochs_done, const EpochProgress& p) {
   st.meta["epoch_loss_sum"] = p.loss_sum;
   st.meta["epoch_triplet_sum"] = p.triplet_sum;
   st.meta["epoch_batches"] = p.counted;
+  save_plan();  // before the checkpoint, so no checkpoint is without its plan
   const std::string path = save_checkpoint(ckpt_dir_, st, *net_, *adam_, 3);
   common::log_debug("checkpoint ", path);
   summary_.checkpoint_seconds += seconds_since(t0);
+}
+
+void TrainingSession::save_plan() const {
+  if (writer_ && !net_->conv_plan().empty()) net_->conv_plan().save(run_dir_ + "/kernel_plan.json");
 }
 
 void TrainingSession::write_timing() const {
@@ -555,7 +573,7 @@ void TrainingSession::write_timing() const {
       {"device", options_.device},
       {"precision", options_.precision},
       {"layout", options_.layout},
-      {"adam_update", adam_update_name(runner_->adam_update())},
+      {"adam_update", device::adam_update_name(runner_->adam_update())},
       // Steps that were replays of the captured CUDA graph; null without one.
       {"cuda_graph_replays",
        options_.cuda_graph ? nlohmann::json(runner_->graph_replays()) : nullptr},
@@ -576,6 +594,7 @@ TrainSummary TrainingSession::run() {
     }
     ++summary_.epochs_run;
   }
+  save_plan();
   summary_.steps = step_;
   summary_.seconds = seconds_since(run_start);
   summary_.triplets_per_second = summary_.triplets / std::max(summary_.seconds, 1e-9);

@@ -21,6 +21,9 @@
 //   tensorboard/                 event files and projector_config.pbtxt
 //                                (train/tensorboard_log.h), unless switched off
 //   checkpoints/epoch_<k>.pt     the newest three
+//   kernel_plan.json             the conv tuner's choices (ops/conv_plan.h),
+//                                written with each checkpoint once a bf16 run
+//                                has tuned; a resume takes it back
 #pragma once
 
 #include <atomic>
@@ -30,7 +33,7 @@
 
 #include "tessera/common/config.h"
 #include "tessera/model/resnet.h"
-#include "tessera/train/run_data.h"
+#include "tessera/sampling/run_data.h"
 #include "tessera/train/train_step.h"
 
 namespace tessera::train {
@@ -58,6 +61,11 @@ struct TrainerOptions {
   // Tessera's own CPU kernels for bf16 (ops/kernel_options.h: "all", "none",
   // or names joined by '+').
   std::string kernels = "all";
+  // A conv plan to start from (another run's kernel_plan.json): the layer
+  // shapes it holds take its computations instead of being tuned, so two
+  // runs with the same seed and plan train bit for bit alike. A resumed run
+  // takes its own plan, written with its checkpoints. Empty: tune.
+  std::string kernel_plan;
   // The optimiser's update: "auto", "loop" or "fused" (fused_adam.h).
   std::string adam = "auto";
   // Replay the training step from a CUDA graph (train_step.h's StepOptions:
@@ -96,8 +104,8 @@ struct TrainSummary {
 
 class Trainer {
  public:
-  Trainer(common::Config config, std::string run_dir, TrainerOptions options, RunData& data,
-          EpochEvalFn eval);
+  Trainer(common::Config config, std::string run_dir, TrainerOptions options,
+          sampling::RunData& data, EpochEvalFn eval);
   TrainSummary run();
 
   // Set by SIGINT/SIGTERM: the trainer finishes the step, checkpoints and stops.
@@ -110,7 +118,7 @@ class Trainer {
   common::Config config_;
   std::string run_dir_;
   TrainerOptions options_;
-  RunData& data_;
+  sampling::RunData& data_;
   EpochEvalFn eval_;
 };
 

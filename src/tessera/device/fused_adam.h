@@ -14,7 +14,7 @@
 // The arithmetic is Adam's, rounded differently: the kernel computes each
 // element's update in one expression, the loop in separate tensor ops, and
 // the learning rate enters as float32. The two agree to float precision, not
-// bit for bit (tests/train/fused_adam_test.cpp).
+// bit for bit (tests/device/fused_adam_test.cpp).
 //
 //   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
 //   FusedAdam fused(adam);
@@ -29,7 +29,7 @@
 
 #include <torch/torch.h>
 
-namespace tessera::train {
+namespace tessera::device {
 
 // Which update a training step applies. kAuto: kFused on a GPU, kLoop on the
 // CPU (where the loop's results are the reference every CPU test and demo
@@ -98,4 +98,4 @@ class FusedAdam {
   std::vector<Launch> last_, kept_;
 };
 
-}  // namespace tessera::train
+}  // namespace tessera::device

@@ -7,13 +7,13 @@
 // CUDA hooks once, and a process that asked before they were loaded stays
 // without CUDA.
 //
-//   common::load_cuda_support();   // throws, naming the module, if it cannot
-//   auto* make = common::cuda_support_symbol("tessera_make_nccl_backend");
+//   device::load_cuda_support();   // throws, naming the module, if it cannot
+//   auto* make = device::cuda_support_symbol("tessera_make_nccl_backend");
 #pragma once
 
 #include <string>
 
-namespace tessera::common {
+namespace tessera::device {
 
 // Loads the module (and with it libtorch_cuda) once; later calls return at
 // once. It is looked for beside the running executable, then in the build
@@ -27,4 +27,4 @@ void* cuda_support_symbol(const char* name);
 // Loads the module when `device` names a CUDA device ("cuda", "cuda:1").
 void load_cuda_support_for(const std::string& device);
 
-}  // namespace tessera::common
+}  // namespace tessera::device

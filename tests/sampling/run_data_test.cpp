@@ -1,8 +1,8 @@
-// A run's data on its own: where its cache lives, how many feature threads a
-// command gets, and which recordings each split's tile store holds for a
-// labelled set and for an unlabelled folder with a labelled set beside it.
-// The expected counts come from the split files and the folder written here.
-#include "tessera/train/run_data.h"
+// A run's data on its own: which recordings each split's tile store holds
+// for a labelled set and for an unlabelled folder with a labelled set beside
+// it. The expected counts come from the split files and the folder written
+// here.
+#include "tessera/sampling/run_data.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 
 #include "test_util.h"
 
-namespace tessera::train {
+namespace tessera::sampling {
 namespace {
 
 std::size_t lines_of(const std::string& path) {
@@ -29,47 +29,33 @@ void write_tone(const std::string& path, double seconds, double hz) {
   testing::write_mono_wav(path, testing::sine(hz, 0.3, 16000, std::size_t(seconds * 16000)));
 }
 
-TEST(RunDataTest, CacheDirIsTheConfigsElseTheRunsOwn) {
-  common::Config c;
-  c.cache_dir = "";
-  EXPECT_EQ(resolve_cache_dir(c, "/runs/a"), "/runs/a/cache");
-  c.cache_dir = "/shared/cache";
-  EXPECT_EQ(resolve_cache_dir(c, "/runs/a"), "/shared/cache");
+// The shared synthetic set (DCASE layout, 10 s clips) with the study's
+// audio, features and 2 s tiles, cached in the run's folder.
+RunDataOptions shared_set(const std::string& run) {
+  RunDataOptions o;
+  o.labelled.dcase.root = testing::shared_synth_dataset(4);
+  o.cache_dir = run + "/cache";
+  return o;
 }
 
-TEST(RunDataTest, FeatureThreadsAreTwiceTheComputeThreadsAtMostTheParallelCalls) {
-  common::Config c;
-  c.num_parallel_calls = 3;
-  EXPECT_EQ(feature_threads(c, 1), 2);
-  EXPECT_EQ(feature_threads(c, 4), 3);
-}
-
-TEST(RunDataTest, LabelledConfigOfAFolderRunIsItsEvalDatasetAndOtherwiseTheConfig) {
-  common::Config c;
-  c.dataset = "FolderDataset";
-  c.eval_dataset = "DCASEDataset";
-  c.unlabelled_dataset_path = "/recordings";
-  c.batch_size = 7;
-  const common::Config l = labelled_config(c);
-  EXPECT_EQ(l.dataset, "DCASEDataset");
-  EXPECT_EQ(l.unlabelled_dataset_path, "/recordings");
-  EXPECT_EQ(l.batch_size, 7);
-  common::Config d;
-  d.dataset = "DCASEDataset";
-  EXPECT_EQ(labelled_config(d).dataset, "DCASEDataset");
+// An unlabelled folder beside it, loaded whole.
+RunDataOptions with_folder(RunDataOptions o, const std::string& folder) {
+  o.unlabelled_folder = folder;
+  o.unlabelled_audio.fixed_length_s = 0;
+  return o;
 }
 
 // The shared synthetic set's split files list 10 s clips, each long enough
 // for the 2 s tiles: every listed clip is in its store, nothing is skipped.
 TEST(RunDataTest, LabelledSetLoadsEveryListedClipIntoItsSplit) {
-  const common::Config c = testing::demo_config_on_shared_data(1);
   const std::string run = testing::fresh_dir("run_data_labelled");
-  const RunData d = RunData::load(c, run, 2, /*with_test=*/true);
-  const std::string setup = c.dcase_dataset_path + "/evaluation_setup/";
+  const RunDataOptions o = shared_set(run);
+  const RunData d = RunData::load(o, 2, /*with_test=*/true);
+  const std::string setup = o.labelled.dcase.root + "/evaluation_setup/";
   EXPECT_EQ(d.train->size(), lines_of(setup + "fold1_train.txt"));
   EXPECT_EQ(d.eval->size(), lines_of(setup + "fold1_evaluate.txt"));
   // The DCASE layout's test split is its separate evaluation set
-  // (dcase_eval_dataset_path), which this config does not name.
+  // (DcaseOptions::eval_root), which these options do not name.
   ASSERT_NE(d.test, nullptr);
   EXPECT_EQ(d.test->size(), 0u);
   EXPECT_EQ(d.dataset.skipped.count(), 0u);
@@ -83,7 +69,6 @@ TEST(RunDataTest, LabelledSetLoadsEveryListedClipIntoItsSplit) {
 // left out. The labelled set's train split trains the probes; its eval split
 // evaluates.
 TEST(RunDataTest, FolderRunTrainsOnTheFolderAndProbesOnTheLabelledTrainSplit) {
-  common::Config c = testing::demo_config_on_shared_data(1);
   const std::string run = testing::fresh_dir("run_data_folder");
   const std::string pool = run + "/pool";
   std::filesystem::create_directories(pool + "/nested");
@@ -91,10 +76,8 @@ TEST(RunDataTest, FolderRunTrainsOnTheFolderAndProbesOnTheLabelledTrainSplit) {
   write_tone(pool + "/nested/four_seconds.wav", 4.0, 660);
   write_tone(pool + "/three_seconds.wav", 3.0, 880);
   testing::write_text(pool + "/notes.txt", "not audio\n");
-  c.dataset = "FolderDataset";
-  c.eval_dataset = "DCASEDataset";
-  c.unlabelled_dataset_path = pool;
-  const RunData d = RunData::load(c, run, 2);
+  const RunDataOptions o = with_folder(shared_set(run), pool);
+  const RunData d = RunData::load(o, 2);
   ASSERT_EQ(d.train->size(), 2u);
   std::set<std::string> names;
   for (const auto& r : d.train->recordings())
@@ -107,7 +90,7 @@ TEST(RunDataTest, FolderRunTrainsOnTheFolderAndProbesOnTheLabelledTrainSplit) {
   ASSERT_EQ(d.dataset.skipped.count(), 1u);
   EXPECT_NE(d.dataset.skipped.entries[0].find("three_seconds.wav"), std::string::npos)
       << d.dataset.skipped.entries[0];
-  const std::string setup = c.dcase_dataset_path + "/evaluation_setup/";
+  const std::string setup = o.labelled.dcase.root + "/evaluation_setup/";
   ASSERT_NE(d.labelled_train, nullptr);
   EXPECT_EQ(d.labelled_train->size(), lines_of(setup + "fold1_train.txt"));
   EXPECT_EQ(&d.probe_train(), d.labelled_train.get());
@@ -115,16 +98,12 @@ TEST(RunDataTest, FolderRunTrainsOnTheFolderAndProbesOnTheLabelledTrainSplit) {
 }
 
 TEST(RunDataTest, FewerThanTwoUsableTrainingRecordingsFailsWithTheReasons) {
-  common::Config c = testing::demo_config_on_shared_data(1);
   const std::string run = testing::fresh_dir("run_data_too_few");
   std::filesystem::create_directories(run + "/pool");
   write_tone(run + "/pool/only.wav", 6.0, 440);
   write_tone(run + "/pool/short.wav", 1.0, 440);
-  c.dataset = "FolderDataset";
-  c.eval_dataset = "DCASEDataset";
-  c.unlabelled_dataset_path = run + "/pool";
   try {
-    RunData::load(c, run, 2);
+    RunData::load(with_folder(shared_set(run), run + "/pool"), 2);
     FAIL() << "expected a runtime_error";
   } catch (const std::runtime_error& e) {
     const std::string what = e.what();
@@ -134,4 +113,4 @@ TEST(RunDataTest, FewerThanTwoUsableTrainingRecordingsFailsWithTheReasons) {
 }
 
 }  // namespace
-}  // namespace tessera::train
+}  // namespace tessera::sampling

@@ -1,4 +1,4 @@
-#include "tessera/common/cuda_support.h"
+#include "tessera/device/cuda_support.h"
 
 #include <dlfcn.h>
 
@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <system_error>
 
-namespace tessera::common {
+namespace tessera::device {
 namespace fs = std::filesystem;
 namespace {
 
@@ -78,4 +78,4 @@ void load_cuda_support_for(const std::string& device) {
   if (device.rfind("cuda", 0) == 0) load_cuda_support();
 }
 
-}  // namespace tessera::common
+}  // namespace tessera::device

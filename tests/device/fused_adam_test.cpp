@@ -1,14 +1,14 @@
-// The fused Adam update (train/fused_adam.h) against LibTorch's own Adam
+// The fused Adam update (device/fused_adam.h) against LibTorch's own Adam
 // loop, which is the reference: the same parameters, gradients and
 // schedule must give the same weights to float precision, and the state
 // each writes must continue under the other.
-#include "tessera/train/fused_adam.h"
+#include "tessera/device/fused_adam.h"
 
 #include <sstream>
 
 #include <gtest/gtest.h>
 
-namespace tessera::train {
+namespace tessera::device {
 namespace {
 
 // Parameters of the shapes a ResNet has: a channels-last convolution
@@ -238,4 +238,4 @@ TEST(AdamUpdateTest, AutoIsFusedOnAGpuAndTheLoopOnTheCpu) {
 }
 
 }  // namespace
-}  // namespace tessera::train
+}  // namespace tessera::device

@@ -1,4 +1,4 @@
-#include "tessera/train/device_feeder.h"
+#include "tessera/device/device_feeder.h"
 
 #include <stdexcept>
 #include <string>
@@ -7,7 +7,7 @@
 #include <c10/core/StreamGuard.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 
-namespace tessera::train {
+namespace tessera::device {
 
 // One batch's place: the host batch (kept until its copy is done), the
 // device buffer it is copied into, and the two events that order the copy
@@ -139,4 +139,4 @@ void DeviceFeeder::release() {
   popped_ = -1;
 }
 
-}  // namespace tessera::train
+}  // namespace tessera::device

@@ -1,9 +1,9 @@
-#include "tessera/train/device_idle.h"
+#include "tessera/device/device_idle.h"
 
 #include <c10/core/Event.h>
 #include <c10/core/impl/VirtualGuardImpl.h>
 
-namespace tessera::train {
+namespace tessera::device {
 
 // One step's two events (timing on: BACKEND_DEFAULT) and whether a gap
 // before it counts.
@@ -55,4 +55,4 @@ void DeviceIdleMeter::collect() {
   }
 }
 
-}  // namespace tessera::train
+}  // namespace tessera::device

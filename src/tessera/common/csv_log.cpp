@@ -1,4 +1,4 @@
-#include "tessera/train/csv_log.h"
+#include "tessera/common/csv_log.h"
 
 #include <cerrno>
 #include <cstring>
@@ -9,7 +9,7 @@
 
 #include "tessera/common/atomic_file.h"
 
-namespace tessera::train {
+namespace tessera::common {
 
 CsvLog::CsvLog(const std::string& path, const std::vector<std::string>& columns)
     : path_(path), columns_(columns.size()) {
@@ -112,4 +112,4 @@ std::vector<std::vector<double>> CsvLog::read(const std::string& path,
   return rows;
 }
 
-}  // namespace tessera::train
+}  // namespace tessera::common

@@ -1,13 +1,13 @@
-// The metrics CSV (train/csv_log.h) on its own: one header however often a
+// The metrics CSV (common/csv_log.h) on its own: one header however often a
 // run reopens it, values that read back exactly, and the truncation a resume
 // applies so that the file equals an uninterrupted run's.
-#include "tessera/train/csv_log.h"
+#include "tessera/common/csv_log.h"
 
 #include <gtest/gtest.h>
 
 #include "test_util.h"
 
-namespace tessera::train {
+namespace tessera::common {
 namespace {
 
 using tessera::testing::fresh_dir;
@@ -55,4 +55,4 @@ TEST(CsvLogTest, TruncateKeepsTheRowsUpToTheCheckpoint) {
 }
 
 }  // namespace
-}  // namespace tessera::train
+}  // namespace tessera::common

@@ -1,18 +1,18 @@
-#include "tessera/train/cuda_graph.h"
+#include "tessera/device/cuda_graph.h"
 
 #include <exception>
 #include <stdexcept>
 #include <string>
 
-#include "tessera/common/cuda_support.h"
 #include "tessera/cuda/cuda_graph.h"
+#include "tessera/device/cuda_support.h"
 
-namespace tessera::train {
+namespace tessera::device {
 namespace {
 
 template <typename Fn>
 Fn symbol(const char* name) {
-  return reinterpret_cast<Fn>(common::cuda_support_symbol(name));
+  return reinterpret_cast<Fn>(cuda_support_symbol(name));
 }
 
 struct Body {
@@ -54,4 +54,4 @@ void CudaGraph::replay() {
   }
 }
 
-}  // namespace tessera::train
+}  // namespace tessera::device

@@ -21,7 +21,7 @@ namespace c10 {
 class Event;
 }
 
-namespace tessera::train {
+namespace tessera::device {
 
 class DeviceIdleMeter {
  public:
@@ -51,4 +51,4 @@ class DeviceIdleMeter {
   double idle_s_ = 0, busy_s_ = 0;
 };
 
-}  // namespace tessera::train
+}  // namespace tessera::device

@@ -11,7 +11,7 @@
 
 extern "C" struct TesseraCudaGraph;
 
-namespace tessera::train {
+namespace tessera::device {
 
 class CudaGraph {
  public:
@@ -32,4 +32,4 @@ class CudaGraph {
   TesseraCudaGraph* graph_ = nullptr;
 };
 
-}  // namespace tessera::train
+}  // namespace tessera::device

@@ -1,12 +1,12 @@
-// DeviceFeeder (train/device_feeder.h) on the CPU: batches come out in the
+// DeviceFeeder (device/device_feeder.h) on the CPU: batches come out in the
 // order they went in, as [3B, C, T, F] tensors over the batch's own block
 // (no copy), which stays alive while a tensor uses it; misuse is refused.
 // tests/train/cuda_test.cpp runs the GPU side.
-#include "tessera/train/device_feeder.h"
+#include "tessera/device/device_feeder.h"
 
 #include <gtest/gtest.h>
 
-namespace tessera::train {
+namespace tessera::device {
 namespace {
 
 constexpr std::size_t kTile = 2 * 3 * 4;  // channels x frames x bins
@@ -67,4 +67,4 @@ TEST(DeviceFeederTest, MisuseIsRefused) {
 }
 
 }  // namespace
-}  // namespace tessera::train
+}  // namespace tessera::device

@@ -24,7 +24,7 @@
 
 #include "tessera/sampling/batch_pipeline.h"
 
-namespace tessera::train {
+namespace tessera::device {
 
 class DeviceFeeder {
  public:
@@ -66,4 +66,4 @@ class DeviceFeeder {
   std::unique_ptr<c10::Stream> copy_stream_;
 };
 
-}  // namespace tessera::train
+}  // namespace tessera::device

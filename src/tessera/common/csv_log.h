@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace tessera::train {
+namespace tessera::common {
 
 class CsvLog {
  public:
@@ -34,4 +34,4 @@ class CsvLog {
   std::size_t columns_ = 0;
 };
 
-}  // namespace tessera::train
+}  // namespace tessera::common

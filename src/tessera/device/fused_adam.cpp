@@ -1,8 +1,8 @@
-#include "tessera/train/fused_adam.h"
+#include "tessera/device/fused_adam.h"
 
 #include <stdexcept>
 
-namespace tessera::train {
+namespace tessera::device {
 
 AdamUpdate parse_adam_update(const std::string& name) {
   if (name == "auto") return AdamUpdate::kAuto;
@@ -154,4 +154,4 @@ void FusedAdam::relaunch() {
   for (const Launch& l : kept_) launch(l);
 }
 
-}  // namespace tessera::train
+}  // namespace tessera::device
