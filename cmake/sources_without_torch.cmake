@@ -15,11 +15,9 @@ set(TESSERA_SOURCES_WITHOUT_TORCH
   apps/tessera/command_overview.cpp
   apps/tessera/config_args.cpp
   apps/tessera/device_option.cpp
-  apps/tessera/kernels_option.cpp
   apps/tessera/main.cpp
   apps/tessera/option_suggestions.cpp
   bench/retained_memory_main.cpp
-  src/tessera/experiment/figures.cpp
   src/tessera/experiment/interval.cpp
   src/tessera/experiment/report_document.cpp
   src/tessera/experiment/sweep_results.cpp
@@ -30,7 +28,6 @@ set(TESSERA_SOURCES_WITHOUT_TORCH
   tests/apps/cli_sweep_test.cpp
   tests/apps/cli_torchrun_test.cpp
   tests/apps/cli_train_test.cpp
-  tests/experiment/figures_test.cpp
   tests/experiment/interval_test.cpp
   tests/experiment/report_test.cpp
   tests/experiment/sweep_results_test.cpp

@@ -94,8 +94,8 @@ inline void write_mono_wav(const std::string& path, std::vector<float> samples, 
 #include <sstream>
 #include <thread>
 
-#include "tessera/common/config.h"
 #include "tessera/data/synth.h"
+#include "tessera/study/config.h"
 
 namespace tessera::testing {
 
@@ -194,8 +194,8 @@ inline std::string shared_synth_dataset(int clips = 4, int clips_per_session = 3
 // The demo config (ResNet18 at width 8, 32-d embeddings) on the shared
 // synthetic dataset at batch 16, warnings only: the library-level tests'
 // training runs.
-inline common::Config demo_config_on_shared_data(int epochs) {
-  common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
+inline study::Config demo_config_on_shared_data(int epochs) {
+  study::Config c = study::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
   c.dcase_dataset_path = shared_synth_dataset(4);
   c.epochs = epochs;
   c.batch_size = 16;

@@ -14,7 +14,7 @@
 #include "tessera/audio/encode.h"
 #include "tessera/audio/loader.h"
 #include "tessera/features/feature_extractor.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 
 namespace tessera::app {
 namespace {
@@ -49,9 +49,9 @@ audio::AudioBuffer make_clip(int rate, int channels, double seconds, unsigned se
 }
 
 int run_features_bench(const FeaturesBenchArgs& a) {
-  const common::Config cfg = load_config(a.config);
-  const features::FeatureExtractor fx(train::feature_options(cfg));
-  const audio::AudioOptions ao = train::audio_options(cfg);
+  const study::Config cfg = load_config(a.config);
+  const features::FeatureExtractor fx(study::feature_options(cfg));
+  const audio::AudioOptions ao = study::audio_options(cfg);
   const int distinct = std::min(a.clips, 8);  // a few distinct clips, reused
   std::vector<audio::AudioBuffer> clips;
   std::vector<std::string> files;

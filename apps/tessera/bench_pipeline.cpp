@@ -15,7 +15,7 @@
 #include "tessera/features/feature_extractor.h"
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/sampling/run_data.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 
 namespace tessera::app {
 namespace {
@@ -37,7 +37,7 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
   so.clips_per_class = a.clips_per_class;
   so.threads = a.threads;
   data::write_synth_dataset(so);
-  common::Config c;
+  study::Config c;
   c.dcase_dataset_path = so.output_dir;
   c.batch_size = a.batch;
   c.gen_count = a.threads;
@@ -48,10 +48,10 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
   std::shared_ptr<sampling::BufferPool> blocks;
   auto epoch = [&](const char* name) {
     const auto t0 = std::chrono::steady_clock::now();
-    sampling::RunData d = sampling::RunData::load(train::run_data_options(c, dir), a.threads);
+    sampling::RunData d = sampling::RunData::load(study::run_data_options(c, dir), a.threads);
     const auto specs =
-        sampling::TripletSampler(train::sampler_options(c)).sample(d.train->tile_counts(), 1);
-    const auto po = train::pipeline_options(c);
+        sampling::TripletSampler(study::sampler_options(c)).sample(d.train->tile_counts(), 1);
+    const auto po = study::pipeline_options(c);
     if (!blocks)
       blocks = sampling::BufferPool::create(po.batch_floats(d.train->geometry().tile_floats()));
     sampling::BatchPipeline p(*d.train, specs, po, blocks);
@@ -69,9 +69,9 @@ int run_pipeline_bench(const PipelineBenchArgs& a) {
   const auto specs = epoch("warm");
   if (a.per_tile_baseline) {
     // No cache: decode each recording and compute each tile's features anew.
-    sampling::RunData d = sampling::RunData::load(train::run_data_options(c, dir), a.threads);
-    const features::FeatureExtractor fx(train::feature_options(c));
-    const audio::AudioOptions ao = train::audio_options(c);
+    sampling::RunData d = sampling::RunData::load(study::run_data_options(c, dir), a.threads);
+    const features::FeatureExtractor fx(study::feature_options(c));
+    const audio::AudioOptions ao = study::audio_options(c);
     const int tile = c.tile_samples();
     const std::size_t limit = std::min<std::size_t>(specs.size(), 300);
     std::atomic<std::size_t> done{0};

@@ -8,7 +8,7 @@
 #include "bench_commands.h"
 #include "bench_timing.h"
 #include "device_option.h"
-#include "kernels_option.h"
+#include "step_flags.h"
 #include "tessera/model/resnet.h"
 #include "tessera/ops/conv.h"
 #include "tessera/train/train_step.h"
@@ -19,13 +19,14 @@ namespace tessera::app {
 namespace {
 
 struct StepBenchArgs {
-  std::string model = "resnet18", precision = "fp32", device = "cpu";
+  std::string model = "resnet18", device = "cpu";
+  train::Precision precision = train::Precision::kFp32;
   int width = 64, embedding = 512, batch = 16, threads = 2, steps = 5, warmup = 2, frames = 198,
       bins = 128;
-  std::string layout = "auto";
-  std::string adam = "auto";  // device/fused_adam.h
+  train::Layout layout = train::Layout::kAuto;
+  device::AdamUpdate adam = device::AdamUpdate::kAuto;
   bool cuda_graph = false;
-  std::string kernels = "all";  // ops/kernel_options.h
+  ops::KernelOptions kernels;
   bool flush_denormal = false;
   std::string profile;  // a Chrome trace of one extra step, when set
 };
@@ -45,16 +46,16 @@ int run_step_bench(const StepBenchArgs& a) {
   mo.depth = a.model == "resnet34" ? 34 : a.model == "resnet50" ? 50 : 18;
   mo.width = a.width;
   mo.embedding_size = a.embedding;
-  mo.kernels = ops::KernelOptions::parse(a.kernels);
+  mo.kernels = a.kernels;
   const torch::Device device(a.device);
   model::ResNet net(mo);
   net->to(device);
   torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-3));
   loss::TripletLossOptions lo;
   train::StepOptions so;
-  so.precision = train::parse_precision(a.precision);
-  so.layout = train::parse_layout(a.layout);
-  so.adam = device::parse_adam_update(a.adam);
+  so.precision = a.precision;
+  so.layout = a.layout;
+  so.adam = a.adam;
   so.cuda_graph = a.cuda_graph;
   train::StepRunner runner(net, adam, loss::TripletLoss(lo), 0.0, device, so);
   // On the device already, as the peer's are: the step alone is timed (in
@@ -87,7 +88,7 @@ int run_step_bench(const StepBenchArgs& a) {
       "step: model=%s width=%d batch=%d threads=%d precision=%s layout=%s "
       "kernels=%s adam=%s graph_replays=%lld median_step_s=%.4f min_step_s=%.4f "
       "triplets_per_s=%.2f gflops_per_s=%.1f gflop_per_triplet=%.2f peak_rss_mb=%.0f\n",
-      a.model.c_str(), a.width, a.batch, a.threads, a.precision.c_str(),
+      a.model.c_str(), a.width, a.batch, a.threads, train::precision_name(a.precision),
       runner.bf16_channels_last() || runner.channels_last_weights() ? "nhwc" : "nchw",
       net->options().kernels.describe().c_str(), device::adam_update_name(runner.adam_update()),
       static_cast<long long>(runner.graph_replays()), med,
@@ -110,17 +111,13 @@ Command add_step_bench(CLI::App* bench) {
   step->add_option("--threads", sa->threads, "intra-op threads");
   step->add_option("--steps", sa->steps, "timed steps");
   step->add_option("--warmup", sa->warmup, "untimed steps first");
-  step->add_option("--precision", sa->precision, "fp32 or bf16")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_precision_option(step, sa->precision);
   add_device_option(step, sa->device);
   step->add_option("--frames", sa->frames, "tile frames (Table 1: 198)");
   step->add_option("--bins", sa->bins, "mel bins (Table 1: 128)");
-  step->add_option("--layout", sa->layout,
-                   "auto (NHWC activations in bf16), nchw, or nhwc (fp32 too, with NHWC weights)")
-      ->check(CLI::IsMember({"auto", "nchw", "nhwc"}));
+  add_layout_option(step, sa->layout, /*with_nhwc=*/true);
   add_kernels_option(step, sa->kernels);
-  step->add_option("--adam", sa->adam, "Adam's update: auto, loop or fused")
-      ->check(CLI::IsMember({"auto", "loop", "fused"}));
+  add_adam_option(step, sa->adam);
   step->add_flag("--cuda-graph", sa->cuda_graph,
                  "replay the step from a CUDA graph (captured after 3 steps; --warmup is raised "
                  "to 4 so that only replays are timed)");

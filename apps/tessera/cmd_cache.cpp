@@ -11,7 +11,7 @@
 #include "tessera/data/folder_reader.h"
 #include "tessera/sampling/run_data.h"
 #include "tessera/sampling/tile_store.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 
 namespace tessera::app {
 namespace {
@@ -23,7 +23,7 @@ struct CacheArgs {
 };
 
 int run_cache_build(const CacheArgs& a) {
-  common::Config cfg = load_config(a.config);
+  study::Config cfg = load_config(a.config);
   const std::string dir = !a.cache_dir.empty() ? a.cache_dir : cfg.cache_dir;
   if (dir.empty())
     throw std::invalid_argument("cache build: give --cache-dir or set cache_dir in the config");
@@ -31,15 +31,15 @@ int run_cache_build(const CacheArgs& a) {
   // The labelled set's splits with its own layout's audio options; with
   // FolderDataset also the unlabelled folder's recordings, whole
   // (sampling/run_data.h reads them the same way).
-  const common::Config labelled = train::labelled_config(cfg);
-  data::Dataset d = data::load_dataset(train::dataset_source(labelled));
-  features::FeatureCache cache(dir, train::audio_options(labelled),
-                               train::feature_options(labelled));
-  const auto geometry = train::tile_geometry(cfg);
+  const study::Config labelled = study::labelled_config(cfg);
+  data::Dataset d = data::load_dataset(study::dataset_source(labelled));
+  features::FeatureCache cache(dir, study::audio_options(labelled),
+                               study::feature_options(labelled));
+  const auto geometry = study::tile_geometry(cfg);
   const int threads = common::resolve_threads(a.threads);
   std::size_t usable = 0, computed = 0, cached = 0;
   if (cfg.dataset == "FolderDataset") {
-    features::FeatureCache whole(dir, train::audio_options(cfg), train::feature_options(cfg));
+    features::FeatureCache whole(dir, study::audio_options(cfg), study::feature_options(cfg));
     usable += sampling::TileStore::build(data::read_folder(cfg.unlabelled_dataset_path).recordings,
                                          whole, geometry, threads, 1, d.skipped, "cache unlabelled")
                   .size();

@@ -6,14 +6,14 @@
 #include "tessera/audio/decode.h"
 #include "tessera/common/format.h"
 #include "tessera/data/dataset_loader.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 
 namespace tessera::app {
 namespace {
 
 int run_dataset_info(const ConfigArgs& args) {
-  const common::Config cfg = load_config(args);
-  data::Dataset d = data::load_dataset(train::dataset_source(cfg));
+  const study::Config cfg = load_config(args);
+  data::Dataset d = data::load_dataset(study::dataset_source(cfg));
   std::printf("dataset %s: %zu labels\n", cfg.dataset.c_str(), d.labels.size());
   for (const data::Split* s : {&d.train, &d.eval, &d.test}) {
     std::vector<int> files(d.labels.size(), 0);

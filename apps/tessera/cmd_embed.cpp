@@ -14,7 +14,7 @@
 #include "tessera/eval/embedder.h"
 #include "tessera/eval/tile_index.h"
 #include "tessera/sampling/run_data.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/trained_run.h"
 
 namespace tessera::app {
 namespace fs = std::filesystem;
@@ -53,11 +53,10 @@ struct EmbedArgs {
 
 int run_embed(const EmbedArgs& a) {
   torch::set_num_threads(common::resolve_threads(a.threads));
-  eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
-  const auto geometry = train::tile_geometry(model.config);
+  eval::TrainedModel model = study::load_trained_model(a.run_dir, a.device);
+  const sampling::TileGeometry& geometry = model.data.geometry;
   // Files outside the dataset are not cached: an in-memory cache.
-  features::FeatureCache cache("", train::audio_options(model.config),
-                               train::feature_options(model.config));
+  features::FeatureCache cache("", model.data.audio, model.data.features);
   eval::Embedder embedder(model, 64, eval::parse_layer(a.layer));
   const auto files = expand_inputs(a.inputs);
   if (files.empty()) throw std::invalid_argument("embed: no audio files in the inputs");
@@ -99,7 +98,7 @@ struct NeighbourArgs {
 int run_neighbours(const NeighbourArgs& a) {
   const int threads = common::resolve_threads(a.threads);
   torch::set_num_threads(threads);
-  eval::TrainedModel model = eval::load_trained_model(a.run_dir, a.device);
+  eval::TrainedModel model = study::load_trained_model(a.run_dir, a.device);
   std::string file = a.query;
   double at = 0;
   const auto sep = a.query.rfind('@');
@@ -110,12 +109,10 @@ int run_neighbours(const NeighbourArgs& a) {
     if (*end != '\0' || at < 0)
       throw std::invalid_argument("neighbours: '" + a.query + "' must be FILE or FILE@SECONDS");
   }
-  sampling::RunData data =
-      sampling::RunData::load(train::run_data_options(model.config, a.run_dir), threads);
+  sampling::RunData data = sampling::RunData::load(model.data, threads);
   const auto& g = data.geometry;
   eval::Embedder embedder(model);
-  features::FeatureCache query_cache("", train::audio_options(model.config),
-                                     train::feature_options(model.config));
+  features::FeatureCache query_cache("", model.data.audio, model.data.features);
   const torch::Tensor q_all = embedder.embed_features(*query_cache.get(file), g);
   const int tile = int(at / g.tile_seconds + 1e-9);
   if (tile >= q_all.size(0)) {

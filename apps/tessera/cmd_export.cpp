@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "tessera/export/onnx_export.h"
+#include "tessera/study/trained_run.h"
 
 namespace tessera::app {
 namespace {
@@ -23,7 +24,7 @@ int run_export(const ExportArgs& a) {
   o.input = exporting::parse_export_input(a.input);
   o.layer = eval::parse_layer(a.layer);
   o.validate();
-  const eval::TrainedModel model = eval::load_trained_model(a.run_dir, "cpu", a.checkpoint);
+  const eval::TrainedModel model = study::load_trained_model(a.run_dir, "cpu", a.checkpoint);
   const auto s = exporting::export_onnx(model, o, a.output);
   std::printf("%s: %s %s -> %s [batch, %lld], epoch %d, %.1f MB\n", a.output.c_str(),
               s.input_name.c_str(), s.input_shape.c_str(), s.output_name.c_str(),

@@ -7,7 +7,7 @@
 #include "tessera/audio/loader.h"
 #include "tessera/common/npy.h"
 #include "tessera/features/feature_extractor.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 
 namespace tessera::app {
 namespace {
@@ -19,10 +19,10 @@ struct FeaturesArgs {
 };
 
 int run_features(const FeaturesArgs& a) {
-  common::Config cfg = load_config(a.config);
-  features::FeatureOptions fo = train::feature_options(cfg);
+  study::Config cfg = load_config(a.config);
+  features::FeatureOptions fo = study::feature_options(cfg);
   if (!a.kind.empty()) fo.kind = features::parse_feature_kind(a.kind);
-  const audio::AudioOptions ao = train::audio_options(cfg);
+  const audio::AudioOptions ao = study::audio_options(cfg);
   audio::AudioBuffer audio = audio::load_audio(a.input, ao);
   if (a.tile_start_s >= 0 || a.tile_seconds > 0) {
     const double start_s = std::max(0.0, a.tile_start_s);

@@ -5,7 +5,7 @@
 #include "commands.h"
 #include "config_args.h"
 #include "device_option.h"
-#include "kernels_option.h"
+#include "step_flags.h"
 #include "tessera/common/process.h"
 #include "tessera/common/temporary_files.h"
 #include "tessera/experiment/sweep.h"
@@ -50,9 +50,9 @@ experiment::WorkerCommand train_command() {
                                      "--device",
                                      o.device,
                                      "--precision",
-                                     o.precision,
+                                     train::precision_name(o.precision),
                                      "--kernels",
-                                     o.kernels};
+                                     o.kernels.describe()};
     if (!o.tensorboard) args.push_back("--no-tensorboard");
     if (o.cuda_graph) args.push_back("--cuda-graph");
     return args;
@@ -69,7 +69,7 @@ void print_result(const experiment::Recommendation& rec, const std::string& dir)
 }
 
 int run_sweep_cmd(SweepArgs& a) {
-  common::Config cfg = load_config(a.config);
+  study::Config cfg = load_config(a.config);
   if (!a.margins.empty()) a.options.margins = parse_list(a.margins, "--margins");
   a.options.focus = parse_list(a.focus, "--focus");
   if (a.distribute == "margins") {
@@ -97,7 +97,7 @@ int run_report_cmd(const ReportArgs& a) {
   o.focus = parse_list(a.focus, "--focus");
   // The rule's thresholds come from the sweep's config when it has one.
   try {
-    const common::Config c = common::Config::load(a.dir + "/sweep_config.json");
+    const study::Config c = study::Config::load(a.dir + "/sweep_config.json");
     o.rule.min_active_fraction = c.min_active_fraction;
     o.rule.max_satisfiable_margin = c.max_satisfiable_margin;
     o.rule.cv_tie_tolerance = c.cv_tie_tolerance;
@@ -130,8 +130,7 @@ Command add_sweep_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->options.threads, "total intra-op threads (default: all cores)");
   add_device_option(cmd, a->options.device);
-  cmd->add_option("--precision", a->options.precision, "fp32 or bf16")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_precision_option(cmd, a->options.precision);
   add_kernels_option(cmd, a->options.kernels);
   cmd->add_flag("--cuda-graph", a->options.cuda_graph,
                 "train each run with its step replayed from a CUDA graph (train --cuda-graph)");

@@ -2,7 +2,7 @@
 #include "commands.h"
 #include "config_args.h"
 #include "device_option.h"
-#include "kernels_option.h"
+#include "step_flags.h"
 #include "tessera/common/format.h"
 #include "tessera/common/log.h"
 #include "tessera/experiment/training_run.h"
@@ -17,7 +17,7 @@ struct TrainArgs {
 };
 
 int run_train(TrainArgs& a) {
-  const common::Config cfg = load_config(a.config);
+  const study::Config cfg = load_config(a.config);
   if (a.run_dir.empty()) a.run_dir = cfg.saved_model_path;
   if (a.run_dir.empty())
     throw std::invalid_argument("train: give --run-dir (or saved_model_path in the config)");
@@ -45,19 +45,14 @@ int run_train(TrainArgs& a) {
 void add_trainer_flags(CLI::App* cmd, train::TrainerOptions& o) {
   cmd->add_option("--threads", o.threads, "intra-op threads (default: all cores)");
   add_device_option(cmd, o.device);
-  cmd->add_option("--precision", o.precision, "fp32, or bf16 mixed precision")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
-  cmd->add_option("--layout", o.layout, "auto (bf16 convolutions on NHWC activations) or nchw")
-      ->check(CLI::IsMember({"auto", "nchw"}));
+  add_precision_option(cmd, o.precision);
+  add_layout_option(cmd, o.layout, /*with_nhwc=*/false);
   add_kernels_option(cmd, o.kernels);
   cmd->add_option("--kernel-plan", o.kernel_plan,
                   "start from this conv plan (another run's kernel_plan.json): its layer shapes "
                   "take its computations instead of being tuned")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--adam", o.adam,
-                  "Adam's update: auto (fused on a GPU, the per-parameter loop on the CPU), "
-                  "loop or fused")
-      ->check(CLI::IsMember({"auto", "loop", "fused"}));
+  add_adam_option(cmd, o.adam);
   cmd->add_flag("--cuda-graph", o.cuda_graph,
                 "capture the training step in a CUDA graph after a few steps and replay it "
                 "(a GPU, one process)");

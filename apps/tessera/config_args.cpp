@@ -10,8 +10,8 @@ void ConfigArgs::add_to(CLI::App* cmd, bool required) {
   cmd->add_option("--set", overrides, "override a config key: --set key=value (repeatable)");
 }
 
-common::Config load_config(const ConfigArgs& args) {
-  common::Config c = args.path.empty() ? common::Config{} : common::Config::load(args.path);
+study::Config load_config(const ConfigArgs& args) {
+  study::Config c = args.path.empty() ? study::Config{} : study::Config::load(args.path);
   for (const auto& o : args.overrides) c.apply_override(o);
   c.validate();
   common::set_log_level(common::parse_log_level(c.log_level));

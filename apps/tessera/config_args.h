@@ -1,12 +1,12 @@
 #pragma once
 
 #include "commands.h"
-#include "tessera/common/config.h"
+#include "tessera/study/config.h"
 
 namespace tessera::app {
 
 // The effective config of a command: file (or defaults), then overrides,
 // then validation. Errors name the file or the key.
-common::Config load_config(const ConfigArgs& args);
+study::Config load_config(const ConfigArgs& args);
 
 }  // namespace tessera::app

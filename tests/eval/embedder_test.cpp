@@ -3,6 +3,7 @@
 // own forward pass on the same tiles (batch composition must not matter in
 // eval mode), label means worked here, and the trainer's seeding.
 #include "tessera/eval/embedder.h"
+#include "tessera/study/trained_run.h"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +18,9 @@ class EmbedderTest : public testing::EvalDataTest {
  protected:
   void SetUp() override {
     EvalDataTest::SetUp();
-    model_ = TrainedModel{config_, testing::demo_network(config_, 11), "", torch::kCPU};
+    model_ =
+        TrainedModel{testing::demo_network(config_, 11), study::run_data_options(config_, dir_),
+                     nlohmann::json::object(), "", torch::kCPU};
   }
   // Every tile of recording `rec`, stacked.
   torch::Tensor tiles_of(std::size_t rec) const {
@@ -116,12 +119,12 @@ TEST_F(EmbedderTest, FilesGetTheirOwnTilesAcrossSharedBatches) {
 // trainer's seed drawn the trainer's way.
 TEST_F(EmbedderTest, RandomWeightsAreTheRunsInitialWeights) {
   config_.save(dir_ + "/config.json");
-  TrainedModel random = random_weights_model(dir_);
+  TrainedModel random = study::random_weights_model(dir_);
   const model::ResNet same = testing::demo_network(config_, std::uint64_t(config_.random_seed));
   const auto a = random.net->named_parameters(), b = same->named_parameters();
   ASSERT_EQ(a.size(), b.size());
   for (const auto& kv : a) EXPECT_TRUE(torch::equal(kv.value(), b[kv.key()])) << kv.key();
-  EXPECT_THROW(random_weights_model(dir_ + "/missing"), std::runtime_error);
+  EXPECT_THROW(study::random_weights_model(dir_ + "/missing"), std::runtime_error);
 }
 
 // Batch-norm statistics are a plain average over the tiles: one batch of
@@ -134,7 +137,8 @@ TEST_F(EmbedderTest, RecalibratedStatisticsArePlainAveragesOverTheTiles) {
       if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm2dImpl>(mod)) return bn;
     return std::shared_ptr<torch::nn::BatchNorm2dImpl>();
   };
-  TrainedModel whole = random_weights_model(dir_), halves = random_weights_model(dir_);
+  TrainedModel whole = study::random_weights_model(dir_),
+               halves = study::random_weights_model(dir_);
   const torch::Tensor before = first_norm(whole)->running_mean.clone();
   recalibrate_batch_norm(whole, *data_->eval, 32, 32);
   recalibrate_batch_norm(halves, *data_->eval, 32, 16);

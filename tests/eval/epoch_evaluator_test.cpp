@@ -37,7 +37,8 @@ class EpochEvaluatorTest : public testing::EvalDataTest {
 };
 
 TEST_F(EpochEvaluatorTest, AnchorRowsAreTheNamedTilesEmbeddings) {
-  EpochEvaluator evaluate(config_, *data_->eval, data_->dataset.labels, dir_, torch::kCPU);
+  EpochEvaluator evaluate(study::evaluator_options(config_), *data_->eval, data_->dataset.labels,
+                          dir_, torch::kCPU);
   net_->train();
   const train::EpochEval r = evaluate(net_, 1);
   EXPECT_TRUE(net_->is_training());
@@ -53,7 +54,8 @@ TEST_F(EpochEvaluatorTest, AnchorRowsAreTheNamedTilesEmbeddings) {
   ASSERT_EQ(meta.size(), std::size_t(n) + 1);
   EXPECT_EQ(meta[0], "label\tfile\ttile_start");
 
-  TrainedModel model{config_, net_, "", torch::kCPU};
+  TrainedModel model{net_, study::run_data_options(config_, dir_), nlohmann::json::object(), "",
+                     torch::kCPU};
   Embedder embedder(model, 64);
   for (std::int64_t i = 0; i < n; i += 7) {
     const std::size_t rec = std::size_t(set.recordings[std::size_t(i)]);
@@ -68,7 +70,8 @@ TEST_F(EpochEvaluatorTest, AnchorRowsAreTheNamedTilesEmbeddings) {
 }
 
 TEST_F(EpochEvaluatorTest, CentroidDistancesAreThoseOfTheLabelMeans) {
-  EpochEvaluator evaluate(config_, *data_->eval, data_->dataset.labels, dir_, torch::kCPU);
+  EpochEvaluator evaluate(study::evaluator_options(config_), *data_->eval, data_->dataset.labels,
+                          dir_, torch::kCPU);
   const train::EpochEval r = evaluate(net_, 3);
   const EmbeddedSet& set = evaluate.last();
   const int k = int(data_->dataset.labels.size());
@@ -97,10 +100,12 @@ TEST_F(EpochEvaluatorTest, CentroidDistancesAreThoseOfTheLabelMeans) {
 }
 
 TEST_F(EpochEvaluatorTest, AMarginNoTripletSatisfiesGivesTheMeanHingeExactly) {
-  EpochEvaluator plain(config_, *data_->eval, data_->dataset.labels, dir_, torch::kCPU);
-  common::Config wide = config_;
+  EpochEvaluator plain(study::evaluator_options(config_), *data_->eval, data_->dataset.labels, dir_,
+                       torch::kCPU);
+  study::Config wide = config_;
   wide.margin = 20.0;  // squared distances of unit vectors lie in [0, 4]
-  EpochEvaluator all_active(wide, *data_->eval, data_->dataset.labels, dir_, torch::kCPU);
+  EpochEvaluator all_active(study::evaluator_options(wide), *data_->eval, data_->dataset.labels,
+                            dir_, torch::kCPU);
   const train::EpochEval a = plain(net_, 1);
   const train::EpochEval b = all_active(net_, 1);
   // The same eval triplets, whatever the margin.

@@ -6,24 +6,24 @@
 #include <memory>
 #include <string>
 
-#include "tessera/common/config.h"
 #include "tessera/model/resnet.h"
 #include "tessera/sampling/run_data.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config.h"
+#include "tessera/study/config_options.h"
 #include "test_util.h"
 
 namespace tessera::eval::testing {
 
-inline common::Config demo_config() {
-  common::Config c = tessera::testing::demo_config_on_shared_data(1);
+inline study::Config demo_config() {
+  study::Config c = tessera::testing::demo_config_on_shared_data(1);
   c.cache_dir = std::string(TESSERA_TEST_TMP) + "/eval_test_cache";
   return c;
 }
 
 // A network with weights drawn from `seed`, as the trainer draws them.
-inline model::ResNet demo_network(const common::Config& c, std::uint64_t seed) {
+inline model::ResNet demo_network(const study::Config& c, std::uint64_t seed) {
   torch::manual_seed(seed);
-  return model::ResNet(train::model_options(c));
+  return model::ResNet(study::model_options(c));
 }
 
 // A fresh directory for the test, and the dataset loaded into it as a run
@@ -34,9 +34,9 @@ class EvalDataTest : public ::testing::Test {
     config_ = demo_config();
     dir_ = tessera::testing::fresh_dir();
     data_ = std::make_unique<sampling::RunData>(
-        sampling::RunData::load(train::run_data_options(config_, dir_), 2));
+        sampling::RunData::load(study::run_data_options(config_, dir_), 2));
   }
-  common::Config config_;
+  study::Config config_;
   std::string dir_;
   std::unique_ptr<sampling::RunData> data_;
 };

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tessera/common/config.h"
+#include "tessera/study/config.h"
 #include "test_util.h"
 
 namespace tessera::experiment {
@@ -95,7 +95,7 @@ std::string write_tone_set(const std::string& root,
 // config.json.
 std::string write_run(const std::string& run, const std::string& data,
                       const std::vector<std::string>& labels) {
-  common::Config c = common::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
+  study::Config c = study::Config::load(std::string(TESSERA_SOURCE_DIR) + "/configs/demo.json");
   c.dcase_dataset_path = data;
   c.labels = labels;
   c.n_mel_bin = 32;

@@ -62,7 +62,7 @@ class ReportTest : public ::testing::Test {
     // No test is running yet, so fresh_dir cannot name the folder.
     dir_ = std::string(TESSERA_TEST_TMP) + "/ReportTest.sweep";
     fs::remove_all(dir_);
-    common::Config c = tessera::testing::demo_config_on_shared_data(1);
+    study::Config c = tessera::testing::demo_config_on_shared_data(1);
     c.gen_count = 0;  // one per core; the count changes no result
     SweepOptions o;
     o.margins = {0.5, 1.0};

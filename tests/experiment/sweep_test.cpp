@@ -15,7 +15,7 @@ namespace tessera::experiment {
 namespace {
 namespace fs = std::filesystem;
 
-common::Config tiny_config() {
+study::Config tiny_config() {
   return tessera::testing::demo_config_on_shared_data(1);
 }
 
@@ -36,7 +36,7 @@ TEST(SweepTest, WithoutAWorkerEveryRunTrainsInThisProcess) {
     const std::string run = dir + "/" + margin_dir_name(m);
     const MarginRun r = read_margin_run(run, m);
     EXPECT_EQ(r.epochs_done, 1) << run;
-    EXPECT_EQ(common::Config::load(run + "/config.json").margin, m) << run;
+    EXPECT_EQ(study::Config::load(run + "/config.json").margin, m) << run;
     EXPECT_FALSE(fs::exists(run + "/train.log")) << "a worker log in " << run;
   }
   EXPECT_TRUE(fs::exists(dir + "/report.html"));
@@ -76,7 +76,7 @@ TEST(SweepTest, WorkersGetEachRunAndTheirFailuresComeBackWithTheirLog) {
     EXPECT_EQ(run.seed, tiny_config().random_seed);
     EXPECT_EQ(run.threads, 1);  // two jobs share the two threads
     EXPECT_EQ(run.run_dir, fs::absolute(dir).string() + "/" + margin_dir_name(run.margin));
-    const common::Config c = common::Config::load(run.config_path);
+    const study::Config c = study::Config::load(run.config_path);
     EXPECT_EQ(c.margin, run.margin);
     EXPECT_EQ(c.epochs, 1);
   }

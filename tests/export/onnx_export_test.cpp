@@ -22,7 +22,7 @@
 #include "tessera/export/onnx_export.h"
 #include "tessera/onnx/onnx_model.h"
 #include "tessera/sampling/tile_store.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 #include "test_util.h"
 
 namespace tessera::exporting {
@@ -38,14 +38,15 @@ std::string python_check(const std::string& args) {
 
 // A model as load_trained_model would give it, untrained, with batch-norm
 // running statistics moved by a few training-mode passes.
-eval::TrainedModel make_model(const common::Config& c) {
+eval::TrainedModel make_model(const study::Config& c) {
+  c.validate();
   eval::TrainedModel m;
-  m.config = c;
-  m.config.validate();
+  m.data = study::run_data_options(c, "");
+  m.record = c.to_json();
   torch::manual_seed(3);
-  m.net = model::ResNet(train::model_options(m.config));
-  if (m.config.input_normalisation == "dataset") m.net->set_input_statistics(-4.0, 2.5);
-  const auto g = train::tile_geometry(m.config);
+  m.net = model::ResNet(study::model_options(c));
+  if (c.input_normalisation == "dataset") m.net->set_input_statistics(-4.0, 2.5);
+  const auto g = m.data.geometry;
   m.net->train();
   {
     torch::NoGradGuard no_grad;
@@ -57,8 +58,8 @@ eval::TrainedModel make_model(const common::Config& c) {
   return m;
 }
 
-common::Config small_config() {
-  common::Config c;
+study::Config small_config() {
+  study::Config c;
   c.model_width = 8;
   c.embedding_size = 16;
   c.n_mel_bin = 64;
@@ -72,7 +73,7 @@ struct Case {
 };
 
 Case write_case(eval::TrainedModel& m, eval::Layer layer, int tiles, const std::string& dir) {
-  const auto g = train::tile_geometry(m.config);
+  const auto g = m.data.geometry;
   const std::int64_t frames = g.tile_frames + std::int64_t(tiles - 1) * g.step_frames;
   const torch::Tensor f = torch::randn({g.channels, frames, g.bins}) * 2 - 4;
   std::vector<torch::Tensor> cut;
@@ -88,7 +89,7 @@ Case write_case(eval::TrainedModel& m, eval::Layer layer, int tiles, const std::
   return c;
 }
 
-void expect_runtime_matches(const common::Config& config, eval::Layer layer, int tiles = 9,
+void expect_runtime_matches(const study::Config& config, eval::Layer layer, int tiles = 9,
                             const std::vector<int>& batches = {7}) {
   const std::string dir = fresh_dir();
   eval::TrainedModel m = make_model(config);
@@ -119,7 +120,7 @@ TEST(OnnxExportTest, PooledLayerMatchesTessera) {
 }
 
 TEST(OnnxExportTest, ResNet34WithTimeStatisticsAndAnMlpHeadMatchesTessera) {
-  common::Config c = small_config();
+  study::Config c = small_config();
   c.model = "ResNet34";
   c.model_width = 4;
   c.pooling = "time_stats";
@@ -130,14 +131,14 @@ TEST(OnnxExportTest, ResNet34WithTimeStatisticsAndAnMlpHeadMatchesTessera) {
 }
 
 TEST(OnnxExportTest, ResNet50MatchesTessera) {
-  common::Config c = small_config();
+  study::Config c = small_config();
   c.model = "ResNet50";
   c.model_width = 4;
   expect_runtime_matches(c, eval::Layer::kEmbedding);
 }
 
 TEST(OnnxExportTest, InputNormalisationsMatchTessera) {
-  common::Config c = small_config();
+  study::Config c = small_config();
   c.input_normalisation = "tile_mean";
   expect_runtime_matches(c, eval::Layer::kEmbedding);
   c.input_normalisation = "dataset";
@@ -145,7 +146,7 @@ TEST(OnnxExportTest, InputNormalisationsMatchTessera) {
 }
 
 TEST(OnnxExportTest, MultiChannelRunsEmbedEachChannelAndMatchTessera) {
-  common::Config c = small_config();
+  study::Config c = small_config();
   c.to_mono = false;
   c.stereo_channels = 2;
   expect_runtime_matches(c, eval::Layer::kEmbedding);
@@ -154,7 +155,7 @@ TEST(OnnxExportTest, MultiChannelRunsEmbedEachChannelAndMatchTessera) {
 
 TEST(OnnxExportTest, MetadataRecordsTheRunAndTheGraphIsNamed) {
   const std::string dir = fresh_dir();
-  common::Config c = small_config();
+  study::Config c = small_config();
   c.margin = 0.7;
   eval::TrainedModel m = make_model(c);
   OnnxExportOptions o;
@@ -179,7 +180,7 @@ TEST(OnnxExportTest, MetadataRecordsTheRunAndTheGraphIsNamed) {
 
 TEST(OnnxExportTest, WaveformInputOfAMultiChannelRunIsRefusedWithNoFile) {
   const std::string dir = fresh_dir();
-  common::Config c = small_config();
+  study::Config c = small_config();
   c.to_mono = false;
   c.stereo_channels = 2;
   eval::TrainedModel m = make_model(c);

@@ -16,7 +16,7 @@ work=$(cd "$2" && pwd)
 cxx=${CXX_FUZZ:-clang++}
 flags=(-std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -fno-omit-frame-pointer -I"$src/src" -DNDEBUG)
-common=("$src"/src/tessera/common/{config,near_match,atomic_file,temporary_files,npy,log,simd_dispatch}.cpp)
+common=("$src"/src/tessera/common/{near_match,atomic_file,temporary_files,npy,log,simd_dispatch}.cpp)
 audio=("$src"/src/tessera/audio/*.cpp)
 features=("$src"/src/tessera/features/*.cpp)
 data=("$src"/src/tessera/data/{dataset,dcase_reader}.cpp)
@@ -39,7 +39,7 @@ build() {  # name sources...
   fi
 }
 
-build fuzz_config "${common[@]}"
+build fuzz_config "${common[@]}" "$src"/src/tessera/study/config.cpp
 build fuzz_fold_list "${common[@]}" "${data[@]}"
 build fuzz_cache_entry "${common[@]}" "${audio[@]}" "${features[@]}"
 build fuzz_audio "${common[@]}" "${audio[@]}" "${features[@]}"

@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tessera/study/config_options.h"
 #include "tessera/train/checkpoint.h"
-#include "tessera/train/config_options.h"
 #include "test_util.h"
 
 namespace tessera::train {
@@ -39,8 +39,8 @@ Table read_csv(const std::string& path) {
   return rows;
 }
 
-common::Config tiny_config() {
-  common::Config c = tessera::testing::demo_config_on_shared_data(2);
+study::Config tiny_config() {
+  study::Config c = tessera::testing::demo_config_on_shared_data(2);
   c.cache_dir = std::string(TESSERA_TEST_TMP) + "/trainer_test_cache";
   c.lr_decay_steps = 3;
   c.lr_decay_rate = 0.5;
@@ -77,10 +77,10 @@ struct RunResult {
   Table steps, epochs;
 };
 
-RunResult train(const common::Config& cfg, const std::string& dir, const TrainerOptions& o,
+RunResult train(const study::Config& cfg, const std::string& dir, const TrainerOptions& o,
                 RecordingEval& eval) {
-  sampling::RunData data = sampling::RunData::load(train::run_data_options(cfg, dir), 1);
-  Trainer trainer(cfg, dir, o, data,
+  sampling::RunData data = sampling::RunData::load(study::run_data_options(cfg, dir), 1);
+  Trainer trainer(study::training_options(cfg, o.world), dir, o, data,
                   [&](model::ResNet& net, int epoch) { return eval(net, epoch); });
   RunResult r;
   r.summary = trainer.run();
@@ -90,7 +90,7 @@ RunResult train(const common::Config& cfg, const std::string& dir, const Trainer
 }
 
 // A run that is asked to stop after its `passes`-th backward pass.
-RunResult train_until_backward(const common::Config& cfg, const std::string& dir, TrainerOptions o,
+RunResult train_until_backward(const study::Config& cfg, const std::string& dir, TrainerOptions o,
                                int passes, RecordingEval& eval) {
   int backward_passes = 0;
   o.sync_gradients = [&](model::ResNet&) {
@@ -112,7 +112,7 @@ void expect_same_steps_but_times(const Table& got, const Table& want) {
 
 // Resumes the stopped run in `dir` and checks that it ends where `whole`
 // did: the same per-step rows (but their times), epoch rows and parameters.
-RunResult expect_resumes_to(const common::Config& cfg, const std::string& dir, TrainerOptions o,
+RunResult expect_resumes_to(const study::Config& cfg, const std::string& dir, TrainerOptions o,
                             const RunResult& whole, const RecordingEval& whole_eval) {
   o.resume = true;
   RecordingEval rest_eval;
@@ -124,7 +124,7 @@ RunResult expect_resumes_to(const common::Config& cfg, const std::string& dir, T
 }
 
 TEST(TrainerTest, EachEpochIsTrainedEvaluatedLoggedAndCheckpointed) {
-  const common::Config cfg = tiny_config();
+  const study::Config cfg = tiny_config();
   const std::string dir = tessera::testing::fresh_dir();
   RecordingEval eval;
   const RunResult r = train(cfg, dir, one_thread(), eval);
@@ -183,7 +183,7 @@ TEST(TrainerTest, EachEpochIsTrainedEvaluatedLoggedAndCheckpointed) {
 // the same per-step rows (but their times), the same epoch rows (the epoch
 // means cover the batches before the stop), the same final parameters.
 TEST(TrainerTest, AStopMidEpochResumesToTheUninterruptedRun) {
-  const common::Config cfg = tiny_config();
+  const study::Config cfg = tiny_config();
   RecordingEval whole_eval;
   const RunResult whole =
       train(cfg, tessera::testing::fresh_dir("whole"), one_thread(), whole_eval);
@@ -224,7 +224,7 @@ TEST(TrainerTest, AStopMidEpochResumesToTheUninterruptedRun) {
 // the fifth backward pass, mid-window, still reads the queued step back
 // before its checkpoint, so the resumed run ends as the uninterrupted one.
 TEST(TrainerTest, MetricsReadBackInWindowsChangeNothing) {
-  const common::Config cfg = tiny_config();
+  const study::Config cfg = tiny_config();
   RecordingEval each_eval;
   const RunResult each = train(cfg, tessera::testing::fresh_dir("each"), one_thread(), each_eval);
   ASSERT_GE(each.steps.size(), 8u);
@@ -248,7 +248,7 @@ TEST(TrainerTest, MetricsReadBackInWindowsChangeNothing) {
 // still stops there: the read-back names step 2, and only step 1's row was
 // written.
 TEST(TrainerTest, ANonFiniteLossInAWindowStopsAtItsStep) {
-  common::Config cfg = tiny_config();
+  study::Config cfg = tiny_config();
   cfg.learning_rate = 1e30;
   cfg.l2_amount = 1e-4;
   const std::string dir = tessera::testing::fresh_dir();
@@ -272,7 +272,7 @@ TEST(TrainerTest, ANonFiniteLossInAWindowStopsAtItsStep) {
 // from the run's seed, not from the order of work. Its statistics are in
 // the run directory, and the augmentation really changes the steps.
 TEST(TrainerTest, TheRealAudioMethodWithAugmentationResumesBitForBit) {
-  common::Config cfg = tiny_config();
+  study::Config cfg = tiny_config();
   cfg.loss = "nt_xent";
   cfg.pooling = "time_stats";
   cfg.projection_head = "mlp";
@@ -296,7 +296,7 @@ TEST(TrainerTest, TheRealAudioMethodWithAugmentationResumesBitForBit) {
   ASSERT_TRUE(first.summary.interrupted);
   expect_resumes_to(cfg, dir, one_thread(), whole, whole_eval);
 
-  common::Config plain = cfg;
+  study::Config plain = cfg;
   plain.mixback_probability = plain.gain_probability = 0;
   plain.time_mask_probability = plain.freq_mask_probability = 0;
   RecordingEval plain_eval;
@@ -315,10 +315,10 @@ TEST(TrainerTest, TheRealAudioMethodWithAugmentationResumesBitForBit) {
 // to the same end. A plan with every choice switched to the other
 // computation changes the steps, so the plan is what decides them.
 TEST(TrainerTest, Bf16RunsWithTheKernelsOnRepeatBitForBitUnderOnePlan) {
-  const common::Config cfg = tiny_config();
+  const study::Config cfg = tiny_config();
   TrainerOptions bf16 = one_thread();
-  bf16.precision = "bf16";
-  ASSERT_EQ(bf16.kernels, "all");
+  bf16.precision = Precision::kBf16;
+  ASSERT_EQ(bf16.kernels.describe(), "all");
   RecordingEval a_eval;
   const std::string a_dir = tessera::testing::fresh_dir("plan_a");
   const RunResult a = train(cfg, a_dir, bf16, a_eval);
@@ -372,7 +372,7 @@ TEST(TrainerTest, AnUnreadableKernelPlanLeavesTheRunDirectoryEmpty) {
                        << R"({"k": {"forward": {"method": "winograd"}}}})";
   }
   TrainerOptions o = one_thread();
-  o.precision = "bf16";
+  o.precision = Precision::kBf16;
   o.kernel_plan = bad;
   RecordingEval eval;
   try {
@@ -388,7 +388,7 @@ TEST(TrainerTest, AnUnreadableKernelPlanLeavesTheRunDirectoryEmpty) {
 
 // A checkpoint of the method keys refuses a run with other ones.
 TEST(TrainerTest, AResumeWithAnotherObjectiveIsRefused) {
-  common::Config cfg = tiny_config();
+  study::Config cfg = tiny_config();
   cfg.loss = "batch_hard";
   const std::string dir = tessera::testing::fresh_dir("objective_resume");
   RecordingEval first_eval;
@@ -422,7 +422,7 @@ TEST(TrainerTest, AnUnlabelledFolderTrainsWhileALabelledSetEvaluates) {
   }
   tessera::testing::write_text(pool + "/site_b/broken.wav", "not a wav file");
   tessera::testing::write_text(pool + "/site_b/notes.txt", "field notes");
-  common::Config cfg = tiny_config();
+  study::Config cfg = tiny_config();
   cfg.dataset = "FolderDataset";
   cfg.unlabelled_dataset_path = pool;
   cfg.eval_dataset = "DCASEDataset";
@@ -430,7 +430,7 @@ TEST(TrainerTest, AnUnlabelledFolderTrainsWhileALabelledSetEvaluates) {
   cfg.epochs = 1;
   cfg.validate();
   const std::string dir = tessera::testing::fresh_dir("folder_run");
-  sampling::RunData data = sampling::RunData::load(train::run_data_options(cfg, dir), 1);
+  sampling::RunData data = sampling::RunData::load(study::run_data_options(cfg, dir), 1);
   ASSERT_EQ(data.train->size(), seconds.size());
   int tiles = 0;
   for (std::size_t r = 0; r < data.train->size(); ++r) {
@@ -450,10 +450,11 @@ TEST(TrainerTest, AnUnlabelledFolderTrainsWhileALabelledSetEvaluates) {
     EXPECT_GE(data.labelled_train->recording(r).label, 0);
 
   int evaluated_on = 0;
-  Trainer trainer(cfg, dir, one_thread(), data, [&](model::ResNet&, int) {
-    evaluated_on = int(data.eval->size());
-    return EpochEval{};
-  });
+  Trainer trainer(study::training_options(cfg, 1), dir, one_thread(), data,
+                  [&](model::ResNet&, int) {
+                    evaluated_on = int(data.eval->size());
+                    return EpochEval{};
+                  });
   const TrainSummary s = trainer.run();
   EXPECT_EQ(s.epochs_run, 1);
   EXPECT_EQ(s.triplets, 42);

@@ -8,29 +8,18 @@
 #include <stdexcept>
 
 #include "tessera/train/checkpoint.h"
-#include "tessera/train/config_options.h"
 
 namespace tessera::eval {
 
-namespace {
-
-common::Config load_run_config(const std::string& run_dir) {
-  const std::string cfg = run_dir + "/config.json";
-  if (!std::filesystem::exists(cfg)) {
-    throw std::runtime_error("model: '" + run_dir + "' is not a run directory (no config.json)");
-  }
-  return common::Config::load(cfg);
-}
-
-}  // namespace
-
-TrainedModel random_weights_model(const std::string& run_dir, const std::string& device) {
+TrainedModel random_weights_model(const model::ResNetOptions& options,
+                                  sampling::RunDataOptions data, std::uint64_t seed,
+                                  const std::string& device) {
   TrainedModel m;
-  m.config = load_run_config(run_dir);
-  m.checkpoint = "random weights (seed " + std::to_string(m.config.random_seed) + ")";
+  m.data = std::move(data);
+  m.checkpoint = "random weights (seed " + std::to_string(seed) + ")";
   // Seeded as the trainer seeds it, so these are the run's initial weights.
-  torch::manual_seed(std::uint64_t(m.config.random_seed));
-  m.net = model::ResNet(train::model_options(m.config));
+  torch::manual_seed(seed);
+  m.net = model::ResNet(options);
   m.device = torch::Device(device);
   m.net->to(m.device);
   m.net->eval();
@@ -97,20 +86,17 @@ std::string choose_checkpoint(const std::string& run_dir, const std::vector<std:
 
 }  // namespace
 
-TrainedModel load_trained_model(const std::string& run_dir, const std::string& device,
-                                const std::string& checkpoint) {
+TrainedModel load_trained_model(const model::ResNetOptions& options, sampling::RunDataOptions data,
+                                const std::string& run_dir, const nlohmann::json& expected,
+                                const std::string& device, const std::string& checkpoint) {
   TrainedModel m;
-  m.config = load_run_config(run_dir);
+  m.data = std::move(data);
   const auto cks = train::list_checkpoints(run_dir + "/checkpoints");
   if (cks.empty())
     throw std::runtime_error("model: '" + run_dir + "/checkpoints' holds no checkpoint");
   m.checkpoint = choose_checkpoint(run_dir, cks, checkpoint);
-  m.net = model::ResNet(train::model_options(m.config));
-  m.epoch = train::load_checkpoint(m.checkpoint, m.net.get(), nullptr,
-                                   {{"model", m.config.model},
-                                    {"model_width", m.config.model_width},
-                                    {"embedding_size", m.config.embedding_size}})
-                .epoch;
+  m.net = model::ResNet(options);
+  m.epoch = train::load_checkpoint(m.checkpoint, m.net.get(), nullptr, expected).epoch;
   // The run's conv choices go with its weights (ops/conv_plan.h). Embedding
   // computes in fp32, where nothing is tuned; a bf16 forward pass of this
   // network takes the computations the run trained with.

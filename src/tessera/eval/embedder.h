@@ -8,31 +8,45 @@
 #include <string>
 #include <vector>
 
-#include "tessera/common/config.h"
+#include <nlohmann/json.hpp>
+
 #include "tessera/features/feature_cache.h"
 #include "tessera/model/resnet.h"
+#include "tessera/sampling/run_data.h"
 #include "tessera/sampling/tile_store.h"
 
 namespace tessera::eval {
 
 struct TrainedModel {
-  common::Config config;
   model::ResNet net{nullptr};
+  // The run's data: its labelled set, audio loading, features and tiles.
+  sampling::RunDataOptions data;
+  // The run's own record (its config.json): an ONNX export carries it as
+  // metadata (export/onnx_export.h); eval does not read it.
+  nlohmann::json record = nlohmann::json::object();
   std::string checkpoint;
   torch::Device device = torch::kCPU;
   int epoch = 0;  // epochs the checkpoint had completed
 };
 
-// The run's config.json and a checkpoint, in eval mode: the latest, or the
-// one `checkpoint` names (an epoch number, or a checkpoint file's path).
-// Throws naming the run and the epochs it has when there is no such one.
-TrainedModel load_trained_model(const std::string& run_dir, const std::string& device = "cpu",
+// A network of `options` with a checkpoint of the run in `run_dir`, in eval
+// mode: the latest, or the one `checkpoint` names (an epoch number, or a
+// checkpoint file's path), whose metadata must match `expected`
+// (train/checkpoint.h); and the run's conv plan (ops/conv_plan.h). Throws
+// naming the run and the epochs it has when there is no such checkpoint.
+// study/trained_run.h reads these from a run directory's config.json.
+TrainedModel load_trained_model(const model::ResNetOptions& options, sampling::RunDataOptions data,
+                                const std::string& run_dir, const nlohmann::json& expected,
+                                const std::string& device = "cpu",
                                 const std::string& checkpoint = "");
 
 // The baseline a trained model must beat: the run's architecture with the
-// initial weights its training started from (same seed), untrained. Call
-// recalibrate_batch_norm before use, or its batch norms see unit statistics.
-TrainedModel random_weights_model(const std::string& run_dir, const std::string& device = "cpu");
+// initial weights its training started from (the same seed), untrained.
+// Call recalibrate_batch_norm before use, or its batch norms see unit
+// statistics.
+TrainedModel random_weights_model(const model::ResNetOptions& options,
+                                  sampling::RunDataOptions data, std::uint64_t seed,
+                                  const std::string& device = "cpu");
 
 // Re-estimates every batch norm's running mean and variance as the plain
 // average over the tiles of `store` (at most max_tiles, evenly spread),

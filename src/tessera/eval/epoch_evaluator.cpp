@@ -1,7 +1,9 @@
 #include "tessera/eval/epoch_evaluator.h"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <stdexcept>
 
 #include "tessera/common/atomic_file.h"
 #include "tessera/device/device_feeder.h"
@@ -9,7 +11,6 @@
 #include "tessera/eval/retrieval_metrics.h"
 #include "tessera/loss/triplet_loss.h"
 #include "tessera/sampling/batch_pipeline.h"
-#include "tessera/train/config_options.h"
 
 namespace tessera::eval {
 namespace {
@@ -27,21 +28,28 @@ std::string fmt(double v) {
 
 }  // namespace
 
-EpochEvaluator::EpochEvaluator(const common::Config& config, const sampling::TileStore& eval,
+void EvaluatorOptions::validate() const {
+  sampler.validate();
+  if (!(margin >= 0) || !std::isfinite(margin))
+    throw std::invalid_argument("eval: margin must be a finite number >= 0");
+  if (max_anchors < 0) throw std::invalid_argument("eval: max_anchors must be >= 0 (0: all)");
+}
+
+EpochEvaluator::EpochEvaluator(const EvaluatorOptions& options, const sampling::TileStore& eval,
                                std::vector<std::string> labels, std::string run_dir,
                                torch::Device device)
-    : config_(config),
+    : options_(options),
       store_(eval),
       labels_(std::move(labels)),
       run_dir_(std::move(run_dir)),
       device_(device),
       blocks_(sampling::BufferPool::create(
-          train::pipeline_options(config_).batch_floats(store_.geometry().tile_floats()),
+          options_.pipeline.batch_floats(store_.geometry().tile_floats()),
           device::DeviceFeeder::host_allocator(device))) {
-  specs_ = sampling::TripletSampler(train::sampler_options(config_))
-               .sample(store_.tile_counts(), kEvalEpoch);
-  if (config_.max_eval_anchors > 0 && specs_.size() > std::size_t(config_.max_eval_anchors)) {
-    specs_.resize(std::size_t(config_.max_eval_anchors));
+  options_.validate();
+  specs_ = sampling::TripletSampler(options_.sampler).sample(store_.tile_counts(), kEvalEpoch);
+  if (options_.max_anchors > 0 && specs_.size() > std::size_t(options_.max_anchors)) {
+    specs_.resize(std::size_t(options_.max_anchors));
   }
 }
 
@@ -51,12 +59,11 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   torch::NoGradGuard no_grad;
   net->eval();
   loss::TripletLossOptions lo;
-  lo.margin = config_.margin;
+  lo.margin = options_.margin;
   lo.reduction = loss::Reduction::kMean;
   const loss::TripletLoss loss(lo);
-  const bool zero_filtered =
-      loss::parse_reduction(config_.loss_reduction) == loss::Reduction::kZeroFiltered;
-  sampling::PipelineOptions po = train::pipeline_options(config_);
+  const bool zero_filtered = options_.reduction == loss::Reduction::kZeroFiltered;
+  sampling::PipelineOptions po = options_.pipeline;
   po.workers = std::min(po.workers, 4);
   sampling::BatchPipeline pipeline(store_, specs_, po, blocks_);
   const auto& g = store_.geometry();
@@ -76,7 +83,7 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
       last_.recordings.push_back(int(s.anchor_rec));
       last_.names.push_back(store_.tile_name(s.anchor_rec, s.anchor_tile));
       last_.files.push_back(store_.recording(s.anchor_rec).name);
-      last_.tile_starts.push_back(s.anchor_tile * config_.sample_tile_size);
+      last_.tile_starts.push_back(s.anchor_tile * g.tile_seconds);
     }
     feeder.push(std::move(b));
   };
@@ -132,7 +139,7 @@ train::EpochEval EpochEvaluator::operator()(model::ResNet& net, int epoch) {
   out.precision_at_1 = rm.precision_at_1;
   out.r_precision = rm.r_precision;
   out.map_at_r = rm.map_at_r;
-  out.nmi = clustering_nmi(sub, sub_labels, std::uint64_t(config_.random_seed));
+  out.nmi = clustering_nmi(sub, sub_labels, options_.seed);
   out.embeddings_dir = "eval/epoch_" + std::to_string(epoch);
   write_embedding_files(run_dir_ + "/" + out.embeddings_dir, last_, labels_, centroids);
   out.labels = int(labels_.size());

@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "tessera/common/config.h"
+#include "tessera/loss/triplet_loss.h"
+#include "tessera/sampling/batch_pipeline.h"
 #include "tessera/sampling/buffer_pool.h"
 #include "tessera/sampling/tile_store.h"
 #include "tessera/sampling/triplet_sampler.h"
@@ -31,16 +32,29 @@ struct EmbeddedSet {
   std::vector<double> tile_starts;
 };
 
+struct EvaluatorOptions {
+  // The eval triplets: this sampler's draw for one fixed epoch, every epoch.
+  sampling::SamplerOptions sampler;
+  sampling::PipelineOptions pipeline;  // batches; at most 4 workers are used
+  double margin = 1.0;                 // of the triplet loss reported
+  // The reported loss's mean: over the active triplets (kZeroFiltered, the
+  // study's) or over all of them.
+  loss::Reduction reduction = loss::Reduction::kZeroFiltered;
+  int max_anchors = 0;      // 0: every eval triplet
+  std::uint64_t seed = 42;  // the clustering of the NMI
+  void validate() const;
+};
+
 class EpochEvaluator {
  public:
-  EpochEvaluator(const common::Config& config, const sampling::TileStore& eval,
+  EpochEvaluator(const EvaluatorOptions& options, const sampling::TileStore& eval,
                  std::vector<std::string> labels, std::string run_dir, torch::Device device);
   train::EpochEval operator()(model::ResNet& net, int epoch);
   // The anchors' embeddings of the last evaluation.
   const EmbeddedSet& last() const { return last_; }
 
  private:
-  common::Config config_;
+  EvaluatorOptions options_;
   const sampling::TileStore& store_;
   std::vector<std::string> labels_;
   std::string run_dir_;

@@ -13,19 +13,13 @@
 #include "tessera/common/threads.h"
 #include "tessera/eval/embedder.h"
 #include "tessera/eval/logmel_stats.h"
-#include "tessera/experiment/figures.h"
+#include "tessera/plot/figures.h"
 #include "tessera/sampling/run_data.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
+#include "tessera/study/trained_run.h"
 
 namespace tessera::experiment {
 namespace {
-
-common::Config run_config(const std::string& run_dir) {
-  const std::string path = run_dir + "/config.json";
-  if (!std::filesystem::exists(path))
-    throw std::runtime_error("classify: '" + run_dir + "' is not a run directory (no config.json)");
-  return common::Config::load(path);
-}
 
 void write_confusion(const std::string& out, const std::string& split,
                      const std::vector<std::string>& labels, const eval::ClassScores& s) {
@@ -41,10 +35,10 @@ void write_confusion(const std::string& out, const std::string& split,
     csv += "\n";
   }
   common::write_file_atomic(out + "/confusion_" + split + ".csv", csv);
-  draw_heatmap({"Confusion (" + split + "), rows: true label; macro-F1 " +
-                    common::format_number(s.macro_f1, "%.3f"),
-                labels, m},
-               out + "/confusion_" + split);
+  plot::draw_heatmap({"Confusion (" + split + "), rows: true label; macro-F1 " +
+                          common::format_number(s.macro_f1, "%.3f"),
+                      labels, m},
+                     out + "/confusion_" + split);
 }
 
 }  // namespace
@@ -136,10 +130,10 @@ ClassifyResult run_classify(const ClassifyOptions& o) {
   // The network, for the two network representations.
   std::optional<eval::TrainedModel> model;
   if (o.representation == Representation::kTrained)
-    model = eval::load_trained_model(o.run_dir, o.device);
+    model = study::load_trained_model(o.run_dir, o.device);
   else if (o.representation == Representation::kRandomWeights)
-    model = eval::random_weights_model(o.run_dir, o.device);
-  common::Config config = model ? model->config : run_config(o.run_dir);
+    model = study::random_weights_model(o.run_dir, o.device);
+  study::Config config = study::load_run_config(o.run_dir);
   ClassifyResult result;
   result.out_dir = o.out.empty() ? default_classify_dir(o) : o.out;
   // Another labelled set keeps its split and features out of the run's.
@@ -151,7 +145,7 @@ ClassifyResult run_classify(const ClassifyOptions& o) {
     data_dir = result.out_dir;
     common::make_dirs(data_dir);
   }
-  sampling::RunData data = sampling::RunData::load(train::run_data_options(config, data_dir),
+  sampling::RunData data = sampling::RunData::load(study::run_data_options(config, data_dir),
                                                    threads, /*with_test=*/true);
   if (o.representation == Representation::kRandomWeights)
     eval::recalibrate_batch_norm(*model, *data.train);

@@ -10,12 +10,12 @@
 #include <torch/torch.h>
 
 #include "tessera/common/atomic_file.h"
-#include "tessera/common/config.h"
 #include "tessera/common/format.h"
 #include "tessera/common/json_text.h"
 #include "tessera/common/log.h"
-#include "tessera/experiment/figures.h"
 #include "tessera/experiment/report_document.h"
+#include "tessera/plot/figures.h"
+#include "tessera/study/config.h"
 
 namespace tessera::experiment {
 namespace fs = std::filesystem;
@@ -25,7 +25,7 @@ using common::format_number;
 constexpr auto fmt = [](double v, const char* f = "%.4g") { return format_number(v, f); };
 
 // The last epoch's eval embeddings projected on their two principal axes.
-bool pca_scatter(const MarginRun& r, ScatterPlot& plot) {
+bool pca_scatter(const MarginRun& r, plot::ScatterPlot& out) {
   const std::string dir = r.dir + "/eval/epoch_" + std::to_string(r.epochs_done);
   std::ifstream emb(dir + "/embeddings.tsv"), lab(dir + "/labels.tsv");
   if (!emb || !lab) return false;
@@ -50,18 +50,18 @@ bool pca_scatter(const MarginRun& r, ScatterPlot& plot) {
   const torch::Tensor p = x.mm(v.slice(1, 0, std::min<std::int64_t>(2, v.size(1))));
   std::vector<std::string> names;
   while (std::getline(lab, line)) names.push_back(line);
-  plot.class_names = r.labels;
+  out.class_names = r.labels;
   for (std::int64_t i = 0; i < n && i < std::int64_t(names.size()); ++i) {
     const auto it = std::find(r.labels.begin(), r.labels.end(), names[i]);
-    plot.x.push_back(p[i][0].item<double>());
-    plot.y.push_back(p.size(1) > 1 ? p[i][1].item<double>() : 0.0);
-    plot.cls.push_back(it == r.labels.end() ? 0 : int(it - r.labels.begin()));
+    out.x.push_back(p[i][0].item<double>());
+    out.y.push_back(p.size(1) > 1 ? p[i][1].item<double>() : 0.0);
+    out.cls.push_back(it == r.labels.end() ? 0 : int(it - r.labels.begin()));
   }
   const double total = s.pow(2).sum().item<double>();
-  plot.x_label = "PC1 (" + fmt(100 * s[0].pow(2).item<double>() / total, "%.0f") + "% of variance)";
-  plot.y_label = s.size(0) > 1 ? "PC2 (" + fmt(100 * s[1].pow(2).item<double>() / total, "%.0f") +
-                                     "% of variance)"
-                               : "PC2";
+  out.x_label = "PC1 (" + fmt(100 * s[0].pow(2).item<double>() / total, "%.0f") + "% of variance)";
+  out.y_label = s.size(0) > 1 ? "PC2 (" + fmt(100 * s[1].pow(2).item<double>() / total, "%.0f") +
+                                    "% of variance)"
+                              : "PC2";
   return true;
 }
 
@@ -78,7 +78,7 @@ SeedCurve seed_curve(const MarginSummary& s, std::vector<double> MarginRun::*ste
   std::size_t n = std::numeric_limits<std::size_t>::max();
   std::vector<std::vector<double>> ys;
   for (const auto& r : s.runs) {
-    ys.push_back(smoothing > 0 ? smooth(r.*values, smoothing) : r.*values);
+    ys.push_back(smoothing > 0 ? plot::smooth(r.*values, smoothing) : r.*values);
     n = std::min({n, (r.*steps).size(), ys.back().size()});
   }
   if (ys.empty()) return c;
@@ -100,9 +100,9 @@ std::string seeds_note(const std::vector<MarginSummary>& margins) {
   return most > 1 ? " (mean of " + std::to_string(most) + " seeds, band: ± 1 std)" : "";
 }
 
-LinePlot loss_plot(const std::vector<MarginSummary>& margins, const std::vector<double>& only,
-                   const std::string& title) {
-  LinePlot p;
+plot::LinePlot loss_plot(const std::vector<MarginSummary>& margins, const std::vector<double>& only,
+                         const std::string& title) {
+  plot::LinePlot p;
   p.title = title + seeds_note(margins);
   p.x_label = "step";
   p.y_label = "training triplet loss (smoothed; markers: epoch means)";
@@ -216,7 +216,7 @@ void recommendation_section(ReportDocument& doc, const Recommendation& rec,
 // head, input normalisation and augmentation (the study's values where a
 // run's config predates them).
 std::vector<std::pair<std::string, std::string>> method_rows(const nlohmann::json& cfg) {
-  const common::Config study;
+  const study::Config study;
   auto text = [&](const char* k, const std::string& fallback) {
     return cfg.contains(k) ? config_value(cfg, k) : fallback;
   };
@@ -431,15 +431,16 @@ void timing_section(ReportDocument& doc, const std::vector<MarginSummary>& margi
 void make_figures(const std::string& dir, const std::vector<MarginSummary>& margins,
                   const ReportOptions& o) {
   const std::string fig = dir + "/figures/";
-  draw_lines(loss_plot(margins, {}, "Triplet loss of every margin"), fig + "loss_all_margins");
-  LinePlot sel = loss_plot(
+  plot::draw_lines(loss_plot(margins, {}, "Triplet loss of every margin"),
+                   fig + "loss_all_margins");
+  plot::LinePlot sel = loss_plot(
       margins, o.focus, "Triplet loss of the margins " + [&] {
         std::string s;
         for (double m : o.focus) s += (s.empty() ? "" : ", ") + fmt(m, "%g");
         return s;
       }());
-  if (!sel.series.empty()) draw_lines(sel, fig + "loss_selected");
-  LinePlot af;
+  if (!sel.series.empty()) plot::draw_lines(sel, fig + "loss_selected");
+  plot::LinePlot af;
   af.title = "Fraction of active triplets (loss > 0)" + seeds_note(margins);
   af.x_label = "step";
   af.y_label = "active fraction (smoothed)";
@@ -447,8 +448,8 @@ void make_figures(const std::string& dir, const std::vector<MarginSummary>& marg
     const SeedCurve c = seed_curve(s, &MarginRun::step, &MarginRun::step_active_fraction, 0.8);
     af.series.push_back({"margin " + fmt(s.margin, "%g"), c.x, c.mean, {}, {}, c.lo, c.hi});
   }
-  draw_lines(af, fig + "active_fraction");
-  IntervalPlot cv;
+  plot::draw_lines(af, fig + "active_fraction");
+  plot::IntervalPlot cv;
   cv.title = "Label-centroid spread per margin (bars: 95% t interval over seeds)";
   cv.x_label = "margin";
   cv.y_label = "centroid_cv (lower: more even)";
@@ -459,21 +460,21 @@ void make_figures(const std::string& dir, const std::vector<MarginSummary>& marg
     cv.lo.push_back(v.lo);
     cv.hi.push_back(v.hi);
   }
-  draw_intervals(cv, fig + "centroid_cv");
+  plot::draw_intervals(cv, fig + "centroid_cv");
   for (const auto& s : margins) {
     const std::string m = fmt(s.margin, "%g");
     if (!s.mean_centroids.empty()) {
       const std::string seeds =
           s.seeds() > 1 ? "mean of " + std::to_string(s.seeds()) + " seeds; " : "";
-      draw_heatmap({"Label-centroid distances, margin " + m + " (" + seeds + "centroid_cv " +
-                        format_interval(s.metric(&MarginRun::centroid_cv)) + ")",
-                    s.labels, s.mean_centroids},
-                   fig + "centroid_distances_margin_" + m);
+      plot::draw_heatmap({"Label-centroid distances, margin " + m + " (" + seeds + "centroid_cv " +
+                              format_interval(s.metric(&MarginRun::centroid_cv)) + ")",
+                          s.labels, s.mean_centroids},
+                         fig + "centroid_distances_margin_" + m);
     }
-    ScatterPlot sp;
+    plot::ScatterPlot sp;
     sp.title = "Eval embeddings (PCA), margin " + m +
                (s.seeds() > 1 ? ", seed " + std::to_string(s.runs.front().seed) : "");
-    if (pca_scatter(s.runs.front(), sp)) draw_scatter(sp, fig + "embedding_margin_" + m);
+    if (pca_scatter(s.runs.front(), sp)) plot::draw_scatter(sp, fig + "embedding_margin_" + m);
   }
 }
 

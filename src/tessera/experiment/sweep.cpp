@@ -18,7 +18,7 @@
 #include "tessera/experiment/training_run.h"
 #include "tessera/ops/kernel_options.h"
 #include "tessera/sampling/run_data.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 #include "tessera/train/train_step.h"
 
 namespace tessera::experiment {
@@ -94,10 +94,10 @@ std::string Job::name() const {
 // A run directory of the sweep: the sweep's config with this margin and
 // seed, saved as `config_name`, and the sweep's split, so that every run
 // reads the same files.
-void prepare_run_dir(const common::Config& base, const std::string& out_dir, const std::string& dir,
+void prepare_run_dir(const study::Config& base, const std::string& out_dir, const std::string& dir,
                      double margin, std::int64_t seed, const std::string& config_name) {
   common::make_dirs(dir);
-  common::Config c = base;
+  study::Config c = base;
   c.margin = margin;
   c.random_seed = int(seed);
   c.save(dir + "/" + config_name);
@@ -112,7 +112,7 @@ void prepare_run_dir(const common::Config& base, const std::string& out_dir, con
 // (DIR/baselines/logmel_stats). A report of this protocol is kept; another
 // protocol's is redone.
 template <typename Mine>
-void classify_runs(const common::Config& base, const std::string& out_dir,
+void classify_runs(const study::Config& base, const std::string& out_dir,
                    const std::vector<Job>& all, Mine mine, const SweepOptions& o, int threads) {
   ClassifyOptions co;
   co.device = o.device;
@@ -213,14 +213,14 @@ bool train_here(const Job& job, const SweepRun& run, const SweepOptions& o) {
   t.trainer.tensorboard = o.tensorboard;
   t.trainer.resume = true;
   common::log_info("sweep: training ", job.name(), " with ", run.threads, " thread(s)");
-  const train::TrainSummary s = run_training(common::Config::load(run.config_path), run.run_dir, t);
+  const train::TrainSummary s = run_training(study::Config::load(run.config_path), run.run_dir, t);
   if (!s.interrupted) common::log_info("sweep: ", job.name(), " done");
   return !s.interrupted;
 }
 
 // Trains the runs still to do (in workers, or here one after another);
 // returns a message per failed run.
-std::vector<std::string> train_runs(const common::Config& base, const std::string& out_dir,
+std::vector<std::string> train_runs(const study::Config& base, const std::string& out_dir,
                                     const std::vector<Job>& todo, int total_threads,
                                     const SweepOptions& o) {
   const int jobs = std::max(1, std::min<int>(o.jobs, int(todo.size())));
@@ -263,7 +263,7 @@ void SweepOptions::validate() const {
   if (classify_draws < 1) throw std::invalid_argument("sweep: --classify-draws must be >= 1");
   if (jobs > 1 && !worker_command)
     throw std::invalid_argument("sweep: --jobs above 1 needs worker processes (a worker command)");
-  ops::KernelOptions::parse(kernels);  // throws, naming the unknown kernel
+  kernels.validate();
   if (cuda_graph) {
     // Each run's step, as train would refuse it, before any run starts.
     train::StepOptions step;
@@ -272,14 +272,14 @@ void SweepOptions::validate() const {
   }
 }
 
-Recommendation run_sweep(const common::Config& config, const std::string& out_dir_in,
+Recommendation run_sweep(const study::Config& config, const std::string& out_dir_in,
                          const SweepOptions& o) {
   o.validate();
   const std::string out_dir = fs::absolute(out_dir_in).string();
   common::make_dirs(out_dir);
   std::vector<double> margins = o.margins.empty() ? config.margins : o.margins;
   if (margins.empty()) throw std::invalid_argument("sweep: no margins given");
-  common::Config base = config;
+  study::Config base = config;
   if (base.cache_dir.empty()) base.cache_dir = out_dir + "/cache";
   base.save(out_dir + "/sweep_config.json");
   const int total_threads = common::resolve_threads(o.threads);
@@ -287,8 +287,8 @@ Recommendation run_sweep(const common::Config& config, const std::string& out_di
   // Fill the cache once (and fix the music split), so no margin computes features.
   {
     const auto t0 = std::chrono::steady_clock::now();
-    sampling::RunData data = sampling::RunData::load(train::run_data_options(base, out_dir),
-                                                     train::feature_threads(base, total_threads));
+    sampling::RunData data = sampling::RunData::load(study::run_data_options(base, out_dir),
+                                                     study::feature_threads(base, total_threads));
     common::log_info("sweep: feature cache ready in ", base.cache_dir, " (",
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                      " s; ", data.train->size(), " training recordings)");

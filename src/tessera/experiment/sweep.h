@@ -24,8 +24,10 @@
 #include <string>
 #include <vector>
 
-#include "tessera/common/config.h"
 #include "tessera/experiment/report.h"
+#include "tessera/ops/kernel_options.h"
+#include "tessera/study/config.h"
+#include "tessera/train/train_step.h"
 
 namespace tessera::experiment {
 
@@ -54,10 +56,10 @@ struct SweepOptions {
   int jobs = 1;
   int threads = 0;  // total intra-op threads; 0: all cores
   std::string device = "cpu";
-  std::string precision = "fp32";
-  std::string kernels = "all";  // train --kernels (ops/kernel_options.h)
-  bool cuda_graph = false;      // train --cuda-graph
-  bool tensorboard = true;      // false: train --no-tensorboard
+  train::Precision precision = train::Precision::kFp32;
+  ops::KernelOptions kernels;  // train --kernels (ops/kernel_options.h)
+  bool cuda_graph = false;     // train --cuda-graph
+  bool tensorboard = true;     // false: train --no-tensorboard
   bool distribute_margins = false;
   // Also score a classifier on every run's embedding, and once per sweep
   // the baselines (the untrained network, log-mel statistics), all with
@@ -75,7 +77,7 @@ struct SweepOptions {
   void validate() const;
 };
 
-Recommendation run_sweep(const common::Config& config, const std::string& out_dir,
+Recommendation run_sweep(const study::Config& config, const std::string& out_dir,
                          const SweepOptions& options);
 
 }  // namespace tessera::experiment

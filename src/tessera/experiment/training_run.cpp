@@ -14,7 +14,7 @@
 #include "tessera/common/threads.h"
 #include "tessera/eval/epoch_evaluator.h"
 #include "tessera/sampling/run_data.h"
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 
 namespace tessera::experiment {
 namespace {
@@ -42,7 +42,7 @@ void TrainingRunOptions::validate() const {
   if (trainer.threads < 0) throw std::invalid_argument("train: --threads must be >= 0");
 }
 
-train::TrainSummary run_training(const common::Config& cfg, const std::string& run_dir,
+train::TrainSummary run_training(const study::Config& cfg, const std::string& run_dir,
                                  const TrainingRunOptions& options) {
   options.validate();
   if (run_dir.empty()) throw std::invalid_argument("train: no run directory given");
@@ -76,19 +76,19 @@ train::TrainSummary run_training(const common::Config& cfg, const std::string& r
     if (!cfg.cache_dir.empty()) common::remove_orphaned_temporaries(cfg.cache_dir);
   }
   const int threads = common::resolve_threads(o.threads);
-  const int feature_threads = train::feature_threads(cfg, threads);
+  const int feature_threads = study::feature_threads(cfg, threads);
   // Rank 0 fills the feature cache; the others then map it.
   if (ctx && env.rank != 0) ctx->barrier();
   sampling::RunData data =
-      sampling::RunData::load(train::run_data_options(cfg, run_dir), feature_threads);
+      sampling::RunData::load(study::run_data_options(cfg, run_dir), feature_threads);
   if (ctx && env.rank == 0) ctx->barrier();
   common::log_info("train: ", common::count_of((long long)data.train->size(), "training recording"),
                    " and ", common::count_of((long long)data.eval->size(), "eval recording"));
-  eval::EpochEvaluator evaluator(cfg, *data.eval, data.dataset.labels, run_dir,
-                                 torch::Device(o.device));
+  eval::EpochEvaluator evaluator(study::evaluator_options(cfg), *data.eval, data.dataset.labels,
+                                 run_dir, torch::Device(o.device));
   train::EpochEvalFn eval_fn;
   if (env.rank == 0) eval_fn = [&](model::ResNet& net, int epoch) { return evaluator(net, epoch); };
-  train::Trainer trainer(cfg, run_dir, o, data, eval_fn);
+  train::Trainer trainer(study::training_options(cfg, o.world), run_dir, o, data, eval_fn);
   return trainer.run();
 }
 

@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "tessera/common/config.h"
+#include "tessera/study/config.h"
 #include "tessera/train/distributed.h"
 #include "tessera/train/trainer.h"
 
@@ -30,7 +30,7 @@ struct TrainingRunOptions {
 // Trains `config` into `run_dir` (created if missing). After a torchrun
 // restart (env.restart_count > 0) it resumes even without trainer.resume.
 // Throws on bad input; an interrupted run returns with summary.interrupted.
-train::TrainSummary run_training(const common::Config& config, const std::string& run_dir,
+train::TrainSummary run_training(const study::Config& config, const std::string& run_dir,
                                  const TrainingRunOptions& options);
 
 }  // namespace tessera::experiment

@@ -9,7 +9,6 @@
 #include "tessera/features/feature_extractor.h"
 #include "tessera/onnx/onnx_model.h"
 #include "tessera/sampling/tile_store.h"
-#include "tessera/train/config_options.h"
 #include "tessera/version.h"
 
 namespace tessera::exporting {
@@ -217,9 +216,8 @@ void OnnxExportOptions::validate() const {
 OnnxExportSummary export_onnx(const eval::TrainedModel& model, const OnnxExportOptions& options,
                               const std::string& path) {
   options.validate();
-  const auto& cfg = model.config;
-  const auto g = train::tile_geometry(cfg);
-  const auto fo = train::feature_options(cfg);
+  const sampling::TileGeometry& g = model.data.geometry;
+  const features::FeatureOptions& fo = model.data.features;
   const model::ResNetImpl& net = *model.net;
   const bool waveform = options.input == ExportInput::kWaveform;
   if (waveform && g.channels != 1) {
@@ -229,7 +227,7 @@ OnnxExportSummary export_onnx(const eval::TrainedModel& model, const OnnxExportO
   }
   const bool pooled_layer = options.layer == eval::Layer::kPooled;
   const std::int64_t out_size = (pooled_layer ? net.pooled_size() : net.options().embedding_size);
-  const std::int64_t tile_samples = cfg.tile_samples();
+  const std::int64_t tile_samples = std::lround(g.tile_seconds * fo.sample_rate_hz);
 
   OnnxModel m("tessera_" + eval::layer_name(options.layer), options.opset);
   m.set_producer("tessera", kVersion);
@@ -265,21 +263,22 @@ OnnxExportSummary export_onnx(const eval::TrainedModel& model, const OnnxExportO
   m.add_output(y, s.output_name, {std::string("batch"), s.output_size});
 
   m.set_doc("Tessera " + std::string(kVersion) + ": " + s.input_name + " tiles " + s.input_shape +
-            (waveform ? " at " + std::to_string(cfg.sample_rate) + " Hz" : "") + " -> " +
+            (waveform ? " at " + std::to_string(fo.sample_rate_hz) + " Hz" : "") + " -> " +
             s.output_name + " [batch, " + std::to_string(s.output_size) + "]");
   m.set_metadata("tessera_version", kVersion);
-  m.set_metadata("config", cfg.to_json().dump());
+  m.set_metadata("config", model.record.dump());
   m.set_metadata("checkpoint_epoch", std::to_string(model.epoch));
   m.set_metadata("input", s.input_name);
   m.set_metadata("layer", s.output_name);
-  m.set_metadata("sample_rate_hz", std::to_string(cfg.sample_rate));
+  m.set_metadata("sample_rate_hz", std::to_string(fo.sample_rate_hz));
   m.set_metadata("tile_seconds", common::format_number(g.tile_seconds, "%g"));
   m.set_metadata("tile_samples", std::to_string(tile_samples));
   m.set_metadata("tile_frames", std::to_string(g.tile_frames));
   m.set_metadata("tile_step_frames", std::to_string(g.step_frames));
   m.set_metadata("channels", std::to_string(g.channels));
   m.set_metadata("features", fo.to_json().dump());
-  m.set_metadata("margin", common::format_number(cfg.margin, "%g"));
+  if (model.record.contains("margin") && model.record["margin"].is_number())
+    m.set_metadata("margin", common::format_number(model.record["margin"].get<double>(), "%g"));
   s.bytes = m.write(path);
   return s;
 }

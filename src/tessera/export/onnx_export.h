@@ -13,7 +13,7 @@
 // and two outputs: the unit embedding, or the pooled features the head
 // projects. The batch dimension is dynamic.
 //
-//   eval::TrainedModel m = eval::load_trained_model(run_dir);
+//   eval::TrainedModel m = study::load_trained_model(run_dir);
 //   exporting::export_onnx(m, OnnxExportOptions{}, "model.onnx");
 #pragma once
 

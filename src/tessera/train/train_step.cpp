@@ -102,6 +102,22 @@ Layout parse_layout(const std::string& name) {
   throw std::invalid_argument("layout '" + name + "' must be auto, nchw or nhwc");
 }
 
+const char* precision_name(Precision precision) {
+  return precision == Precision::kBf16 ? "bf16" : "fp32";
+}
+
+const char* layout_name(Layout layout) {
+  switch (layout) {
+    case Layout::kNchw:
+      return "nchw";
+    case Layout::kNhwc:
+      return "nhwc";
+    case Layout::kAuto:
+      break;
+  }
+  return "auto";
+}
+
 StepRunner::StepRunner(model::ResNet net, torch::optim::Adam& optimizer, loss::Objective loss,
                        double l2_amount, torch::Device device, StepOptions options)
     : net_(std::move(net)),

@@ -18,6 +18,7 @@ namespace tessera::train {
 
 enum class Precision { kFp32, kBf16 };
 Precision parse_precision(const std::string& name);
+const char* precision_name(Precision precision);  // what parse_precision reads
 
 // The layout of the activations. kAuto: on the CPU as the net's kernel
 // options say (ops/kernel_options.h: by default channels-last (NHWC) for
@@ -27,6 +28,7 @@ Precision parse_precision(const std::string& name);
 // weights to channels-last. kNchw: NCHW everywhere.
 enum class Layout { kAuto, kNchw, kNhwc };
 Layout parse_layout(const std::string& name);
+const char* layout_name(Layout layout);  // what parse_layout reads
 
 struct StepResult {
   double loss = 0, triplet_loss = 0, reg_loss = 0;

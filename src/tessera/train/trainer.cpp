@@ -18,8 +18,7 @@
 #include "tessera/device/device_idle.h"
 #include "tessera/sampling/batch_pipeline.h"
 #include "tessera/train/checkpoint.h"
-#include "tessera/train/config_options.h"
-#include "tessera/train/method_options.h"
+#include "tessera/train/input_standardisation.h"
 #include "tessera/train/module_digest.h"
 #include "tessera/train/tensorboard_log.h"
 
@@ -52,8 +51,8 @@ void on_signal(int) {
   Trainer::stop_requested() = true;
 }
 
-double staircase_lr(const common::Config& c, std::int64_t step) {
-  return c.learning_rate * std::pow(c.lr_decay_rate, double(step / c.lr_decay_steps));
+double staircase_lr(const TrainingOptions& t, std::int64_t step) {
+  return t.learning_rate * std::pow(t.lr_decay_rate, double(step / t.lr_decay_steps));
 }
 
 void set_lr(torch::optim::Adam& adam, double lr) {
@@ -63,6 +62,24 @@ void set_lr(torch::optim::Adam& adam, double lr) {
 }
 
 }  // namespace
+
+void TrainingOptions::validate() const {
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument("train: " + what);
+  };
+  require(epochs >= 1, "epochs (" + std::to_string(epochs) + ") must be >= 1");
+  require(batch_size >= 1, "batch_size (" + std::to_string(batch_size) + ") must be >= 1");
+  require(learning_rate > 0 && std::isfinite(learning_rate), "learning_rate must be > 0");
+  require(lr_decay_rate > 0 && std::isfinite(lr_decay_rate), "lr_decay_rate must be > 0");
+  require(lr_decay_steps >= 1, "lr_decay_steps must be >= 1");
+  require(l2_amount >= 0 && std::isfinite(l2_amount), "l2_amount must be >= 0");
+  require(log_every >= 1, "log_every must be >= 1");
+  require(save_frequency >= 1, "save_frequency must be >= 1");
+  model.validate();
+  sampler.validate();
+  objective.validate();
+  augment.validate();
+}
 
 std::atomic<bool>& Trainer::stop_requested() {
   static std::atomic<bool> flag{false};
@@ -74,17 +91,13 @@ void Trainer::install_signal_handlers() {
   std::signal(SIGTERM, on_signal);
 }
 
-Trainer::Trainer(common::Config config, std::string run_dir, TrainerOptions options,
+Trainer::Trainer(TrainingOptions training, std::string run_dir, TrainerOptions options,
                  sampling::RunData& data, EpochEvalFn eval)
-    : config_(std::move(config)),
+    : training_(std::move(training)),
       run_dir_(std::move(run_dir)),
       options_(std::move(options)),
       data_(data),
       eval_(std::move(eval)) {}
-
-nlohmann::json Trainer::fingerprint() const {
-  return resume_fingerprint(config_, options_.world);
-}
 
 namespace {
 
@@ -102,7 +115,7 @@ struct EpochProgress {
 // the timing file) as methods.
 class TrainingSession {
  public:
-  TrainingSession(const common::Config& config, const std::string& run_dir,
+  TrainingSession(const TrainingOptions& training, const std::string& run_dir,
                   const TrainerOptions& options, sampling::RunData& data, const EpochEvalFn& eval,
                   nlohmann::json fingerprint);
   TrainSummary run();
@@ -131,7 +144,7 @@ class TrainingSession {
   // Hands a batch to the feeder (with its recording ids when needed).
   void push(device::DeviceFeeder& feeder, sampling::TripletBatch& batch);
 
-  const common::Config& config_;
+  const TrainingOptions& training_;
   const std::string& run_dir_;
   const TrainerOptions& options_;
   sampling::RunData& data_;
@@ -173,10 +186,10 @@ class TrainingSession {
   TrainSummary summary_;
 };
 
-TrainingSession::TrainingSession(const common::Config& config, const std::string& run_dir,
+TrainingSession::TrainingSession(const TrainingOptions& training, const std::string& run_dir,
                                  const TrainerOptions& options, sampling::RunData& data,
                                  const EpochEvalFn& eval, nlohmann::json fingerprint)
-    : config_(config),
+    : training_(training),
       run_dir_(run_dir),
       options_(options),
       data_(data),
@@ -187,32 +200,33 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
       ckpt_dir_(run_dir + "/checkpoints"),
       threads_(common::resolve_threads(options.threads)),
       device_(options.device),
-      sampler_(train::sampler_options(config)),
-      pipeline_(train::pipeline_options(config)) {
+      sampler_(training.sampler),
+      pipeline_(training.pipeline) {
+  training_.validate();
   if (device_.is_cuda() && !torch::cuda::is_available()) {
     throw std::runtime_error(
         "train: --device cuda was given, but this LibTorch has no CUDA or sees no GPU");
   }
-  step_options_.precision = parse_precision(options_.precision);
-  step_options_.layout = parse_layout(options_.layout);
-  step_options_.adam = device::parse_adam_update(options_.adam);
+  step_options_.precision = options_.precision;
+  step_options_.layout = options_.layout;
+  step_options_.adam = options_.adam;
   step_options_.cuda_graph = options_.cuda_graph;
   step_options_.validate(device_);
   if (step_options_.cuda_graph && options_.world > 1) {
     throw std::invalid_argument(
         "train: --cuda-graph runs one process (a graph cannot capture the gradient all-reduce)");
   }
-  if (config_.batch_size % options_.world != 0) {
-    throw std::invalid_argument("train: batch_size (" + std::to_string(config_.batch_size) +
+  if (training_.batch_size % options_.world != 0) {
+    throw std::invalid_argument("train: batch_size (" + std::to_string(training_.batch_size) +
                                 ") must divide evenly over " + std::to_string(options_.world) +
                                 " processes");
   }
-  pipeline_.batch_size = config_.batch_size / options_.world;
+  pipeline_.batch_size = training_.batch_size / options_.world;
   // Every rank must run the same number of steps: drop a ragged last batch.
   pipeline_.drop_last = options_.world > 1;
   const auto probe = sampler_.sample(data_.train->tile_counts(), 1);
-  if (probe.size() < std::size_t(config_.batch_size)) {
-    throw std::invalid_argument("config: batch_size (" + std::to_string(config_.batch_size) +
+  if (probe.size() < std::size_t(training_.batch_size)) {
+    throw std::invalid_argument("config: batch_size (" + std::to_string(training_.batch_size) +
                                 ") exceeds the " + std::to_string(probe.size()) +
                                 " training triplets of an epoch; lower batch_size or add data");
   }
@@ -224,31 +238,32 @@ TrainingSession::TrainingSession(const common::Config& config, const std::string
   }
   if (writer_) {
     common::make_dirs(metrics_dir_);
-    config_.save(run_dir_ + "/config.json");
+    common::write_file_atomic(run_dir_ + "/config.json",
+                              common::dump_json(training_.record, 2) + "\n");
   }
   torch::set_num_threads(threads_);
   // The same seed gives every margin of a sweep the same initial weights.
-  torch::manual_seed(std::uint64_t(config_.random_seed));
-  model::ResNetOptions model_options = train::model_options(config_);
-  model_options.kernels = ops::KernelOptions::parse(options_.kernels);
+  torch::manual_seed(training_.seed);
+  model::ResNetOptions model_options = training_.model;
+  model_options.kernels = options_.kernels;
   net_ = model::ResNet(model_options);
   if (given_plan) net_->conv_plan().assign(*given_plan);
   net_->to(device_);
   adam_ = std::make_unique<torch::optim::Adam>(net_->parameters(),
-                                               torch::optim::AdamOptions(config_.learning_rate));
-  const loss::ObjectiveOptions objective = objective_options(config_);
+                                               torch::optim::AdamOptions(training_.learning_rate));
+  const loss::ObjectiveOptions& objective = training_.objective;
   needs_recordings_ = objective.kind != loss::ObjectiveKind::kTriplet;
   runner_ = std::make_unique<StepRunner>(net_, *adam_, loss::Objective(objective),
-                                         config_.l2_amount, device_, step_options_);
-  pipeline_.augment = augment_options(config_);
-  pipeline_.seed = std::uint64_t(config_.random_seed);
+                                         training_.l2_amount, device_, step_options_);
+  pipeline_.augment = training_.augment;
+  pipeline_.seed = training_.seed;
   if (options_.sync_gradients) runner_->after_backward = [this] { options_.sync_gradients(net_); };
   if (options_.metrics_every < 0) {
     throw std::invalid_argument("train: metrics_every must be >= 0");
   }
   metrics_every_ = std::size_t(options_.metrics_every > 0 ? options_.metrics_every
                                : device_.is_cpu()         ? 1
-                                                          : std::max(1, config_.log_every));
+                                                          : std::max(1, training_.log_every));
   idle_ = std::make_unique<device::DeviceIdleMeter>(device_);
   host_blocks_ =
       sampling::BufferPool::create(pipeline_.batch_floats(data_.train->geometry().tile_floats()),
@@ -291,7 +306,7 @@ void TrainingSession::start_or_resume() {
     fs::remove(run_dir_ + "/kernel_plan.json", ec);
   }
   // A resumed run's statistics come with its checkpoint's buffers.
-  if (!resumed_ && config_.input_normalisation == "dataset") {
+  if (!resumed_ && training_.model.input_normalisation == "dataset") {
     standardise_input(*net_, *data_.train, writer_ ? run_dir_ + "/input_stats.json" : "");
   }
   if (options_.sync_parameters) options_.sync_parameters(net_);
@@ -312,7 +327,7 @@ void TrainingSession::open_logs() {
   epochs_csv_ = common::CsvLog(metrics_dir_ + "/epochs.csv", kEpochColumns);
   if (options_.tensorboard) {
     board_ = std::make_unique<TensorBoardLog>(run_dir_, resumed_ ? step_ : -1,
-                                              common::dump_json(config_.to_json(), 2));
+                                              common::dump_json(training_.record, 2));
   }
 }
 
@@ -395,7 +410,7 @@ bool TrainingSession::read_back(int epoch, EpochProgress& p, common::Progress& b
                   r.active_fraction, r.count / std::max(secs, 1e-9));
     if (progress_bar && i + 1 == rs.size())
       bar.update(p.batches - skipped, extra);
-    else if (!progress_bar && step % config_.log_every == 0)
+    else if (!progress_bar && step % training_.log_every == 0)
       common::log_info("epoch ", epoch, " step ", step, " ", extra);
   }
   queued_.clear();
@@ -413,7 +428,7 @@ bool TrainingSession::train_epoch(int epoch) {
                                    host_blocks_);
   const auto& g = data_.geometry;
   device::DeviceFeeder feeder(device_, {g.channels, g.tile_frames, g.bins});
-  common::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs),
+  common::Progress bar("epoch " + std::to_string(epoch) + "/" + std::to_string(training_.epochs),
                        pipeline.batches());
   const auto epoch_start = std::chrono::steady_clock::now();
   sampling::TripletBatch batch;
@@ -421,7 +436,7 @@ bool TrainingSession::train_epoch(int epoch) {
   idle_->begin_loop();
   if (pipeline.next(batch)) push(feeder, batch);
   while (feeder.pending() > 0) {
-    const double lr = staircase_lr(config_, step_);
+    const double lr = staircase_lr(training_, step_);
     const auto t0 = std::chrono::steady_clock::now();
     set_lr(*adam_, lr);
     const torch::Tensor tiles = feeder.pop();
@@ -457,7 +472,7 @@ bool TrainingSession::train_epoch(int epoch) {
     return false;
   }
   end_epoch(epoch, p, seconds_since(epoch_start));
-  if (epoch % config_.save_frequency == 0 || epoch == config_.epochs) checkpoint(epoch, {});
+  if (epoch % training_.save_frequency == 0 || epoch == training_.epochs) checkpoint(epoch, {});
   return true;
 }
 
@@ -514,7 +529,7 @@ void TrainingSession::end_epoch(int epoch, const EpochProgress& p, double epoch_
 }
 
 void TrainingSession::checkpoint(int epochs_done, const EpochProgress& p) {
-  if (!writer_ || !config_.save_model) return;
+  if (!writer_ || !training_.save_model) return;
   const auto t0 = std::chrono::steady_clock::now();
   CheckpointState st;
   st.epoch = epochs_done;
@@ -571,8 +586,8 @@ void TrainingSession::write_timing() const {
            : nullptr},
       {"threads", threads_},
       {"device", options_.device},
-      {"precision", options_.precision},
-      {"layout", options_.layout},
+      {"precision", precision_name(options_.precision)},
+      {"layout", layout_name(options_.layout)},
       {"adam_update", device::adam_update_name(runner_->adam_update())},
       // Steps that were replays of the captured CUDA graph; null without one.
       {"cuda_graph_replays",
@@ -587,7 +602,7 @@ TrainSummary TrainingSession::run() {
   const auto run_start = std::chrono::steady_clock::now();
   start_or_resume();
   open_logs();
-  for (int epoch = start_epoch_; epoch <= config_.epochs; ++epoch) {
+  for (int epoch = start_epoch_; epoch <= training_.epochs; ++epoch) {
     if (!train_epoch(epoch)) {
       summary_.interrupted = true;
       break;
@@ -605,7 +620,7 @@ TrainSummary TrainingSession::run() {
 }  // namespace
 
 TrainSummary Trainer::run() {
-  return TrainingSession(config_, run_dir_, options_, data_, eval_, fingerprint()).run();
+  return TrainingSession(training_, run_dir_, options_, data_, eval_, training_.fingerprint).run();
 }
 
 }  // namespace tessera::train

@@ -1,6 +1,6 @@
 // `tessera train`: one embedding space, as the original train_triplet_loss.
 // The run directory contract:
-//   config.json                  the effective config
+//   config.json                  the effective config (TrainingOptions::record)
 //   metrics/train_steps.csv      step,epoch,loss,triplet_loss,reg_loss,
 //                                dist_neighbour,dist_opposite,active_fraction,lr,seconds
 //                                (seconds: the step's share of the steps
@@ -31,8 +31,12 @@
 #include <string>
 #include <vector>
 
-#include "tessera/common/config.h"
+#include <nlohmann/json.hpp>
+
+#include "tessera/augment/tile_augmenter.h"
+#include "tessera/loss/objective.h"
 #include "tessera/model/resnet.h"
+#include "tessera/sampling/batch_pipeline.h"
 #include "tessera/sampling/run_data.h"
 #include "tessera/train/train_step.h"
 
@@ -52,22 +56,52 @@ struct EpochEval {
 // Evaluates the model after epoch `epoch` (1-based) and writes its files.
 using EpochEvalFn = std::function<EpochEval(model::ResNet& net, int epoch)>;
 
+// What a run trains, in the study's terms (study/config_options.h maps the
+// config onto it): the schedule, the network, the triplets and batches, the
+// objective and the augmentation of training views.
+struct TrainingOptions {
+  int epochs = 10;
+  int batch_size = 256;  // the global batch, over all ranks
+  double learning_rate = 1e-3;
+  // The original's staircase decay (tf.keras ExponentialDecay with
+  // staircase=True): learning_rate * lr_decay_rate^floor(step / lr_decay_steps).
+  double lr_decay_rate = 0.95;
+  int lr_decay_steps = 7500;
+  double l2_amount = 0.0;
+  std::uint64_t seed = 42;  // the initial weights and the batches' augmentation
+  int log_every = 10;       // steps between log lines
+  bool save_model = true;
+  int save_frequency = 1;  // epochs between checkpoints
+  model::ResNetOptions model;
+  sampling::SamplerOptions sampler;
+  sampling::PipelineOptions pipeline;  // its batch_size is per rank; the trainer sets it
+  loss::ObjectiveOptions objective;
+  augment::AugmentOptions augment;
+  // The run's own record, written as config.json and shown in TensorBoard's
+  // text tab, and what a checkpoint must hold to continue this run (compared
+  // key by key on resume). Both are the caller's; the trainer does not read
+  // them.
+  nlohmann::json record = nlohmann::json::object();
+  nlohmann::json fingerprint = nlohmann::json::object();
+  // Throws std::invalid_argument naming the option and the rule it breaks.
+  void validate() const;
+};
+
 struct TrainerOptions {
   int threads = 0;  // 0: all cores
   std::string device = "cpu";
-  std::string precision = "fp32";
-  // "auto": bf16 convolutions on NHWC activations; "nchw": NCHW (train_step.h).
-  std::string layout = "auto";
-  // Tessera's own CPU kernels for bf16 (ops/kernel_options.h: "all", "none",
-  // or names joined by '+').
-  std::string kernels = "all";
+  Precision precision = Precision::kFp32;
+  // kAuto: bf16 convolutions on NHWC activations; kNchw: NCHW (train_step.h).
+  Layout layout = Layout::kAuto;
+  // Tessera's own CPU kernels for bf16 (ops/kernel_options.h).
+  ops::KernelOptions kernels;
   // A conv plan to start from (another run's kernel_plan.json): the layer
   // shapes it holds take its computations instead of being tuned, so two
   // runs with the same seed and plan train bit for bit alike. A resumed run
   // takes its own plan, written with its checkpoints. Empty: tune.
   std::string kernel_plan;
-  // The optimiser's update: "auto", "loop" or "fused" (fused_adam.h).
-  std::string adam = "auto";
+  // The optimiser's update (device/fused_adam.h).
+  device::AdamUpdate adam = device::AdamUpdate::kAuto;
   // Replay the training step from a CUDA graph (train_step.h's StepOptions:
   // a GPU, the fused update, one process).
   bool cuda_graph = false;
@@ -104,7 +138,7 @@ struct TrainSummary {
 
 class Trainer {
  public:
-  Trainer(common::Config config, std::string run_dir, TrainerOptions options,
+  Trainer(TrainingOptions training, std::string run_dir, TrainerOptions options,
           sampling::RunData& data, EpochEvalFn eval);
   TrainSummary run();
 
@@ -113,9 +147,7 @@ class Trainer {
   static void install_signal_handlers();
 
  private:
-  nlohmann::json fingerprint() const;
-
-  common::Config config_;
+  TrainingOptions training_;
   std::string run_dir_;
   TrainerOptions options_;
   sampling::RunData& data_;

@@ -5,17 +5,17 @@
 // evaluated on its eval_dataset layout), and the derived tile sizes worked
 // by hand for Table 1 (2 s tiles, frame 480, step 160: 198 frames, a new
 // tile every 200).
-#include "tessera/train/config_options.h"
+#include "tessera/study/config_options.h"
 
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-namespace tessera::train {
+namespace tessera::study {
 namespace {
 
 TEST(ConfigOptionsTest, CacheDirIsTheConfigsElseTheRunsOwn) {
-  common::Config c;
+  study::Config c;
   c.cache_dir = "";
   EXPECT_EQ(resolve_cache_dir(c, "/runs/a"), "/runs/a/cache");
   c.cache_dir = "/shared/cache";
@@ -23,29 +23,29 @@ TEST(ConfigOptionsTest, CacheDirIsTheConfigsElseTheRunsOwn) {
 }
 
 TEST(ConfigOptionsTest, FeatureThreadsAreTwiceTheComputeThreadsAtMostTheParallelCalls) {
-  common::Config c;
+  study::Config c;
   c.num_parallel_calls = 3;
   EXPECT_EQ(feature_threads(c, 1), 2);
   EXPECT_EQ(feature_threads(c, 4), 3);
 }
 
 TEST(ConfigOptionsTest, LabelledConfigOfAFolderRunIsItsEvalDatasetAndOtherwiseTheConfig) {
-  common::Config c;
+  study::Config c;
   c.dataset = "FolderDataset";
   c.eval_dataset = "DCASEDataset";
   c.unlabelled_dataset_path = "/recordings";
   c.batch_size = 7;
-  const common::Config l = labelled_config(c);
+  const study::Config l = labelled_config(c);
   EXPECT_EQ(l.dataset, "DCASEDataset");
   EXPECT_EQ(l.unlabelled_dataset_path, "/recordings");
   EXPECT_EQ(l.batch_size, 7);
-  common::Config d;
+  study::Config d;
   d.dataset = "DCASEDataset";
   EXPECT_EQ(labelled_config(d).dataset, "DCASEDataset");
 }
 
 TEST(ConfigOptionsTest, TableOneGivesTheStudysTilesAudioAndFeatures) {
-  const common::Config c;
+  const study::Config c;
   const sampling::TileGeometry g = tile_geometry(c);
   EXPECT_EQ(g.tile_frames, 198);
   EXPECT_EQ(g.step_frames, 200);
@@ -60,20 +60,20 @@ TEST(ConfigOptionsTest, TableOneGivesTheStudysTilesAudioAndFeatures) {
   EXPECT_EQ(f.frame_step_samples, 160);
   EXPECT_EQ(f.fft_size, 1024);
   EXPECT_EQ(f.kind, features::FeatureKind::kLogMel);
-  common::Config mfcc = c;
+  study::Config mfcc = c;
   mfcc.feature_extractor = "MFCCExtractor";
   EXPECT_EQ(feature_options(mfcc).kind, features::FeatureKind::kMfcc);
   EXPECT_EQ(tile_geometry(mfcc).bins, 13);
-  common::Config stereo = c;
+  study::Config stereo = c;
   stereo.to_mono = false;
   EXPECT_EQ(tile_geometry(stereo).channels, 4);
-  common::Config ragged = c;
+  study::Config ragged = c;
   ragged.sample_tile_size = 2.005;  // 32080 samples: not a whole number of 160-sample steps
   EXPECT_THROW(tile_geometry(ragged), std::invalid_argument);
 }
 
 TEST(ConfigOptionsTest, EachLayoutLoadsItsAudioAndReadsItsOwnPaths) {
-  common::Config music;
+  study::Config music;
   music.dataset = "MusicDataset";
   music.music_dataset_path = "/music";
   music.train_test_split = 0.3;
@@ -86,7 +86,7 @@ TEST(ConfigOptionsTest, EachLayoutLoadsItsAudioAndReadsItsOwnPaths) {
   EXPECT_EQ(ms.music.held_out, 0.3);
   EXPECT_EQ(ms.music.seed, 9);
 
-  common::Config folder;
+  study::Config folder;
   folder.dataset = "FolderDataset";
   folder.eval_dataset = "DCASEDataset";
   folder.dcase_dataset_path = "/dcase";
@@ -103,12 +103,12 @@ TEST(ConfigOptionsTest, EachLayoutLoadsItsAudioAndReadsItsOwnPaths) {
   EXPECT_EQ(o.cache_dir, "/runs/a/cache");
   EXPECT_EQ(o.split_path, "/runs/a/split.json");
 
-  common::Config dcase;
+  study::Config dcase;
   EXPECT_TRUE(run_data_options(dcase, "/runs/b").unlabelled_folder.empty());
 }
 
 TEST(ConfigOptionsTest, TheModelKeysMapAndAnUnknownModelIsRefused) {
-  common::Config c;
+  study::Config c;
   c.model = "ResNet34";
   c.model_width = 16;
   c.embedding_size = 64;
@@ -123,4 +123,4 @@ TEST(ConfigOptionsTest, TheModelKeysMapAndAnUnknownModelIsRefused) {
 }
 
 }  // namespace
-}  // namespace tessera::train
+}  // namespace tessera::study

@@ -1,4 +1,4 @@
-#include "tessera/common/config.h"
+#include "tessera/study/config.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 
 #include "test_util.h"
 
-namespace tessera::common {
+namespace tessera::study {
 namespace {
 
 using nlohmann::json;
@@ -312,4 +312,4 @@ TEST(ConfigTest, RealAudioConfigTurnsOnTheMeasuredMethodAndKeepsTheStudysSamplin
 }
 
 }  // namespace
-}  // namespace tessera::common
+}  // namespace tessera::study

@@ -4,7 +4,7 @@
 // Expected colours are the palette's first entries (Tableau's blue and
 // orange, as cairo writes them in percent), the PNG size is figures.cpp's
 // page size, and smooth() is checked against the EMA worked by hand.
-#include "tessera/experiment/figures.h"
+#include "tessera/plot/figures.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 
 #include "test_util.h"
 
-namespace tessera::experiment {
+namespace tessera::plot {
 namespace {
 namespace fs = std::filesystem;
 
@@ -151,4 +151,4 @@ TEST(FiguresTest, SmoothIsAnExponentialMovingAverageFromTheFirstValue) {
 }
 
 }  // namespace
-}  // namespace tessera::experiment
+}  // namespace tessera::plot

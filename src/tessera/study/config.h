@@ -13,7 +13,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-namespace tessera::common {
+namespace tessera::study {
 
 struct Config {
   // ---- the original params.json ----
@@ -117,4 +117,4 @@ struct Config {
   static std::vector<std::string> known_keys();
 };
 
-}  // namespace tessera::common
+}  // namespace tessera::study

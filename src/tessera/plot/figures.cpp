@@ -1,4 +1,4 @@
-#include "tessera/experiment/figures.h"
+#include "tessera/plot/figures.h"
 
 #include <plplot.h>
 
@@ -12,7 +12,7 @@
 
 #include "tessera/common/atomic_file.h"
 
-namespace tessera::experiment {
+namespace tessera::plot {
 namespace {
 
 std::mutex g_plplot_mutex;  // PLplot keeps global state
@@ -332,4 +332,4 @@ void draw_scatter(const ScatterPlot& p, const std::string& base) {
   });
 }
 
-}  // namespace tessera::experiment
+}  // namespace tessera::plot

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace tessera::experiment {
+namespace tessera::plot {
 
 struct Series {
   std::string name;
@@ -64,4 +64,4 @@ void draw_scatter(const ScatterPlot& plot, const std::string& base);
 // weight in [0, 1).
 std::vector<double> smooth(const std::vector<double>& y, double weight);
 
-}  // namespace tessera::experiment
+}  // namespace tessera::plot

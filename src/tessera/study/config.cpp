@@ -1,4 +1,4 @@
-#include "tessera/common/config.h"
+#include "tessera/study/config.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,12 @@
 #include "tessera/common/json_text.h"
 #include "tessera/common/near_match.h"
 
-namespace tessera::common {
+namespace tessera::study {
+
+using common::did_you_mean;
+using common::dump_json;
+using common::write_file_atomic;
+
 namespace {
 
 using json = nlohmann::json;
@@ -406,4 +411,4 @@ std::vector<std::string> Config::known_keys() {
   return keys;
 }
 
-}  // namespace tessera::common
+}  // namespace tessera::study
