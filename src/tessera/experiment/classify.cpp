@@ -127,13 +127,15 @@ ClassifyResult run_classify(const ClassifyOptions& o) {
   o.validate();
   const int threads = common::resolve_threads(o.threads);
   if (o.threads > 0) torch::set_num_threads(threads);
+  // The run's config.json, read once: it builds the network, and (with
+  // another labelled set's overrides) the data.
+  study::Config config = study::load_run_config(o.run_dir);
   // The network, for the two network representations.
   std::optional<eval::TrainedModel> model;
   if (o.representation == Representation::kTrained)
-    model = study::load_trained_model(o.run_dir, o.device);
+    model = study::load_trained_model(config, o.run_dir, o.device, "");
   else if (o.representation == Representation::kRandomWeights)
-    model = study::random_weights_model(o.run_dir, o.device);
-  study::Config config = study::load_run_config(o.run_dir);
+    model = study::random_weights_model(config, o.run_dir, o.device);
   ClassifyResult result;
   result.out_dir = o.out.empty() ? default_classify_dir(o) : o.out;
   // Another labelled set keeps its split and features out of the run's.

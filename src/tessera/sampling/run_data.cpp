@@ -1,7 +1,5 @@
 #include "tessera/sampling/run_data.h"
 
-#include <algorithm>
-#include <filesystem>
 #include <stdexcept>
 
 #include "tessera/common/log.h"

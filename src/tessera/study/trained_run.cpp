@@ -17,7 +17,11 @@ Config load_run_config(const std::string& run_dir) {
 
 eval::TrainedModel load_trained_model(const std::string& run_dir, const std::string& device,
                                       const std::string& checkpoint) {
-  const Config c = load_run_config(run_dir);
+  return load_trained_model(load_run_config(run_dir), run_dir, device, checkpoint);
+}
+
+eval::TrainedModel load_trained_model(const Config& c, const std::string& run_dir,
+                                      const std::string& device, const std::string& checkpoint) {
   // What a checkpoint of another architecture would not fit.
   const nlohmann::json expected = {
       {"model", c.model}, {"model_width", c.model_width}, {"embedding_size", c.embedding_size}};
@@ -28,7 +32,11 @@ eval::TrainedModel load_trained_model(const std::string& run_dir, const std::str
 }
 
 eval::TrainedModel random_weights_model(const std::string& run_dir, const std::string& device) {
-  const Config c = load_run_config(run_dir);
+  return random_weights_model(load_run_config(run_dir), run_dir, device);
+}
+
+eval::TrainedModel random_weights_model(const Config& c, const std::string& run_dir,
+                                        const std::string& device) {
   eval::TrainedModel m = eval::random_weights_model(model_options(c), run_data_options(c, run_dir),
                                                     std::uint64_t(c.random_seed), device);
   m.record = c.to_json();

@@ -20,5 +20,10 @@ eval::TrainedModel load_trained_model(const std::string& run_dir, const std::str
                                       const std::string& checkpoint = "");
 eval::TrainedModel random_weights_model(const std::string& run_dir,
                                         const std::string& device = "cpu");
+// The same for a caller that holds the run's config already (read once).
+eval::TrainedModel load_trained_model(const Config& config, const std::string& run_dir,
+                                      const std::string& device, const std::string& checkpoint);
+eval::TrainedModel random_weights_model(const Config& config, const std::string& run_dir,
+                                        const std::string& device);
 
 }  // namespace tessera::study
